@@ -1,0 +1,175 @@
+"""The command line: parse flags, call the library, pick renderers, set the exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from . import __version__
+from .errors import KyctriageError, UsageError
+from .options import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE, ScanOptions
+
+EXIT_OK, EXIT_FATAL, EXIT_USAGE = 0, 1, 2
+
+EXIT_CODES_HELP = """
+\b
+Exit codes:
+  0  the run finished (files that could not be read are error records, not a failure)
+  1  a fatal error stopped the run (nothing was written)
+  2  usage error (bad option, missing input)
+"""
+
+# Large scans show a progress bar; a handful of files does not need one.
+PROGRESS_MIN_FILES = 50
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, emoji=False, markup=False)
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write next to the target and rename on success: no half-written report is left."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _run(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except UsageError as exc:
+        _stderr().print(f"kyctriage: error: {exc}")
+        sys.exit(EXIT_USAGE)
+    except KyctriageError as exc:
+        _stderr().print(f"kyctriage: error: {exc}")
+        sys.exit(EXIT_FATAL)
+    except OSError as exc:
+        _stderr().print(f"kyctriage: error: {exc}")
+        sys.exit(EXIT_FATAL)
+    except KeyboardInterrupt:
+        _stderr().print("kyctriage: interrupted")
+        sys.exit(130)
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kyctriage")
+def main() -> None:
+    """Forensic triage of leaked KYC photo sets.
+
+    Inventories every file with hashes for chain of custody, extracts EXIF and every time
+    source, fingerprints the JPEG encoder and computes perceptual hashes, so that a dump
+    can be answered for: what is in it, when was each image made, and where it came from.
+    Evidence is opened read-only and never modified.
+    """
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full report as JSON to this file.")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Worker processes; 0 means one per core.")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True, help="Refuse to decode images declaring more pixels (decompression bombs).")
+@click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_BYTES, show_default=True, help="Files larger than this many bytes are recorded as errors, not read.")
+@click.option("--preview-size", type=click.IntRange(min=64, max=4096), default=DEFAULT_PREVIEW_SIZE, show_default=True, help="The reduced decode covers at least this many pixels per side.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
+def scan(
+    paths: tuple[str, ...],
+    json_path: str | None,
+    workers: int,
+    max_pixels: int,
+    max_file_size: int,
+    preview_size: int,
+    quiet: bool,
+) -> None:
+    """Scan folders or files and build the evidence inventory.
+
+    Every file under PATHS gets a record: size, mtime, SHA-256 and MD5, the format read
+    from the content, EXIF (named as exiftool names it), GPS, every time source with its
+    trust and the best time, JPEG encoder facts, and perceptual hashes. Symbolic links are
+    not followed; pipes, sockets and devices are listed as skipped, never opened.
+
+    The summary goes to stderr; the JSON report (--json) holds every record.
+    """
+    from .pipeline import scan as run_scan
+    from .render.json import render_json
+    from .render.terminal import print_summary
+
+    options = ScanOptions(
+        roots=tuple(paths), workers=workers, max_pixels=max_pixels,
+        max_file_bytes=max_file_size, preview_size=preview_size,
+    )  # fmt: skip
+    console = _stderr()
+
+    def action() -> None:
+        with _progress(console, quiet) as progress:
+            report = run_scan(options, command=tuple(sys.argv), progress=progress)
+        if json_path:
+            write_atomic(json_path, render_json(report))
+        if not quiet:
+            print_summary(report, console)
+            if json_path:
+                console.print(f"report written to {json_path}")
+
+    _run(action)
+
+
+class _progress:
+    """A rich progress bar on stderr for long scans, fed by the library's callback."""
+
+    def __init__(self, console: Console, quiet: bool) -> None:
+        self.console, self.quiet = console, quiet
+        self.bar: Progress | None = None
+        self.task = None
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self.quiet or total < PROGRESS_MIN_FILES:
+            return
+        if self.bar is None:
+            self.bar = Progress(
+                "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                TimeRemainingColumn(), console=self.console, transient=True,
+            )  # fmt: skip
+            self.bar.start()
+            self.task = self.bar.add_task("scanning", total=total)
+        if done % 16 == 0 or done == total:
+            self.bar.update(self.task, completed=done)  # type: ignore[arg-type]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("directory", type=click.Path(file_okay=False))
+def samples(directory: str) -> None:
+    """Write the synthetic demo set (the one committed in samples/) into DIRECTORY.
+
+    Drawn scenes of a person holding a fake ID card: no real person, no real document.
+    """
+    from .samples import write_samples
+
+    def action() -> None:
+        written = write_samples(Path(directory))
+        _stderr().print(f"wrote {len(written)} files to {directory}")
+
+    _run(action)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,106 @@
+"""Walk the scan roots safely and yield one Source per directory entry that is not a folder."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class Source:
+    """One thing found under a root. Only sources without skip_reason or error get opened."""
+
+    root: str  # the root as the user named it
+    path: str  # relative to the root, "/"-separated, printable
+    fs_path: str  # what to open (str with surrogate escapes for non-UTF-8 names)
+    path_bytes_hex: str | None = None  # the raw relative path when it is not valid UTF-8
+    skip_reason: str | None = None
+    error: str | None = None
+
+    @property
+    def openable(self) -> bool:
+        return self.skip_reason is None and self.error is None
+
+
+def printable_name(name: str) -> tuple[str, str | None]:
+    """The name as text, and its raw bytes in hex when it is not valid UTF-8."""
+    raw = os.fsencode(name)
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace"), raw.hex()
+
+
+def _not_regular_reason(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO), not opened"
+    if stat.S_ISSOCK(mode):
+        return "socket, not opened"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device file, not opened"
+    return "not a regular file, not opened"
+
+
+def _source(root: str, rel: str, fs_path: str, **kw: str | None) -> Source:
+    shown, raw_hex = printable_name(rel)
+    return Source(root=root, path=shown, fs_path=fs_path, path_bytes_hex=raw_hex, **kw)
+
+
+def _symlink_reason(fs_path: str) -> str:
+    try:
+        target = os.readlink(fs_path)
+    except OSError as exc:
+        return f"symbolic link, not followed (unreadable: {exc.strerror})"
+    shown, _ = printable_name(target)
+    return f"symbolic link to {shown!r}, not followed"
+
+
+def walk_root(root: str) -> Iterator[Source]:
+    """Every non-folder entry below root, in sorted order; folders that cannot be listed
+    become error sources so that nothing disappears silently."""
+    try:
+        st = os.stat(root)  # the root itself may be a link the user chose to name
+    except OSError as exc:
+        raise UsageError(f"cannot scan {root!r}: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        name = os.path.basename(os.path.normpath(root)) or root
+        reason = _not_regular_reason(st.st_mode)
+        yield _source(root, name, root, skip_reason=reason)
+        return
+    stack: list[tuple[str, str]] = [(root, "")]
+    while stack:
+        folder, rel_folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: os.fsencode(e.name))
+        except OSError as exc:
+            yield _source(
+                root, rel_folder or ".", folder, error=f"cannot list folder: {exc.strerror}"
+            )
+            continue
+        subfolders = []
+        for entry in entries:
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError as exc:
+                yield _source(root, rel, entry.path, error=f"cannot stat: {exc.strerror}")
+                continue
+            if stat.S_ISLNK(mode):
+                yield _source(root, rel, entry.path, skip_reason=_symlink_reason(entry.path))
+            elif stat.S_ISDIR(mode):
+                subfolders.append((entry.path, rel))
+            else:
+                yield _source(root, rel, entry.path, skip_reason=_not_regular_reason(mode))
+        stack.extend(reversed(subfolders))
+
+
+def walk(roots: tuple[str, ...]) -> Iterator[Source]:
+    for root in roots:
+        yield from walk_root(root)

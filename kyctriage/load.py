@@ -1,0 +1,213 @@
+"""Read a file once through one safe descriptor, detect its format, and decode it once."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+
+from .errors import FileProblem
+
+try:  # HEIC/HEIF/AVIF phone photos; optional so that a missing wheel degrades to one error
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+    HEIF_SUPPORTED = False
+
+# We check the declared pixel count ourselves before decoding and report it; Pillow's own
+# limit would otherwise warn (89-179 MP) or raise with a message naming none of our limits.
+Image.MAX_IMAGE_PIXELS = None
+
+# Formats we hand to Pillow, keyed by what sniff() returns. Anything else is not decoded.
+PILLOW_FORMATS = {
+    "JPEG": ["JPEG"],
+    "PNG": ["PNG"],
+    "GIF": ["GIF"],
+    "WEBP": ["WEBP"],
+    "TIFF": ["TIFF"],
+    "BMP": ["BMP"],
+    "HEIF": ["HEIF"],
+    "AVIF": ["AVIF", "HEIF"],
+}
+
+IMAGE_EXTENSIONS = {
+    "JPEG": {".jpg", ".jpeg", ".jpe", ".jfif"},
+    "PNG": {".png"},
+    "GIF": {".gif"},
+    "WEBP": {".webp"},
+    "TIFF": {".tif", ".tiff"},
+    "BMP": {".bmp"},
+    "HEIF": {".heic", ".heif", ".hif"},
+    "AVIF": {".avif"},
+}
+ALL_IMAGE_EXTENSIONS = set().union(*IMAGE_EXTENSIONS.values())
+
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"heif"}
+
+
+def sniff(data: bytes) -> str:
+    """The format the content says it is; never the extension."""
+    head = data[:64]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[:2] == b"BM" and len(data) > 26:
+        return "BMP"
+    if head[4:8] == b"ftyp":
+        brands = {head[i : i + 4] for i in range(8, min(len(head), 32), 4)}
+        if b"avif" in brands or b"avis" in brands:
+            return "AVIF"
+        if brands & _HEIF_BRANDS:
+            return "HEIF"
+        return "MP4/QuickTime"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "ZIP"
+    if head.startswith(b"%PDF"):
+        return "PDF"
+    if not data:
+        return "empty"
+    return _sniff_text(data[:4096])
+
+
+def _sniff_text(head: bytes) -> str:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown binary"
+    if "\x00" in text:
+        return "unknown binary"
+    lowered = text.lstrip().lower()
+    if lowered.startswith(("<!doctype html", "<html")) or "<script" in lowered:
+        return "HTML text"
+    if lowered.startswith(("{", "[")):
+        return "JSON text"
+    if lowered.startswith("<?xml") or lowered.startswith("<svg"):
+        return "XML text"
+    return "text"
+
+
+@dataclass(frozen=True)
+class FileBytes:
+    data: bytes
+    size: int
+    mtime_ns: int
+
+
+def read_file(fs_path: str, max_bytes: int) -> FileBytes:
+    """Open read-only without following links or blocking on pipes, check that it is a
+    regular file on the open descriptor itself, and read it whole, once."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(fs_path, flags | getattr(os, "O_NOATIME", 0))
+    except PermissionError:
+        fd = None  # O_NOATIME needs ownership; retry without it
+    except OSError as exc:
+        raise FileProblem(f"cannot open: {exc.strerror}") from None
+    if fd is None:
+        try:
+            fd = os.open(fs_path, flags)
+        except OSError as exc:
+            raise FileProblem(f"cannot open: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileProblem("not a regular file")
+        if st.st_size > max_bytes:
+            raise FileProblem(f"file of {st.st_size} bytes exceeds the limit of {max_bytes} bytes")
+        chunks = []
+        remaining = st.st_size + 1  # one byte more tells us if the file grew while we read
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise FileProblem(f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    return FileBytes(data=data, size=len(data), mtime_ns=st.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The one decode of an image: the header facts and a small, upright RGB preview."""
+
+    image: Image.Image  # opened image (header, info, EXIF); pixels not loaded at full size
+    preview: Image.Image  # RGB, EXIF orientation applied, reduced scale where the codec allows
+    full_size: tuple[int, int]
+    frames: int
+
+
+def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded:
+    """Decode once: JPEG in draft mode (DCT scaling, so most of the decode is skipped)."""
+    formats = PILLOW_FORMATS.get(fmt)
+    if formats is None:
+        raise FileProblem(f"{fmt} is not an image format kyctriage decodes")
+    if fmt in ("HEIF", "AVIF") and not HEIF_SUPPORTED:
+        raise FileProblem("HEIF/AVIF support (pillow-heif) is not installed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. Pillow's truncated-data and EXIF warnings
+        try:
+            image = Image.open(io.BytesIO(data), formats=formats)
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise FileProblem(f"invalid dimensions {width} x {height}")
+            if width * height > max_pixels:
+                raise FileProblem(
+                    f"declared size {width} x {height} = {width * height:,} pixels exceeds "
+                    f"the limit of {max_pixels:,} (decompression-bomb protection)"
+                )
+            frames = getattr(image, "n_frames", 1)
+            if fmt == "JPEG":
+                image.draft("RGB", (preview_size, preview_size))
+            preview = image.convert("RGB") if image.mode != "RGB" else image.copy()
+            if preview.width > preview_size * 2 or preview.height > preview_size * 2:
+                preview.thumbnail((preview_size * 2, preview_size * 2), Image.Resampling.BOX)
+            orientation = _orientation(image)
+            if orientation in _UPRIGHT:
+                preview = preview.transpose(_UPRIGHT[orientation])
+        except FileProblem:
+            raise
+        except (Exception, Warning) as exc:  # hostile data reaches many corners of the codecs
+            raise FileProblem(f"cannot decode {fmt}: {_one_line(exc)}") from None
+    return Decoded(image=image, preview=preview, full_size=(width, height), frames=frames)
+
+
+# The transposition that makes an image with this EXIF orientation upright.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except Exception:  # malformed EXIF must not stop the decode; the exif probe reports it
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]

@@ -1,0 +1,138 @@
+"""The frozen records that flow from the probes to the renderers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Bump on any change to the JSON form of a record or the report; one line per bump.
+# 1: first release (foundation: inventory, image, exif, gps, timestamps, hashes).
+SCHEMA_VERSION = 1
+
+ExifValue = str | int | float | tuple[int | float, ...]
+
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+STATUS_SKIPPED = "skipped"
+
+# Trust levels of a time source, most trusted first.
+TRUST_LEVELS = ("high", "medium", "low", "lowest")
+
+
+@dataclass(frozen=True)
+class JpegInfo:
+    """What the JPEG marker structure says about the encoder."""
+
+    quant_tables: tuple[tuple[int, ...], ...]  # each 64 values in natural (row-major) order
+    quality: int | None  # IJG quality whose scaled tables fit best
+    quality_exact: bool  # the tables are exactly IJG's tables at that quality
+    subsampling: str  # "4:4:4", "4:2:2", "4:2:0", "4:4:0", "4:1:1", "gray" or "other"
+    progressive: bool
+    markers: tuple[str, ...]  # segment names in file order, e.g. ("SOI", "APP0:JFIF", ...)
+    has_jfif: bool
+    has_exif: bool
+    has_xmp: bool
+    has_icc: bool
+    has_iptc: bool
+    comments: tuple[str, ...]
+    trailing_bytes: int  # bytes after EOI (appended data, polyglots)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """Format and geometry, read from the content, never from the file name."""
+
+    format: str  # "JPEG", "PNG", "HEIF", ... as detected from the first bytes
+    extension_mismatch: bool
+    width: int
+    height: int
+    mode: str
+    orientation: int | None  # EXIF orientation 1-8
+    frames: int
+    has_thumbnail: bool
+    jpeg: JpegInfo | None = None
+
+
+@dataclass(frozen=True)
+class Gps:
+    latitude: float | None
+    longitude: float | None
+    altitude: float | None
+
+
+@dataclass(frozen=True)
+class Timestamp:
+    """One time source; value is ISO 8601, naive unless the source states its offset."""
+
+    source: str  # e.g. "exif:DateTimeOriginal", "filename:telegram", "fs:mtime"
+    value: str
+    utc_offset: str | None  # "+02:00", or None when the source does not say
+    trust: str  # one of TRUST_LEVELS
+    raw: str  # the text as found, for the record
+    note: str | None = None  # e.g. why a value was judged implausible
+
+
+@dataclass(frozen=True)
+class Hashes:
+    """Perceptual hashes (imagehash hex strings) and the metadata-free data hash."""
+
+    phash: str
+    dhash: str
+    whash: str
+    colorhash: str
+    image_data_sha256: str | None
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """Everything known about one file under a scan root; one per file, always."""
+
+    root: str
+    path: str  # relative to root, with "/" separators; escaped if the name is not UTF-8
+    status: str  # STATUS_OK, STATUS_ERROR or STATUS_SKIPPED
+    size: int | None = None
+    mtime: str | None = None  # ISO 8601 UTC
+    sha256: str | None = None
+    md5: str | None = None
+    error: str | None = None  # one line, for error and skipped records
+    path_bytes_hex: str | None = None  # the raw name when it is not valid UTF-8
+    image: ImageInfo | None = None
+    exif: tuple[tuple[str, ExifValue], ...] = ()
+    exif_partial: bool = False  # the EXIF block was malformed; what could be read is kept
+    gps: Gps | None = None
+    xmp: tuple[tuple[str, str], ...] = ()
+    timestamps: tuple[Timestamp, ...] = ()
+    best_time: Timestamp | None = None
+    hashes: Hashes | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def exif_value(self, name: str) -> ExifValue | None:
+        for key, value in self.exif:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class ScanMeta:
+    """Facts about the run: what was asked, by which version, when."""
+
+    tool_version: str
+    command: tuple[str, ...]
+    roots: tuple[str, ...]
+    started: str
+    finished: str
+    workers: int
+
+
+@dataclass(frozen=True)
+class Report:
+    meta: ScanMeta
+    records: tuple[FileRecord, ...]
+    schema_version: int = SCHEMA_VERSION
+
+    def totals(self) -> dict[str, int]:
+        """Files seen and their statuses; seen always equals ok + error + skipped."""
+        counts = {STATUS_OK: 0, STATUS_ERROR: 0, STATUS_SKIPPED: 0}
+        for record in self.records:
+            counts[record.status] += 1
+        return {"seen": len(self.records), **counts}

@@ -1,0 +1,26 @@
+"""Frozen options for a scan, built once by the CLI (or a Python caller)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# Pillow warns above 89 MP and refuses above 179 MP; we decide ourselves, before decoding.
+DEFAULT_MAX_PIXELS = 200_000_000  # a 200 MP phone sensor still passes
+DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are hashed but not parsed
+# The reduced decode: JPEG draft mode picks the largest 1/2, 1/4 or 1/8 scale whose result
+# still covers this size, so a 12 MP photo decodes at 1/8 (500 x 375).
+DEFAULT_PREVIEW_SIZE = 256
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    roots: tuple[str, ...]
+    workers: int = 0  # 0: one per core
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    preview_size: int = DEFAULT_PREVIEW_SIZE
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)

@@ -1,0 +1,236 @@
+"""Sources -> probes (a worker pool, one error barrier per file) -> records -> Report."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from . import __version__, load
+from .errors import FileProblem
+from .ingest import Source, walk
+from .model import (
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    FileRecord,
+    ImageInfo,
+    Report,
+    ScanMeta,
+)
+from .options import ScanOptions
+from .probes import exif as exif_probe
+from .probes import hashes, jpeg, timestamps, xmp
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+# Content that is plainly not evidence of our kind and not named like an image is skipped
+# rather than reported as a broken image (a Telegram export's result.json, its HTML pages).
+_DOCUMENT_FORMATS = {"JSON text", "HTML text", "XML text", "text", "PDF", "ZIP", "MP4/QuickTime"}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _mtime_iso(mtime_ns: int) -> str:
+    return datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(timespec="microseconds")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class _Extracted:
+    """What the metadata probes found before and independent of the pixel decode."""
+
+    exif: exif_probe.ExifResult | None
+    xmp: tuple[tuple[str, str], ...]
+    jpeg: jpeg.JpegSegments | None
+    warnings: tuple[str, ...]
+
+
+def _metadata(data: bytes, fmt: str, decoded: load.Decoded | None) -> _Extracted:
+    warnings: list[str] = []
+    segments = None
+    exif_block = xmp_block = None
+    if fmt == "JPEG":
+        try:
+            segments = jpeg.parse(data)
+            exif_block, xmp_block = segments.exif_tiff, segments.xmp
+        except FileProblem as exc:
+            warnings.append(f"jpeg: {exc}")
+    if decoded is not None and exif_block is None:
+        info = decoded.image.info
+        exif_block = info.get("exif") if isinstance(info.get("exif"), bytes) else None
+    if decoded is not None and xmp_block is None:
+        raw = decoded.image.info.get("xmp") or decoded.image.info.get("XML:com.adobe.xmp")
+        xmp_block = raw.encode("utf-8") if isinstance(raw, str) else raw
+    exif_result = exif_probe.read_exif(exif_block) if exif_block else None
+    if exif_result and exif_result.problem:
+        warnings.append(f"exif: {exif_result.problem}")
+    xmp_pairs = xmp.read_xmp(xmp_block) if isinstance(xmp_block, bytes) else ()
+    return _Extracted(exif_result, xmp_pairs, segments, tuple(warnings))
+
+
+def _extension_mismatch(path: str, fmt: str) -> bool:
+    ext = os.path.splitext(path)[1].lower()
+    return bool(ext) and ext not in load.IMAGE_EXTENSIONS.get(fmt, set())
+
+
+def probe_source(source: Source, options: ScanOptions, reference: datetime) -> FileRecord:
+    """One file -> one record. Never raises: a failure of any kind becomes the record's error."""
+    base = FileRecord(
+        root=source.root, path=source.path, status=STATUS_SKIPPED,
+        path_bytes_hex=source.path_bytes_hex,
+    )  # fmt: skip
+    if source.skip_reason:
+        return _replace(base, error=source.skip_reason)
+    if source.error:
+        return _replace(base, status=STATUS_ERROR, error=source.error)
+    try:
+        content = load.read_file(source.fs_path, options.max_file_bytes)
+    except FileProblem as exc:
+        return _replace(base, status=STATUS_ERROR, error=str(exc))
+    sha256, md5 = hashes.file_digests(content.data)
+    record = _replace(
+        base, status=STATUS_ERROR, size=content.size, mtime=_mtime_iso(content.mtime_ns),
+        sha256=sha256, md5=md5,
+    )  # fmt: skip
+    try:
+        return _probe_content(record, content, source, options, reference)
+    except Exception as exc:  # the one barrier: a bug or a codec surprise stays in its file
+        return _replace(record, error=f"internal error while probing: {_one_line(exc)}")
+
+
+def _probe_content(
+    record: FileRecord,
+    content: load.FileBytes,
+    source: Source,
+    options: ScanOptions,
+    reference: datetime,
+) -> FileRecord:
+    data = content.data
+    fmt = load.sniff(data)
+    if fmt not in load.PILLOW_FORMATS:
+        ext = os.path.splitext(source.path)[1].lower()
+        if fmt in _DOCUMENT_FORMATS and ext not in load.ALL_IMAGE_EXTENSIONS:
+            return _replace(record, status=STATUS_SKIPPED, error=f"not an image ({fmt})")
+        claimed = f" (named {ext})" if ext else ""
+        return _replace(record, error=f"not an image: content is {fmt}{claimed}")
+    decoded = None
+    decode_error = None
+    try:
+        decoded = load.decode(data, fmt, options.max_pixels, options.preview_size)
+    except FileProblem as exc:
+        decode_error = str(exc)
+    meta = _metadata(data, fmt, decoded)
+    exif_tags = dict(meta.exif.tags) if meta.exif else {}
+    stamps, best = timestamps.collect(
+        exif_tags, dict(meta.xmp), source.path, content.mtime_ns, reference
+    )
+    record = _replace(
+        record,
+        exif=meta.exif.tags if meta.exif else (),
+        exif_partial=bool(meta.exif and meta.exif.partial),
+        gps=meta.exif.gps if meta.exif else None,
+        xmp=meta.xmp,
+        timestamps=stamps,
+        best_time=best,
+        warnings=meta.warnings,
+    )
+    if decoded is None:
+        return _replace(record, error=decode_error)
+    data_hash = None
+    if meta.jpeg is not None:
+        data_hash = hashes.jpeg_data_sha256(data, meta.jpeg.image_data_spans)
+    elif fmt == "PNG":
+        data_hash = hashes.png_data_sha256(data)
+    width, height = decoded.full_size
+    image = ImageInfo(
+        format=fmt,
+        extension_mismatch=_extension_mismatch(source.path, fmt),
+        width=width,
+        height=height,
+        mode=decoded.image.mode,
+        orientation=meta.exif.orientation if meta.exif else None,
+        frames=decoded.frames,
+        has_thumbnail=bool(meta.exif and meta.exif.has_thumbnail),
+        jpeg=meta.jpeg.info if meta.jpeg else None,
+    )
+    return _replace(
+        record,
+        status=STATUS_OK,
+        error=None,
+        image=image,
+        hashes=hashes.perceptual(decoded.preview, data_hash),
+    )
+
+
+def _replace(record: FileRecord, **changes: object) -> FileRecord:
+    return replace(record, **changes)  # type: ignore[arg-type]
+
+
+def _worker_init() -> None:
+    # Workers must not print: a hostile file could otherwise write to the analyst's terminal.
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+
+
+def _probe_all(
+    sources: list[Source], options: ScanOptions, reference: datetime, progress: Progress | None
+) -> Iterator[FileRecord]:
+    total = len(sources)
+    workers = min(options.worker_count, max(1, total))
+    jobs: Iterable[FileRecord]
+    if workers == 1:
+        jobs = (probe_source(s, options, reference) for s in sources)
+        pool = None
+    else:
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        pool = context.Pool(workers, initializer=_worker_init)
+        chunk = max(1, min(16, total // (workers * 8)))
+        jobs = pool.imap_unordered(_probe_job, ((s, options, reference) for s in sources), chunk)
+    try:
+        for done, record in enumerate(jobs, 1):
+            if progress:
+                progress(done, total)
+            yield record
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+
+def _probe_job(args: tuple[Source, ScanOptions, datetime]) -> FileRecord:
+    return probe_source(*args)
+
+
+def record_order(record: FileRecord, roots: tuple[str, ...]) -> tuple[int, bytes]:
+    raw = bytes.fromhex(record.path_bytes_hex) if record.path_bytes_hex else record.path.encode()
+    return roots.index(record.root) if record.root in roots else len(roots), raw
+
+
+def scan(
+    options: ScanOptions,
+    command: tuple[str, ...] = (),
+    progress: Progress | None = None,
+) -> Report:
+    started = datetime.now(UTC)
+    sources = list(walk(options.roots))
+    reference = started.replace(tzinfo=None)
+    records = list(_probe_all(sources, options, reference, progress))
+    records.sort(key=lambda r: record_order(r, options.roots))
+    meta = ScanMeta(
+        tool_version=__version__,
+        command=command,
+        roots=options.roots,
+        started=started.isoformat(timespec="seconds"),
+        finished=now_iso(),
+        workers=options.worker_count,
+    )
+    return Report(meta=meta, records=tuple(records))

@@ -1,0 +1,369 @@
+"""EXIF tags under the names and in the value forms that `exiftool -n -json` prints."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from exifread.core.exif_header import ExifHeader
+from PIL import Image
+
+from ..model import ExifValue, Gps
+
+NAME = "exif"
+
+# exifread logs every oddity of hostile files at WARNING; the record carries what matters.
+logging.getLogger("exifread").setLevel(logging.CRITICAL)
+
+# exifread group -> exiftool family-1 group
+GROUPS = {
+    "Image": "IFD0",
+    "EXIF": "ExifIFD",
+    "GPS": "GPS",
+    "Interoperability": "InteropIFD",
+    "Thumbnail": "IFD1",
+}
+
+# Tag ids whose exiftool name differs from the EXIF specification name that exifread and
+# Pillow use. Keyed by (exiftool group, tag id) where the id means different things per IFD.
+EXIFTOOL_NAMES: dict[tuple[str, int], str] = {
+    ("IFD0", 0x0101): "ImageHeight",
+    ("IFD1", 0x0101): "ImageHeight",
+    ("IFD0", 0x0132): "ModifyDate",
+    ("IFD1", 0x0132): "ModifyDate",
+    ("IFD1", 0x0201): "ThumbnailOffset",
+    ("IFD1", 0x0202): "ThumbnailLength",
+    ("IFD0", 0x0201): "ThumbnailOffset",
+    ("IFD0", 0x0202): "ThumbnailLength",
+    ("ExifIFD", 0x8827): "ISO",
+    ("ExifIFD", 0x9004): "CreateDate",
+    ("ExifIFD", 0x9204): "ExposureCompensation",
+    ("ExifIFD", 0xA002): "ExifImageWidth",
+    ("ExifIFD", 0xA003): "ExifImageHeight",
+    ("ExifIFD", 0xA000): "FlashpixVersion",
+    ("ExifIFD", 0xA405): "FocalLengthIn35mmFormat",
+    ("ExifIFD", 0xA432): "LensInfo",
+    ("ExifIFD", 0xA431): "SerialNumber",
+    ("ExifIFD", 0xA430): "OwnerName",
+    ("ExifIFD", 0x9010): "OffsetTime",
+    ("ExifIFD", 0x9011): "OffsetTimeOriginal",
+    ("ExifIFD", 0x9012): "OffsetTimeDigitized",
+    ("ExifIFD", 0xA420): "ImageUniqueID",
+    ("ExifIFD", 0x8830): "SensitivityType",
+    ("ExifIFD", 0x8832): "RecommendedExposureIndex",
+    ("ExifIFD", 0xA401): "CustomRendered",
+    ("ExifIFD", 0xA434): "LensModel",
+    ("ExifIFD", 0xA433): "LensMake",
+    ("ExifIFD", 0xA435): "LensSerialNumber",
+    ("ExifIFD", 0x9290): "SubSecTime",
+    ("ExifIFD", 0x9291): "SubSecTimeOriginal",
+    ("ExifIFD", 0x9292): "SubSecTimeDigitized",
+    ("ExifIFD", 0xA20E): "FocalPlaneXResolution",
+    ("ExifIFD", 0xA20F): "FocalPlaneYResolution",
+    ("ExifIFD", 0xA210): "FocalPlaneResolutionUnit",
+    ("ExifIFD", 0xA217): "SensingMethod",
+    ("ExifIFD", 0xA300): "FileSource",
+    ("ExifIFD", 0xA301): "SceneType",
+    ("ExifIFD", 0x9286): "UserComment",
+    ("ExifIFD", 0x927C): "MakerNoteUnknown",
+    ("IFD0", 0x9C9B): "XPTitle",
+    ("IFD0", 0x9C9C): "XPComment",
+    ("IFD0", 0x9C9D): "XPAuthor",
+    ("IFD0", 0x9C9E): "XPKeywords",
+    ("IFD0", 0x9C9F): "XPSubject",
+    ("IFD0", 0x8298): "Copyright",
+    ("IFD0", 0x02BC): "ApplicationNotes",
+    ("IFD0", 0x83BB): "IPTC-NAA",
+    ("IFD0", 0x8773): "ICC_Profile",
+    ("IFD0", 0xC4A5): "PrintIM",
+    ("InteropIFD", 0x0001): "InteropIndex",
+    ("InteropIFD", 0x0002): "InteropVersion",
+    ("InteropIFD", 0x1000): "RelatedImageFileFormat",
+    ("InteropIFD", 0x1001): "RelatedImageWidth",
+    ("InteropIFD", 0x1002): "RelatedImageHeight",
+    ("GPS", 0x001D): "GPSDateStamp",
+    ("GPS", 0x0000): "GPSVersionID",
+}
+
+# Pointers to other IFDs: exiftool follows them and does not list them as tags.
+POINTER_TAGS = {0x8769, 0x8825, 0xA005, 0x014A, 0x927C}
+
+# Tags stored as UNDEFINED bytes that exiftool prints as text.
+_VERSION_TAGS = {"ExifVersion", "FlashpixVersion", "InteropVersion"}
+_COMMENT_TAGS = {"UserComment", "GPSProcessingMethod", "GPSAreaInformation"}
+_XP_TAGS = {"XPTitle", "XPComment", "XPAuthor", "XPKeywords", "XPSubject"}
+_SINGLE_BYTE_VALUES = {"FileSource", "SceneType"}
+
+MAX_STRING_CHARS = 65536
+
+ASCII, BYTE, UNDEFINED, RATIONAL, FLOAT = "ascii", "byte", "undefined", "rational", "float"
+
+
+@dataclass(frozen=True)
+class RawTag:
+    group: str  # exiftool family-1 group
+    tag_id: int
+    spec_name: str  # the EXIF specification's name, as exifread and Pillow give it
+    kind: str  # ASCII, BYTE (any integer type), UNDEFINED, RATIONAL or FLOAT
+    values: Any  # str for ASCII, else a list
+
+
+@dataclass(frozen=True)
+class ExifResult:
+    tags: tuple[tuple[str, ExifValue], ...]
+    gps: Gps | None
+    orientation: int | None
+    has_thumbnail: bool
+    partial: bool
+    problem: str | None
+
+
+def exiftool_name(group: str, tag_id: int, spec_name: str) -> str:
+    name = EXIFTOOL_NAMES.get((group, tag_id))
+    if name:
+        return name
+    if spec_name.startswith("Tag 0x"):
+        return f"Exif_0x{tag_id:04x}"
+    return spec_name
+
+
+def _number(value: float) -> int | float | str:
+    """A number as exiftool prints it: integers bare, others to 10 significant digits."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "inf" if value > 0 else ("-inf" if value < 0 else "undef")
+    if isinstance(value, int) or float(value).is_integer():
+        return int(value)
+    return float(f"{value:.10g}")
+
+
+def _ratio(value: Any) -> float | str:
+    num, den = (value.numerator, value.denominator) if hasattr(value, "numerator") else value
+    if den == 0:
+        return "undef" if num == 0 else "inf"
+    return num / den
+
+
+def _join(values: list[Any]) -> str:
+    return " ".join(str(_number(v)) if not isinstance(v, str) else v for v in values)
+
+
+def _text(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return text.split("\x00", 1)[0][:MAX_STRING_CHARS]
+
+
+def _comment(values: list[int]) -> str:
+    """UserComment: an 8-byte character code, then the text (exiftool trims trailing blanks)."""
+    raw = bytes(values)
+    code, body = raw[:8], raw[8:]
+    if code.startswith(b"UNICODE"):
+        big_endian = body[:2] != b"\xff\xfe" and (len(body) < 2 or body[0] == 0)
+        text = body.decode("utf-16-be" if big_endian else "utf-16-le", "replace")
+    else:
+        text = body.decode("utf-8", "replace")
+    return text.rstrip("\x00 ")[:MAX_STRING_CHARS]
+
+
+def _gps_coordinate(values: list[Any]) -> float | None:
+    parts = [_ratio(v) for v in values[:3]]
+    if not parts or any(isinstance(p, str) for p in parts):
+        return None
+    degrees = 0.0
+    for part, scale in zip(parts, (1, 60, 3600), strict=False):
+        degrees += float(part) / scale
+    return degrees
+
+
+def _gps_time(values: list[Any]) -> str | None:
+    parts = [_ratio(v) for v in values[:3]]
+    if len(parts) < 3 or any(isinstance(p, str) for p in parts):
+        return None
+    total = (float(parts[0]) * 60 + float(parts[1])) * 60 + float(parts[2])
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    whole = int(seconds)
+    nanos = int((seconds - whole) * 1e9 + 0.5)
+    fraction = f".{nanos:09d}".rstrip("0") if nanos else ""
+    return f"{int(hours):02d}:{int(minutes):02d}:{whole:02d}{fraction}"
+
+
+def convert(name: str, tag: RawTag) -> ExifValue | None:
+    """One tag's value as `exiftool -n` prints it (its ValueConv), or None to leave it out."""
+    values = tag.values
+    if tag.kind == ASCII:
+        return _text(values)
+    if not values:
+        return None
+    if name in ("GPSLatitude", "GPSLongitude", "GPSDestLatitude", "GPSDestLongitude"):
+        return _gps_coordinate(values)
+    if name == "GPSTimeStamp":
+        return _gps_time(values)
+    if tag.kind == UNDEFINED:
+        return _undefined(name, values)
+    if name in _XP_TAGS:
+        return bytes(values).decode("utf-16-le", "replace").rstrip("\x00")[:MAX_STRING_CHARS]
+    if tag.kind == RATIONAL:
+        numbers = [_ratio(v) for v in values]
+        if name in ("ApertureValue", "MaxApertureValue") and not isinstance(numbers[0], str):
+            return _number(2 ** (float(numbers[0]) / 2))
+        if name == "ShutterSpeedValue" and not isinstance(numbers[0], str):
+            value = float(numbers[0])
+            return _number(2 ** (-value)) if abs(value) < 100 else 0
+    else:
+        numbers = [v[0] if isinstance(v, tuple) else v for v in values]
+    if len(numbers) == 1:
+        single = numbers[0]
+        return single if isinstance(single, str) else _number(single)
+    return _join(numbers)
+
+
+def _undefined(name: str, values: list[int]) -> ExifValue | None:
+    if name in _VERSION_TAGS:
+        return bytes(values).decode("ascii", "replace")
+    if name in _COMMENT_TAGS:
+        return _comment(values)
+    if name in _SINGLE_BYTE_VALUES:
+        return values[0]
+    if name == "ComponentsConfiguration" or name == "GPSVersionID":
+        return " ".join(str(v) for v in values)
+    return f"(Binary data {len(values)} bytes, use -b option to extract)"
+
+
+def _exifread_tags(tiff: bytes) -> tuple[list[RawTag], str | None]:
+    """Every IFD exifread can read; on a failure, what it read before failing."""
+    header = ExifHeader(io.BytesIO(tiff), tiff[:1].decode("latin-1"), 0, 0, False, False, False)
+    problem = None
+    try:
+        for index, ifd in enumerate(header.list_ifd()[:2]):
+            header.dump_ifd(ifd, "Image" if index == 0 else "Thumbnail")
+        exif_offset = header.tags.get("Image ExifOffset")
+        if exif_offset and exif_offset.values:
+            header.dump_ifd(exif_offset.values[0], "EXIF")
+    except RecursionError:
+        problem = "EXIF IFD pointers form a loop"
+    except Exception as exc:  # exifread raises many kinds on malformed data
+        problem = f"malformed EXIF ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})"
+    raw = []
+    for key, tag in header.tags.items():
+        prefix, _, spec_name = key.partition(" ")
+        group = GROUPS.get(prefix)
+        if group is None or not hasattr(tag, "field_type"):
+            continue
+        raw.append(RawTag(group, tag.tag, spec_name, _exifread_kind(int(tag.field_type)), tag.values))
+    return raw, problem
+
+
+def _exifread_kind(field_type: int) -> str:
+    if field_type == 2:
+        return ASCII
+    if field_type == 7:
+        return UNDEFINED
+    if field_type in (5, 10):
+        return RATIONAL
+    if field_type in (11, 12):
+        return FLOAT
+    return BYTE
+
+
+def _pillow_tags(tiff: bytes) -> list[RawTag]:
+    """A second, independent parser for blocks exifread gives up on."""
+    from PIL import ExifTags
+
+    exif = Image.Exif()
+    exif.load(tiff if tiff.startswith(b"Exif") else b"Exif\x00\x00" + tiff)
+    raw = []
+    ifds = [("IFD0", dict(exif), ExifTags.TAGS)]
+    for group, pointer, names in (
+        ("ExifIFD", ExifTags.IFD.Exif, ExifTags.TAGS),
+        ("GPS", ExifTags.IFD.GPSInfo, ExifTags.GPSTAGS),
+        ("InteropIFD", ExifTags.IFD.Interop, ExifTags.TAGS),
+        ("IFD1", ExifTags.IFD.IFD1, ExifTags.TAGS),
+    ):
+        try:
+            ifds.append((group, dict(exif.get_ifd(pointer)), names))
+        except Exception:  # a broken sub-IFD must not lose the others
+            continue
+    for group, tags, names in ifds:
+        for tag_id, value in tags.items():
+            raw.append(_pillow_raw(group, tag_id, names.get(tag_id, f"Tag 0x{tag_id:04X}"), value))
+    return raw
+
+
+def _pillow_raw(group: str, tag_id: int, spec_name: str, value: Any) -> RawTag:
+    if isinstance(value, str):
+        return RawTag(group, tag_id, spec_name, ASCII, value)
+    if isinstance(value, bytes):
+        return RawTag(group, tag_id, spec_name, UNDEFINED, list(value))
+    values = list(value) if isinstance(value, tuple) else [value]
+    if values and all(hasattr(v, "numerator") and not isinstance(v, int) for v in values):
+        pairs = [Fraction(0) if v.denominator == 0 else v for v in values]
+        return RawTag(group, tag_id, spec_name, RATIONAL, [(v.numerator, v.denominator) for v in pairs])
+    if any(isinstance(v, float) for v in values):
+        return RawTag(group, tag_id, spec_name, FLOAT, values)
+    return RawTag(group, tag_id, spec_name, BYTE, values)
+
+
+def read_exif(tiff: bytes) -> ExifResult:
+    """Parse a TIFF-structured EXIF block; keep what can be read when it is malformed."""
+    if tiff.startswith(b"Exif\x00\x00"):
+        tiff = tiff[6:]
+    if tiff[:4] not in (b"II*\x00", b"MM\x00*"):
+        return ExifResult((), None, None, False, True, "EXIF block without a TIFF header")
+    raw, problem = _exifread_tags(tiff)
+    if problem or not raw:
+        try:
+            fallback = _pillow_tags(tiff)
+        except Exception:
+            fallback = []
+        known = {(t.group, t.tag_id) for t in raw}
+        raw.extend(t for t in fallback if (t.group, t.tag_id) not in known)
+    tags: dict[str, ExifValue] = {}
+    by_name: dict[str, RawTag] = {}
+    for tag in sorted(raw, key=lambda t: t.group == "IFD1"):  # IFD0 wins over IFD1, as in exiftool
+        if tag.tag_id in POINTER_TAGS and tag.group in ("IFD0", "ExifIFD"):
+            continue
+        name = exiftool_name(tag.group, tag.tag_id, tag.spec_name)
+        if name in tags:
+            continue
+        try:
+            value = convert(name, tag)
+        except (ValueError, TypeError, IndexError, OverflowError, ZeroDivisionError):
+            continue
+        if value is not None:
+            tags[name] = value
+            by_name[name] = tag
+    orientation = tags.get("Orientation")
+    return ExifResult(
+        tags=tuple(sorted(tags.items())),
+        gps=_composite_gps(tags),
+        orientation=orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None,
+        has_thumbnail=isinstance(tags.get("ThumbnailLength"), int) and tags["ThumbnailLength"] > 0,
+        partial=problem is not None,
+        problem=problem,
+    )
+
+
+def _composite_gps(tags: dict[str, ExifValue]) -> Gps | None:
+    """exiftool's Composite GPSLatitude/Longitude/Altitude: signed by their Ref tags."""
+    lat, lon, alt = tags.get("GPSLatitude"), tags.get("GPSLongitude"), tags.get("GPSAltitude")
+    lat = _signed(lat, tags.get("GPSLatitudeRef"), "S")
+    lon = _signed(lon, tags.get("GPSLongitudeRef"), "W")
+    altitude = float(alt) if isinstance(alt, (int, float)) else None
+    if altitude is not None and tags.get("GPSAltitudeRef") == 1:
+        altitude = -altitude
+    if lat is None and lon is None and altitude is None:
+        return None
+    return Gps(latitude=lat, longitude=lon, altitude=altitude)
+
+
+def _signed(value: ExifValue | None, ref: ExifValue | None, negative: str) -> float | None:
+    if not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    if isinstance(ref, str) and ref.strip().upper().startswith(negative):
+        return -number
+    return number

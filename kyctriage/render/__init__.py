@@ -1,0 +1,1 @@
+"""Renderers: pure functions of a finished Report (and the loader of saved JSON reports)."""

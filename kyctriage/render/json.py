@@ -1,0 +1,101 @@
+"""The versioned JSON report: dump a Report, and load a saved one back into records."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from ..errors import KyctriageError
+from ..model import SCHEMA_VERSION, Report
+
+# Fields held as tuples of (name, value) pairs in records and as objects in JSON.
+_PAIR_FIELDS = {"exif", "xmp"}
+
+
+def to_data(value: Any) -> Any:
+    """Records -> plain JSON data (dicts, lists, scalars)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: (
+                {k: to_data(v) for k, v in getattr(value, f.name)}
+                if f.name in _PAIR_FIELDS
+                else to_data(getattr(value, f.name))
+            )
+            for f in dataclasses.fields(value)
+        }
+    if isinstance(value, (tuple, list)):
+        return [to_data(v) for v in value]
+    return value
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    data = to_data(report)
+    data["meta"]["tool"] = "kyctriage"
+    data["totals"] = report.totals()
+    return data
+
+
+def render_json(report: Report) -> str:
+    """Sorted keys and sorted records: the same input gives the same text, timing apart."""
+    return json.dumps(report_data(report), sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def from_data(cls: Any, data: Any) -> Any:
+    """Plain JSON data -> the record type `cls`, following the dataclass type hints."""
+    origin = typing.get_origin(cls)
+    if origin in (typing.Union, types.UnionType):
+        if data is None:
+            return None
+        options = [a for a in typing.get_args(cls) if a is not type(None)]
+        for option in options:
+            if dataclasses.is_dataclass(option) and isinstance(data, dict):
+                return from_data(option, data)
+        for option in options:
+            if typing.get_origin(option) is tuple and isinstance(data, list):
+                return from_data(option, data)
+        return data
+    if origin is tuple:
+        args = typing.get_args(cls)
+        item = args[0] if len(args) == 2 and args[1] is Ellipsis else Any
+        return tuple(from_data(item, v) for v in data)
+    if dataclasses.is_dataclass(cls):
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            raw = data[f.name]
+            if f.name in _PAIR_FIELDS:
+                values[f.name] = tuple(
+                    (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(raw.items())
+                )
+            else:
+                values[f.name] = from_data(hints[f.name], raw)
+        return cls(**values)
+    return data
+
+
+def load_report(path: str | Path) -> Report:
+    """A saved report, refusing versions this build does not know."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KyctriageError(f"cannot read report {path}: {exc}") from None
+    if not isinstance(data, dict) or data.get("meta", {}).get("tool") != "kyctriage":
+        raise KyctriageError(f"{path} is not a kyctriage report")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise KyctriageError(
+            f"{path} has report schema version {version}; this kyctriage reads {SCHEMA_VERSION}"
+        )
+    data.pop("totals", None)
+    data["meta"].pop("tool", None)
+    try:
+        report: Report = from_data(Report, data)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise KyctriageError(f"{path} is not a valid kyctriage report: {exc}") from None
+    return report

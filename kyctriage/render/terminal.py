@@ -1,0 +1,121 @@
+"""The rich terminal summary; every evidence string is shown as inert text."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, Report
+
+MAX_ERRORS_SHOWN = 20
+MAX_VALUES_SHOWN = 8
+
+# C0 and C1 controls, DEL, and the Unicode bidi and invisible formatting characters that can
+# make a name read differently from what it is.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def inert(text: str) -> Text:
+    """Evidence text for the terminal: no markup, no emoji codes, no escape sequences."""
+    shown = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)  # fmt: skip
+    return Text(shown)
+
+
+def _status_table(report: Report) -> Table:
+    table = Table(title="Files by format and status", title_justify="left")
+    table.add_column("format")
+    for status in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED):
+        table.add_column(status, justify="right")
+    counts: Counter[tuple[str, str]] = Counter()
+    for record in report.records:
+        fmt = record.image.format if record.image else "-"
+        counts[(fmt, record.status)] += 1
+    for fmt in sorted({f for f, _ in counts}):
+        table.add_row(fmt, *(str(counts[(fmt, s)] or "") for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED)))
+    totals = report.totals()
+    table.add_row(Text("all", style="bold"), *(Text(str(totals[s]), style="bold") for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED)))
+    return table
+
+
+def _timeline(report: Report) -> Table | Text:
+    months: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    values = []
+    for record in report.records:
+        if record.best_time and record.best_time.value:
+            values.append(record.best_time.value)
+            months[record.best_time.value[:7]] += 1
+            sources[record.best_time.source] += 1
+    if not values:
+        return Text("No image carries a usable time.")
+    table = Table(title=f"Best times: {min(values)[:19]} .. {max(values)[:19]}", title_justify="left")
+    table.add_column("month")
+    table.add_column("images", justify="right")
+    table.add_column("")
+    peak = max(months.values())
+    for month in sorted(months):
+        table.add_row(month, str(months[month]), "█" * max(1, round(30 * months[month] / peak)))
+    source_line = ", ".join(f"{s} {n}" for s, n in sources.most_common())
+    table.caption = f"chosen from: {source_line}"
+    return table
+
+
+def _devices(report: Report) -> Table:
+    table = Table(title="Cameras and software", title_justify="left")
+    table.add_column("tag")
+    table.add_column("values (count)")
+    for tag in ("Make", "Model", "Software"):
+        seen: Counter[str] = Counter()
+        for record in report.records:
+            value = record.exif_value(tag)
+            if value is not None:
+                seen[str(value).strip()] += 1
+        line = Text()
+        for i, (value, n) in enumerate(seen.most_common(MAX_VALUES_SHOWN)):
+            if i:
+                line.append(", ")
+            line.append_text(inert(value))
+            line.append(f" ({n})")
+        if len(seen) > MAX_VALUES_SHOWN:
+            line.append(f", and {len(seen) - MAX_VALUES_SHOWN} more")
+        table.add_row(tag, line if seen else Text("-"))
+    return table
+
+
+def _errors(report: Report) -> Table | None:
+    problems = [r for r in report.records if r.status == STATUS_ERROR]
+    if not problems:
+        return None
+    table = Table(title=f"Errors ({len(problems)})", title_justify="left")
+    table.add_column("file")
+    table.add_column("reason")
+    for record in problems[:MAX_ERRORS_SHOWN]:
+        table.add_row(inert(record.path), inert(record.error or ""))
+    if len(problems) > MAX_ERRORS_SHOWN:
+        table.caption = f"and {len(problems) - MAX_ERRORS_SHOWN} more in the JSON report"
+    return table
+
+
+def summary(report: Report) -> Group:
+    totals = report.totals()
+    head = Text()
+    head.append(f"kyctriage {report.meta.tool_version}  ", style="bold")
+    head.append(f"{totals['seen']} files: {totals['ok']} ok, {totals['error']} error, "
+                f"{totals['skipped']} skipped")  # fmt: skip
+    head.append("\nroots: ")
+    head.append_text(inert(", ".join(report.meta.roots)))
+    parts = [Panel(head), _status_table(report), _timeline(report), _devices(report)]
+    errors = _errors(report)
+    if errors is not None:
+        parts.append(errors)
+    return Group(*parts)
+
+
+def print_summary(report: Report, console: Console) -> None:
+    console.print(summary(report))
