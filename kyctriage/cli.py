@@ -79,11 +79,40 @@ def main() -> None:
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full report as JSON to this file.")
-@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Worker processes; 0 means one per core.")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True, help="Refuse to decode images declaring more pixels (decompression bombs).")
-@click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_BYTES, show_default=True, help="Files larger than this many bytes are recorded as errors, not read.")
-@click.option("--preview-size", type=click.IntRange(min=64, max=4096), default=DEFAULT_PREVIEW_SIZE, show_default=True, help="The reduced decode covers at least this many pixels per side.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    help="Write the full report as JSON to this file.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Worker processes; 0 means one per core.",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
+    help="Refuse to decode images declaring more pixels (decompression bombs).",
+)
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FILE_BYTES,
+    show_default=True,
+    help="Files larger than this many bytes are recorded as errors, not read.",
+)
+@click.option(
+    "--preview-size",
+    type=click.IntRange(min=64, max=4096),
+    default=DEFAULT_PREVIEW_SIZE,
+    show_default=True,
+    help="The reduced decode covers at least this many pixels per side.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 def scan(
     paths: tuple[str, ...],

@@ -253,7 +253,9 @@ def _exifread_tags(tiff: bytes) -> tuple[list[RawTag], str | None]:
         group = GROUPS.get(prefix)
         if group is None or not hasattr(tag, "field_type"):
             continue
-        raw.append(RawTag(group, tag.tag, spec_name, _exifread_kind(int(tag.field_type)), tag.values))
+        raw.append(
+            RawTag(group, tag.tag, spec_name, _exifread_kind(int(tag.field_type)), tag.values)
+        )
     return raw, problem
 
 
@@ -301,7 +303,9 @@ def _pillow_raw(group: str, tag_id: int, spec_name: str, value: Any) -> RawTag:
     values = list(value) if isinstance(value, tuple) else [value]
     if values and all(hasattr(v, "numerator") and not isinstance(v, int) for v in values):
         pairs = [Fraction(0) if v.denominator == 0 else v for v in values]
-        return RawTag(group, tag_id, spec_name, RATIONAL, [(v.numerator, v.denominator) for v in pairs])
+        return RawTag(
+            group, tag_id, spec_name, RATIONAL, [(v.numerator, v.denominator) for v in pairs]
+        )
     if any(isinstance(v, float) for v in values):
         return RawTag(group, tag_id, spec_name, FLOAT, values)
     return RawTag(group, tag_id, spec_name, BYTE, values)

@@ -126,9 +126,13 @@ def _subsampling(payload: bytes) -> str:
     (h0, v0), rest = factors[0], factors[1:]
     if any(f != (1, 1) for f in rest):
         return "other"
-    return {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0", (4, 1): "4:1:1"}.get(
-        (h0, v0), "other"
-    )
+    return {
+        (1, 1): "4:4:4",
+        (2, 1): "4:2:2",
+        (2, 2): "4:2:0",
+        (1, 2): "4:4:0",
+        (4, 1): "4:1:1",
+    }.get((h0, v0), "other")
 
 
 def estimate_quality(tables: dict[int, tuple[int, ...]]) -> tuple[int | None, bool]:
@@ -222,9 +226,7 @@ def parse(data: bytes) -> JpegSegments:
         comments=tuple(comments),
         trailing_bytes=end - (eoi + 2) if eoi is not None else 0,
     )
-    return JpegSegments(
-        info=info, exif_tiff=exif_tiff, xmp=xmp, image_data_spans=_merge(spans)
-    )
+    return JpegSegments(info=info, exif_tiff=exif_tiff, xmp=xmp, image_data_spans=_merge(spans))
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -33,7 +33,9 @@ _EXIF_DATE = re.compile(
     r"\s*(Z|[+\-]\d{2}:?\d{2})?\s*$"
 )
 _OFFSET = re.compile(r"^\s*([+\-])(\d{2}):?(\d{2})\s*$")
-_TELEGRAM_NAME = re.compile(r"(?:photo|video|file)_\d+@(\d{2})-(\d{2})-(\d{4})_(\d{2})-(\d{2})-(\d{2})")
+_TELEGRAM_NAME = re.compile(
+    r"(?:photo|video|file)_\d+@(\d{2})-(\d{2})-(\d{4})_(\d{2})-(\d{2})-(\d{2})"
+)
 _CAMERA_NAMES = (
     # IMG_20180211_101112, PXL_20180211_101112345, 20180211_101112, VID_..., Screenshot_...
     re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})[_\-](\d{2})(\d{2})(\d{2})(?!\d{1,2}\b)"),
@@ -41,7 +43,13 @@ _CAMERA_NAMES = (
 )
 
 _EXIF_SOURCES = (
-    ("exif:DateTimeOriginal", "DateTimeOriginal", "OffsetTimeOriginal", "SubSecTimeOriginal", "high"),
+    (
+        "exif:DateTimeOriginal",
+        "DateTimeOriginal",
+        "OffsetTimeOriginal",
+        "SubSecTimeOriginal",
+        "high",
+    ),
     ("exif:CreateDate", "CreateDate", "OffsetTimeDigitized", "SubSecTimeDigitized", "high"),
     ("exif:ModifyDate", "ModifyDate", "OffsetTime", "SubSecTime", "medium"),
 )
@@ -97,8 +105,14 @@ def _with_subsec(value: datetime, subsec: ExifValue | None) -> datetime:
     return value.replace(microsecond=int(digits.ljust(6, "0")[:6]))
 
 
-def _stamp(source: str, raw: str, parsed: tuple[datetime, str | None] | None, trust: str,
-           offset: str | None = None, reference: datetime | None = None) -> Timestamp | None:  # fmt: skip
+def _stamp(
+    source: str,
+    raw: str,
+    parsed: tuple[datetime, str | None] | None,
+    trust: str,
+    offset: str | None = None,
+    reference: datetime | None = None,
+) -> Timestamp | None:
     if parsed is None:
         if raw.strip(" \x00:0"):  # not the all-zero or blank placeholder cameras write
             return Timestamp(source, "", None, trust, raw, note="unreadable date")

@@ -41,7 +41,10 @@ def report_data(report: Report) -> dict[str, Any]:
 
 def render_json(report: Report) -> str:
     """Sorted keys and sorted records: the same input gives the same text, timing apart."""
-    return json.dumps(report_data(report), sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return (
+        json.dumps(report_data(report), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        + "\n"
+    )
 
 
 def from_data(cls: Any, data: Any) -> Any:

@@ -37,9 +37,14 @@ def _status_table(report: Report) -> Table:
         fmt = record.image.format if record.image else "-"
         counts[(fmt, record.status)] += 1
     for fmt in sorted({f for f, _ in counts}):
-        table.add_row(fmt, *(str(counts[(fmt, s)] or "") for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED)))
+        table.add_row(
+            fmt, *(str(counts[(fmt, s)] or "") for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED))
+        )
     totals = report.totals()
-    table.add_row(Text("all", style="bold"), *(Text(str(totals[s]), style="bold") for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED)))
+    table.add_row(
+        Text("all", style="bold"),
+        *(Text(str(totals[s]), style="bold") for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED)),
+    )
     return table
 
 
@@ -54,7 +59,9 @@ def _timeline(report: Report) -> Table | Text:
             sources[record.best_time.source] += 1
     if not values:
         return Text("No image carries a usable time.")
-    table = Table(title=f"Best times: {min(values)[:19]} .. {max(values)[:19]}", title_justify="left")
+    table = Table(
+        title=f"Best times: {min(values)[:19]} .. {max(values)[:19]}", title_justify="left"
+    )
     table.add_column("month")
     table.add_column("images", justify="right")
     table.add_column("")
