@@ -39,4 +39,4 @@ def read_xmp(packet: bytes) -> tuple[tuple[str, str], ...]:
             value = (match.group(1) if match.group(1) is not None else match.group(2)).strip()
             if value:
                 found.append((prop, value[:MAX_VALUE_CHARS]))
-    return tuple(found)
+    return tuple(sorted(found))

@@ -1,0 +1,65 @@
+"""End-to-end CLI: help for every command, exit codes, files written only on success."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kyctriage.cli import main
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, command in sorted(group.commands.items()):
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+def test_every_command_has_help():
+    runner = CliRunner()
+    for path, command in [((), main), *_commands(main)]:
+        assert command.help, f"{' '.join(path)} has no help text"
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "Usage:" in result.output
+
+
+def test_scan_writes_json_and_exits_zero(corpus, tmp_path, validate_report):
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["scan", str(corpus), "--json", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    data = validate_report(json.loads(out.read_text()))
+    assert data["meta"]["roots"] == [str(corpus)]
+    assert not list(tmp_path.glob(".report.json.*"))  # no temporary left behind
+
+
+def test_broken_files_are_records_not_failures(tmp_path, validate_report):
+    (tmp_path / "fake.jpg").write_text("hello, I am text")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "trunc.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    out = tmp_path.parent / f"{tmp_path.name}.json"
+    result = CliRunner().invoke(main, ["scan", str(tmp_path), "--json", str(out), "-q"])
+    assert result.exit_code == 0
+    records = {r["path"]: r for r in validate_report(json.loads(out.read_text()))["records"]}
+    assert records["fake.jpg"]["error"] == "not an image: content is text (named .jpg)"
+    assert records["empty.jpg"]["error"] == "not an image: content is empty (named .jpg)"
+    assert records["trunc.jpg"]["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["scan"], ["scan", "/nonexistent/path"], ["scan", ".", "--workers", "-1"], ["nope"]],
+)
+def test_usage_errors_exit_two(args):
+    assert CliRunner().invoke(main, args).exit_code == 2
+
+
+def test_unwritable_report_is_fatal_exit_one(tmp_path):
+    (tmp_path / "in").mkdir()
+    target = tmp_path / "no" / "such" / "dir" / "r.json"
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "in"), "--json", str(target), "-q"])
+    assert result.exit_code == 1
+    assert "kyctriage: error" in result.output

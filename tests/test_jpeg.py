@@ -1,0 +1,95 @@
+"""The JPEG marker walk: encoder facts and the metadata-free image data hash."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kyctriage.errors import FileProblem
+from kyctriage.probes import hashes, jpeg
+
+
+def _photo(size=(96, 64)) -> Image.Image:
+    rng = np.random.default_rng(7)
+    base = rng.normal(128, 40, (size[1] // 8, size[0] // 8, 3))
+    return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).resize(size)
+
+
+def _jpeg(image: Image.Image, **kw) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", **kw)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("quality", [30, 50, 75, 87, 95])
+def test_quality_of_libjpeg_files_is_exact(quality):
+    info = jpeg.parse(_jpeg(_photo(), quality=quality)).info
+    assert info.quality == quality and info.quality_exact
+
+
+@pytest.mark.parametrize(("subsampling", "expected"), [(0, "4:4:4"), (1, "4:2:2"), (2, "4:2:0")])
+def test_subsampling(subsampling, expected):
+    info = jpeg.parse(_jpeg(_photo(), subsampling=subsampling)).info
+    assert info.subsampling == expected
+
+
+def test_progressive_markers_and_comments():
+    data = _jpeg(_photo(), progressive=True, comment=b"pipeline-42")
+    info = jpeg.parse(data).info
+    assert info.progressive
+    assert info.markers[0] == "SOI" and info.markers[-1] == "EOI"
+    assert info.markers.count("SOS") > 1  # a progressive file has several scans
+    assert "COM" in info.markers and info.comments == ("pipeline-42",)
+    assert info.has_jfif and not info.has_exif
+    assert len(info.quant_tables) == 2 and all(len(t) == 64 for t in info.quant_tables)
+
+
+def test_gray_and_trailing_bytes():
+    data = _jpeg(_photo().convert("L")) + b"PK\x03\x04appended"
+    info = jpeg.parse(data).info
+    assert info.subsampling == "gray"
+    assert info.trailing_bytes == len(b"PK\x03\x04appended")
+
+
+def test_image_data_hash_ignores_metadata_but_not_pixels():
+    image = _photo()
+    exif = Image.Exif()
+    exif[0x010F] = "SomeMake"
+    plain = _jpeg(image, quality=90)
+    tagged = _jpeg(image, quality=90, exif=exif.tobytes(), comment=b"hello")
+    other = _jpeg(image, quality=80)
+    digest = [
+        hashes.jpeg_data_sha256(d, jpeg.parse(d).image_data_spans) for d in (plain, tagged, other)
+    ]
+    assert plain != tagged
+    assert digest[0] == digest[1]
+    assert digest[0] != digest[2]
+
+
+def test_exif_and_xmp_payloads_are_found():
+    exif = Image.Exif()
+    exif[0x010F] = "SomeMake"
+    xmp = b'<x:xmpmeta><rdf:Description xmp:CreateDate="2018-02-11T10:00:00"/></x:xmpmeta>'
+    data = _jpeg(_photo(), exif=exif.tobytes(), xmp=xmp)
+    segments = jpeg.parse(data)
+    assert segments.exif_tiff.startswith((b"II*\x00", b"MM\x00*"))
+    assert segments.xmp == xmp
+    assert segments.info.has_exif and segments.info.has_xmp
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xd8",
+        b"\xff\xd8\xff\xdb\x00\x05\x00",
+        b"\xff\xd8\xff\xe1\xff\xff" + b"\x00" * 10,
+        b"\xff\xd8garbage",
+        b"\xff\xd8\xff\xdb\x00\x43\x00" + b"\x01" * 10,
+    ],
+)
+def test_broken_structures_raise_one_clear_problem(data):
+    with pytest.raises(FileProblem):
+        jpeg.parse(data)

@@ -1,0 +1,55 @@
+"""The JSON report: schema-valid, deterministic, and loadable back into the same records."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kyctriage.errors import KyctriageError
+from kyctriage.options import ScanOptions
+from kyctriage.pipeline import scan
+from kyctriage.render.json import load_report, render_json, report_data
+
+
+@pytest.fixture(scope="module")
+def corpus_report(corpus):
+    return scan(ScanOptions(roots=(str(corpus),), workers=2))
+
+
+def test_report_is_schema_valid(corpus_report, validate_report):
+    data = validate_report(report_data(corpus_report))
+    assert data["totals"]["seen"] == len(data["records"])
+    assert data["totals"]["ok"] >= 40
+
+
+def test_saved_report_loads_back_to_equal_records(corpus_report, tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(render_json(corpus_report), encoding="utf-8")
+    loaded = load_report(path)
+    assert loaded == corpus_report
+
+
+def test_same_input_same_report_apart_from_timing(corpus):
+    first, second = (
+        json.loads(render_json(scan(ScanOptions(roots=(str(corpus),), workers=w)))) for w in (1, 2)
+    )
+    for data in (first, second):
+        for key in ("started", "finished", "workers"):
+            data["meta"].pop(key)
+    assert first == second
+
+
+def test_unknown_versions_and_foreign_files_are_refused(corpus_report, tmp_path):
+    data = report_data(corpus_report)
+    data["schema_version"] = 999
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps(data))
+    with pytest.raises(KyctriageError, match="schema version 999"):
+        load_report(newer)
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text('{"hello": 1}')
+    with pytest.raises(KyctriageError, match="not a kyctriage report"):
+        load_report(foreign)
+    with pytest.raises(KyctriageError, match="cannot read"):
+        load_report(tmp_path / "missing.json")

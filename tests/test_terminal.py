@@ -1,0 +1,43 @@
+"""The terminal summary shows attacker-controlled strings as inert text."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from kyctriage.model import FileRecord, Report, ScanMeta
+from kyctriage.render.terminal import inert, print_summary
+
+HOSTILE = [
+    "[bold red]fake[/bold red] [/bold]",
+    "[link=https://evil.invalid]click[/link]",
+    ":warning: :smile:",
+    "\x1b[31mred\x1b[0m\x1b]8;;https://evil.invalid\x07link\x1b]8;;\x07",
+    "bell\x07nul\x00del\x7fcsi\x9b",
+    "evil\u202egnp.exe",
+]
+
+
+def test_inert_escapes_controls_and_bidi():
+    assert inert("a\x1bb").plain == "a\\x1bb"
+    assert inert("x\u202ey").plain == "x\\u202ey"
+    assert inert("[bold]x[/bold]").plain == "[bold]x[/bold]"
+
+
+def test_summary_prints_hostile_strings_verbatim_and_inert():
+    records = tuple(
+        FileRecord(root="r", path=name, status="error", error=name, exif=(("Make", name),))
+        for name in HOSTILE
+    )
+    meta = ScanMeta("0", ("kyctriage",), ("r",), "2026-01-01T00:00:00+00:00", "x", 1)
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=True, color_system="truecolor")
+    print_summary(Report(meta=meta, records=records), console)
+    text = out.getvalue()
+    # Our own styling emits CSI sequences; none of the attacker's ESC/OSC/BEL bytes survive.
+    assert "\x1b]8;;https://evil.invalid" not in text
+    assert "\x07" not in text and "\x00" not in text and "\u202e" not in text
+    assert "[bold red]fake[/bold red]" in text
+    assert "[link=https://evil.invalid]" in text
+    assert ":warning:" in text and "\u26a0" not in text
