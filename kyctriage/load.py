@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import warnings
 from dataclasses import dataclass
@@ -151,6 +152,7 @@ class Decoded:
     preview: Image.Image  # RGB, EXIF orientation applied, reduced scale where the codec allows
     full_size: tuple[int, int]
     frames: int
+    warnings: tuple[str, ...] = ()  # what the codec warned about (malformed metadata)
 
 
 def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded:
@@ -160,8 +162,10 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
         raise FileProblem(f"{fmt} is not an image format kyctriage decodes")
     if fmt in ("HEIF", "AVIF") and not HEIF_SUPPORTED:
         raise FileProblem("HEIF/AVIF support (pillow-heif) is not installed")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # e.g. Pillow's truncated-data and EXIF warnings
+    # Pillow warns about malformed metadata (e.g. EXIF offsets past the end) while opening;
+    # that is a finding about the file, not a reason to give up on its pixels.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             image = Image.open(io.BytesIO(data), formats=formats)
             width, height = image.size
@@ -183,9 +187,12 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
                 preview = preview.transpose(_UPRIGHT[orientation])
         except FileProblem:
             raise
-        except (Exception, Warning) as exc:  # hostile data reaches many corners of the codecs
+        except Exception as exc:  # hostile data reaches many corners of the codecs
             raise FileProblem(f"cannot decode {fmt}: {_one_line(exc)}") from None
-    return Decoded(image=image, preview=preview, full_size=(width, height), frames=frames)
+    notes = tuple(dict.fromkeys(f"pillow: {_one_line(w.message)}" for w in caught))
+    return Decoded(
+        image=image, preview=preview, full_size=(width, height), frames=frames, warnings=notes
+    )
 
 
 # The transposition that makes an image with this EXIF orientation upright.
@@ -208,6 +215,11 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+# Pillow names the in-memory stream in some messages ("<_io.BytesIO object at 0x7f...>");
+# the address differs per run and would break "same input, same report".
+_OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-f]+>")
+
+
+def _one_line(exc: BaseException | str | Warning) -> str:
+    text = _OBJECT_REPR.sub("", " ".join(str(exc).split())) or type(exc).__name__
     return text[:300]

@@ -142,7 +142,7 @@ def _probe_content(
         xmp=meta.xmp,
         timestamps=stamps,
         best_time=best,
-        warnings=meta.warnings,
+        warnings=meta.warnings + (decoded.warnings if decoded else ()),
     )
     if decoded is None:
         return _replace(record, error=decode_error)
