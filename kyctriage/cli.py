@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from . import __version__
 from .errors import KyctriageError, UsageError
+from .model import Report
 from .options import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE, ScanOptions
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE = 0, 1, 2
@@ -28,6 +29,29 @@ Exit codes:
 
 # Large scans show a progress bar; a handful of files does not need one.
 PROGRESS_MIN_FILES = 50
+
+
+def output_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The report files every command that produces a report can write."""
+    for option in reversed(
+        [
+            click.option(
+                "--json", "json_path", type=click.Path(dir_okay=False),
+                help="Write the full report as JSON (versioned, with a JSON Schema).",
+            ),
+            click.option(
+                "--csv", "csv_path", type=click.Path(dir_okay=False),
+                help="Write one row per file as CSV for spreadsheets (formula cells neutralised).",
+            ),
+            click.option(
+                "--timeline", "timeline_path", type=click.Path(dir_okay=False),
+                help="Write every time source as a Timesketch CSV "
+                "(message, datetime, timestamp_desc).",
+            ),
+        ]
+    ):  # fmt: skip
+        command = option(command)
+    return command
 
 
 def _stderr() -> Console:
@@ -80,12 +104,6 @@ def main() -> None:
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False),
-    help="Write the full report as JSON to this file.",
-)
-@click.option(
     "--workers",
     type=click.IntRange(min=0),
     default=0,
@@ -113,15 +131,23 @@ def main() -> None:
     show_default=True,
     help="The reduced decode covers at least this many pixels per side.",
 )
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Attribution profile (TOML): pipelines, their windows, watermark keys and fingerprints.",
+)
+@output_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 def scan(
     paths: tuple[str, ...],
-    json_path: str | None,
     workers: int,
     max_pixels: int,
     max_file_size: int,
     preview_size: int,
+    profile_path: str | None,
     quiet: bool,
+    **outputs: str | None,
 ) -> None:
     """Scan folders or files and build the evidence inventory.
 
@@ -133,26 +159,54 @@ def scan(
     The summary goes to stderr; the JSON report (--json) holds every record.
     """
     from .pipeline import scan as run_scan
-    from .render.json import render_json
-    from .render.terminal import print_summary
+    from .profile import load_profile
 
-    options = ScanOptions(
-        roots=tuple(paths), workers=workers, max_pixels=max_pixels,
-        max_file_bytes=max_file_size, preview_size=preview_size,
-    )  # fmt: skip
     console = _stderr()
 
     def action() -> None:
+        profile = load_profile(profile_path) if profile_path else None
+        options = ScanOptions(
+            roots=tuple(paths), workers=workers, max_pixels=max_pixels,
+            max_file_bytes=max_file_size, preview_size=preview_size, profile=profile,
+        )  # fmt: skip
         with _progress(console, quiet) as progress:
             report = run_scan(options, command=tuple(sys.argv), progress=progress)
-        if json_path:
-            write_atomic(json_path, render_json(report))
-        if not quiet:
-            print_summary(report, console)
-            if json_path:
-                console.print(f"report written to {json_path}")
+        _deliver(report, console, quiet, outputs)
 
     _run(action)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("saved", type=click.Path(exists=True, dir_okay=False))
+@output_options
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def report(saved: str, quiet: bool, **outputs: str | None) -> None:
+    """Re-render a saved JSON report (from `scan --json`) without rescanning.
+
+    Prints the summary and writes any of --json, --csv, --timeline again from SAVED.
+    """
+    from .render.json import load_report
+
+    _run(lambda: _deliver(load_report(saved), _stderr(), quiet, outputs))
+
+
+def _deliver(report: Report, console: Console, quiet: bool, outputs: dict[str, str | None]) -> None:
+    """Write the requested report files (each complete or not at all), then the summary."""
+    from .render.csv import render_csv, render_timeline
+    from .render.json import render_json
+    from .render.terminal import print_summary
+
+    renderers = {"json_path": render_json, "csv_path": render_csv, "timeline_path": render_timeline}
+    written = []
+    for key, render in renderers.items():
+        target = outputs.get(key)
+        if target:
+            write_atomic(target, render(report))
+            written.append(target)
+    if not quiet:
+        print_summary(report, console)
+        for target in written:
+            console.print(f"written: {target}")
 
 
 class _progress:
@@ -196,6 +250,61 @@ def samples(directory: str) -> None:
     def action() -> None:
         written = write_samples(Path(directory))
         _stderr().print(f"wrote {len(written)} files to {directory}")
+
+    _run(action)
+
+
+@main.group()
+def profile() -> None:
+    """Learn and inspect pipeline fingerprints for attribution profiles."""
+
+
+@profile.command("learn", epilog=EXIT_CODES_HELP)
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--name", required=True, help="The pipeline name the fingerprint is for.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The fingerprint file to write (JSON).",
+)
+def profile_learn(directory: str, name: str, output: str) -> None:
+    """Learn a pipeline's encoder fingerprint from DIRECTORY of files it made.
+
+    Records quantisation tables and quality, subsampling, progressive, marker layout,
+    dimensions and aspect ratios, and Software/Make/Model values. Point a profile's
+    `fingerprint = "..."` at the output.
+    """
+    from . import fingerprint
+    from .pipeline import scan as run_scan
+
+    def action() -> None:
+        report = run_scan(ScanOptions(roots=(directory,)))
+        learned = fingerprint.learn(name, report.records)
+        write_atomic(output, fingerprint.dumps(learned))
+        _stderr().print(f"learned {name} from {learned.samples} JPEG files; written: {output}")
+
+    _run(action)
+
+
+@profile.command("show", epilog=EXIT_CODES_HELP)
+@click.argument("profile_file", type=click.Path(exists=True, dir_okay=False))
+def profile_show(profile_file: str) -> None:
+    """Check a profile and print its pipelines (stdout)."""
+    from .profile import load_profile
+
+    def action() -> None:
+        loaded = load_profile(profile_file)
+        click.echo(f"profile {loaded.path} (sha256 {loaded.sha256[:16]})")
+        for p in loaded.pipelines:
+            window = f"{p.active_from or '...'} .. {p.active_to or '...'}"
+            checks = {"watermark": p.watermark_key, "logo": p.logo_template, "marker": p.marker}
+            checks["fingerprint"] = p.fingerprint
+            marks = [name for name, value in checks.items() if value]
+            click.echo(
+                f"  {p.name}: {p.label}; active {window}; {', '.join(marks) or 'dates only'}"
+            )
 
     _run(action)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import UsageError
+from .model import TelegramMessage
+from .telegram import EXPORT_FILE, Export, read_export
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class Source:
     path_bytes_hex: str | None = None  # the raw relative path when it is not valid UTF-8
     skip_reason: str | None = None
     error: str | None = None
+    telegram: TelegramMessage | None = None  # joined from a Telegram export's result.json
+    note: str | None = None  # e.g. why an export's result.json could not be joined
 
     @property
     def openable(self) -> bool:
@@ -52,6 +56,19 @@ def _source(root: str, rel: str, fs_path: str, **kw: str | None) -> Source:
     return Source(root=root, path=shown, fs_path=fs_path, path_bytes_hex=raw_hex, **kw)
 
 
+def _joined(source: Source, exports: list[Export]) -> Source:
+    """Attach the message of the innermost export that names this file."""
+    for export in reversed(exports):
+        prefix = f"{export.folder}/" if export.folder else ""
+        if source.path.startswith(prefix):
+            message = export.by_path.get(source.path[len(prefix) :])
+            if message is not None:
+                return replace(source, telegram=message)
+            if source.path == f"{prefix}{EXPORT_FILE}" and export.problem:
+                return replace(source, note=export.problem)
+    return source
+
+
 def _symlink_reason(fs_path: str) -> str:
     try:
         target = os.readlink(fs_path)
@@ -73,9 +90,11 @@ def walk_root(root: str) -> Iterator[Source]:
         reason = _not_regular_reason(st.st_mode)
         yield _source(root, name, root, skip_reason=reason)
         return
+    exports: list[Export] = []
     stack: list[tuple[str, str]] = [(root, "")]
     while stack:
         folder, rel_folder = stack.pop()
+        exports = [e for e in exports if _inside(rel_folder, e.folder)]
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: os.fsencode(e.name))
@@ -84,6 +103,9 @@ def walk_root(root: str) -> Iterator[Source]:
                 root, rel_folder or ".", folder, error=f"cannot list folder: {exc.strerror}"
             )
             continue
+        export = next((e for e in entries if e.name == EXPORT_FILE), None)
+        if export is not None and export.is_file(follow_symlinks=False):
+            exports.append(read_export(export.path, rel_folder))
         subfolders = []
         for entry in entries:
             rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
@@ -97,8 +119,17 @@ def walk_root(root: str) -> Iterator[Source]:
             elif stat.S_ISDIR(mode):
                 subfolders.append((entry.path, rel))
             else:
-                yield _source(root, rel, entry.path, skip_reason=_not_regular_reason(mode))
+                source = _source(root, rel, entry.path, skip_reason=_not_regular_reason(mode))
+                yield _joined(source, exports) if exports else source
         stack.extend(reversed(subfolders))
+
+
+def _inside(rel_folder: str, export_folder: str) -> bool:
+    return (
+        not export_folder
+        or rel_folder == export_folder
+        or rel_folder.startswith(f"{export_folder}/")
+    )
 
 
 def walk(roots: tuple[str, ...]) -> Iterator[Source]:

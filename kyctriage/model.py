@@ -83,6 +83,66 @@ class Hashes:
 
 
 @dataclass(frozen=True)
+class TelegramMessage:
+    """The Telegram Desktop export message that carried this file."""
+
+    export: str  # the result.json, relative to the scan root
+    chat: str | None
+    message_id: int | None
+    posted: str  # ISO 8601 UTC, from date_unixtime: the picture existed no later than this
+    date_local: str | None  # the export's `date`: the exporting machine's local time, no offset
+    sender: str | None
+    sender_id: str | None
+    forwarded_from: str | None
+    kind: str  # "photo" (re-encoded by Telegram) or "file" (sent as a document: original bytes)
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class WatermarkCheck:
+    """One detector's answer, in the one calibrated form every detector uses."""
+
+    pipeline: str
+    detector: str  # "keyed", "logo" or "marker"
+    verdict: str  # "present", "absent" or "inconclusive"
+    score: float | None
+    threshold: float | None
+    false_positive_bound: float | None  # P(score >= threshold | no mark)
+    expected_marked_score: float | None = None  # what a marked image of this size would score
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class FeatureScore:
+    feature: str
+    weight: float
+    match: float  # 0..1
+    detail: str
+
+
+@dataclass(frozen=True)
+class FingerprintMatch:
+    pipeline: str
+    score: float | None  # None when the features cannot be compared (messenger re-encode)
+    features: tuple[FeatureScore, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    evidence: str  # "watermark", "time", "fingerprint", "messenger", "marker"
+    text: str
+    supports: str | None  # the label this reason argues for, or None when it argues against all
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str  # a pipeline name, "unattributed" or "inconclusive"
+    confidence: str  # "high", "medium" or "low"
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
 class FileRecord:
     """Everything known about one file under a scan root; one per file, always."""
 
@@ -104,6 +164,11 @@ class FileRecord:
     best_time: Timestamp | None = None
     hashes: Hashes | None = None
     warnings: tuple[str, ...] = field(default=())
+    telegram: TelegramMessage | None = None
+    messenger: str | None = None  # e.g. "telegram re-encode": metadata stripped in transit
+    watermark: tuple[WatermarkCheck, ...] = ()
+    fingerprints: tuple[FingerprintMatch, ...] = ()
+    verdict: Verdict | None = None
 
     def exif_value(self, name: str) -> ExifValue | None:
         for key, value in self.exif:
@@ -122,6 +187,9 @@ class ScanMeta:
     started: str
     finished: str
     workers: int
+    profile: str | None = None  # the profile file, when attribution was configured
+    profile_sha256: str | None = None
+    key_fingerprints: tuple[tuple[str, str], ...] = ()  # (pipeline, fingerprint), never the key
 
 
 @dataclass(frozen=True)

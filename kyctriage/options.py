@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .profile import Profile
+
 # Pillow warns above 89 MP and refuses above 179 MP; we decide ourselves, before decoding.
 DEFAULT_MAX_PIXELS = 200_000_000  # a 200 MP phone sensor still passes
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are hashed but not parsed
@@ -20,6 +22,7 @@ class ScanOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     preview_size: int = DEFAULT_PREVIEW_SIZE
+    profile: Profile | None = None  # pipelines to attribute to; None: no attribution
 
     @property
     def worker_count(self) -> int:

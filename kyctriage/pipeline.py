@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from . import __version__, load
+from .attribute import attribute_all
 from .errors import FileProblem
 from .ingest import Source, walk
 from .model import (
@@ -87,7 +88,8 @@ def probe_source(source: Source, options: ScanOptions, reference: datetime) -> F
     """One file -> one record. Never raises: a failure of any kind becomes the record's error."""
     base = FileRecord(
         root=source.root, path=source.path, status=STATUS_SKIPPED,
-        path_bytes_hex=source.path_bytes_hex,
+        path_bytes_hex=source.path_bytes_hex, telegram=source.telegram,
+        warnings=(source.note,) if source.note else (),
     )  # fmt: skip
     if source.skip_reason:
         return _replace(base, error=source.skip_reason)
@@ -131,8 +133,9 @@ def _probe_content(
         decode_error = str(exc)
     meta = _metadata(data, fmt, decoded)
     exif_tags = dict(meta.exif.tags) if meta.exif else {}
+    posted = source.telegram.posted if source.telegram else None
     stamps, best = timestamps.collect(
-        exif_tags, dict(meta.xmp), source.path, content.mtime_ns, reference
+        exif_tags, dict(meta.xmp), source.path, content.mtime_ns, reference, posted
     )
     record = _replace(
         record,
@@ -142,7 +145,7 @@ def _probe_content(
         xmp=meta.xmp,
         timestamps=stamps,
         best_time=best,
-        warnings=meta.warnings + (decoded.warnings if decoded else ()),
+        warnings=record.warnings + meta.warnings + (decoded.warnings if decoded else ()),
     )
     if decoded is None:
         return _replace(record, error=decode_error)
@@ -225,6 +228,8 @@ def scan(
     reference = started.replace(tzinfo=None)
     records = list(_probe_all(sources, options, reference, progress))
     records.sort(key=lambda r: record_order(r, options.roots))
+    profile = options.profile
+    analysed = attribute_all(tuple(records), profile)
     meta = ScanMeta(
         tool_version=__version__,
         command=command,
@@ -232,5 +237,7 @@ def scan(
         started=started.isoformat(timespec="seconds"),
         finished=now_iso(),
         workers=options.worker_count,
+        profile=profile.path if profile else None,
+        profile_sha256=profile.sha256 if profile else None,
     )
-    return Report(meta=meta, records=tuple(records))
+    return Report(meta=meta, records=analysed)

@@ -21,6 +21,7 @@ PRIORITY = (
     "xmp:DateCreated",
     "exif:ModifyDate",
     "xmp:ModifyDate",
+    "telegram:posted",
     "filename:telegram",
     "filename:camera",
     "fs:mtime",
@@ -212,18 +213,34 @@ def mtime_stamp(mtime_ns: int) -> Timestamp:
     return Timestamp("fs:mtime", _iso(value, "+00:00"), "+00:00", "lowest", str(mtime_ns))
 
 
+POSTED_NOTE = "upper bound: the picture existed no later than this"
+
+
+def posted_stamp(posted: str) -> Timestamp:
+    """A Telegram message's date_unixtime, already ISO 8601 UTC."""
+    value = posted.removesuffix("+00:00")
+    return Timestamp("telegram:posted", value + "+00:00", "+00:00", "high", posted, POSTED_NOTE)
+
+
 def collect(
     exif: dict[str, ExifValue],
     xmp: dict[str, str],
     name: str,
     mtime_ns: int | None,
     reference: datetime,
+    posted: str | None = None,
 ) -> tuple[tuple[Timestamp, ...], Timestamp | None]:
     """All time sources in PRIORITY order, and the best: the first plausible one."""
     stamps = _exif_sources(exif, reference) + _xmp_sources(xmp, reference)
+    if posted:
+        stamps.append(posted_stamp(posted))
     stamps += _name_sources(name.rsplit("/", 1)[-1], reference)
     if mtime_ns is not None:
         stamps.append(mtime_stamp(mtime_ns))
     stamps.sort(key=lambda s: PRIORITY.index(s.source))
-    best = next((s for s in stamps if s.value and s.note is None), None)
+    best = next((s for s in stamps if s.value and _usable(s)), None)
     return tuple(stamps), best
+
+
+def _usable(stamp: Timestamp) -> bool:
+    return stamp.note is None or stamp.note == POSTED_NOTE

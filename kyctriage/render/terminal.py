@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, Report
+from ..model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
 
 MAX_ERRORS_SHOWN = 20
 MAX_VALUES_SHOWN = 8
@@ -48,28 +48,55 @@ def _status_table(report: Report) -> Table:
     return table
 
 
+def _verdict_of(record: FileRecord) -> str:
+    return record.verdict.label if record.verdict else "-"
+
+
 def _timeline(report: Report) -> Table | Text:
-    months: Counter[str] = Counter()
+    """Best times per month; one column per verdict when the scan attributed images."""
+    months: Counter[tuple[str, str]] = Counter()
     sources: Counter[str] = Counter()
     values = []
     for record in report.records:
         if record.best_time and record.best_time.value:
             values.append(record.best_time.value)
-            months[record.best_time.value[:7]] += 1
+            months[(record.best_time.value[:7], _verdict_of(record))] += 1
             sources[record.best_time.source] += 1
     if not values:
         return Text("No image carries a usable time.")
-    table = Table(
-        title=f"Best times: {min(values)[:19]} .. {max(values)[:19]}", title_justify="left"
-    )
+    verdicts = sorted({v for _, v in months})
+    title = f"Best times: {min(values)[:19]} .. {max(values)[:19]}"
+    table = Table(title=title, title_justify="left")
     table.add_column("month")
-    table.add_column("images", justify="right")
+    for verdict in verdicts:
+        table.add_column(verdict if verdict != "-" else "images", justify="right")
     table.add_column("")
-    peak = max(months.values())
-    for month in sorted(months):
-        table.add_row(month, str(months[month]), "█" * max(1, round(30 * months[month] / peak)))
-    source_line = ", ".join(f"{s} {n}" for s, n in sources.most_common())
-    table.caption = f"chosen from: {source_line}"
+    per_month = Counter()
+    for (month, _), n in months.items():
+        per_month[month] += n
+    peak = max(per_month.values())
+    for month in sorted(per_month):
+        counts = [str(months[(month, v)] or "") for v in verdicts]
+        table.add_row(month, *counts, "█" * max(1, round(30 * per_month[month] / peak)))
+    table.caption = "chosen from: " + ", ".join(f"{s} {n}" for s, n in sources.most_common())
+    return table
+
+
+def _verdicts(report: Report) -> Table | None:
+    counts = Counter(r.verdict.label for r in report.records if r.verdict)
+    if not counts:
+        return None
+    table = Table(title="Attribution", title_justify="left")
+    table.add_column("verdict")
+    table.add_column("images", justify="right")
+    table.add_column("confidence high / medium / low")
+    for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        levels = Counter(
+            r.verdict.confidence for r in report.records if r.verdict and r.verdict.label == label
+        )
+        table.add_row(
+            inert(label), str(n), " / ".join(str(levels[c]) for c in ("high", "medium", "low"))
+        )
     return table
 
 
@@ -117,7 +144,14 @@ def summary(report: Report) -> Group:
                 f"{totals['skipped']} skipped")  # fmt: skip
     head.append("\nroots: ")
     head.append_text(inert(", ".join(report.meta.roots)))
-    parts = [Panel(head), _status_table(report), _timeline(report), _devices(report)]
+    if report.meta.profile:
+        head.append("\nprofile: ")
+        head.append_text(inert(report.meta.profile))
+    parts = [Panel(head), _status_table(report)]
+    verdicts = _verdicts(report)
+    if verdicts is not None:
+        parts.append(verdicts)
+    parts += [_timeline(report), _devices(report)]
     errors = _errors(report)
     if errors is not None:
         parts.append(errors)

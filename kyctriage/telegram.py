@@ -1,0 +1,129 @@
+"""Telegram Desktop "Export chat history" folders: which message posted which picture, when."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .model import TelegramMessage
+
+EXPORT_FILE = "result.json"
+MAX_EXPORT_BYTES = 256 * 1024 * 1024
+MAX_TEXT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Export:
+    """One parsed export: messages keyed by the relative path of the file they carry."""
+
+    folder: str  # relative to the scan root, "" for the root itself
+    by_path: dict[str, TelegramMessage]
+    messages: int
+    not_exported: int  # photos or files the export left out ("File not included ...")
+    problem: str | None = None
+
+
+def _text(value: Any) -> str | None:
+    """Message text is a string or a list of strings and {type, text} entities."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, list):
+        text = "".join(v if isinstance(v, str) else str(v.get("text", "")) for v in value
+                       if isinstance(v, (str, dict)))  # fmt: skip
+    else:
+        return None
+    return text[:MAX_TEXT_CHARS] or None
+
+
+def _chats(data: Any) -> Iterator[dict[str, Any]]:
+    """A single-chat export has `messages` at the top; a full export nests chats."""
+    if not isinstance(data, dict):
+        return
+    if isinstance(data.get("messages"), list):
+        yield data
+    chats = data.get("chats")
+    if isinstance(chats, dict) and isinstance(chats.get("list"), list):
+        for chat in chats["list"]:
+            if isinstance(chat, dict) and isinstance(chat.get("messages"), list):
+                yield chat
+
+
+def _posted(message: dict[str, Any]) -> str | None:
+    raw = message.get("date_unixtime")
+    try:
+        seconds = int(str(raw))
+        return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _clean(value: Any) -> str | None:
+    return None if value is None else str(value)[:MAX_TEXT_CHARS]
+
+
+def parse_export(raw: bytes, folder: str) -> Export:
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        return Export(folder, {}, 0, 0, problem=f"result.json is not valid JSON: {exc}")
+    by_path: dict[str, TelegramMessage] = {}
+    messages = not_exported = 0
+    export_name = posixpath.join(folder, EXPORT_FILE) if folder else EXPORT_FILE
+    for chat in _chats(data):
+        chat_name = _clean(chat.get("name"))
+        for message in chat["messages"]:
+            if not isinstance(message, dict):
+                continue
+            messages += 1
+            for kind in ("photo", "file"):
+                ref = message.get(kind)
+                if not isinstance(ref, str):
+                    continue
+                if ref.startswith("(") or "/" not in ref and "." not in ref:
+                    not_exported += 1  # "(File not included. Change data exporting settings...)"
+                    continue
+                posted = _posted(message)
+                if posted is None:
+                    continue
+                rel = posixpath.normpath(ref.replace("\\", "/"))
+                if rel.startswith("../") or rel.startswith("/"):
+                    continue  # an export never points outside itself
+                date = message.get("date")
+                by_path[rel] = TelegramMessage(
+                    export=export_name,
+                    chat=chat_name,
+                    message_id=message.get("id") if isinstance(message.get("id"), int) else None,
+                    posted=posted,
+                    date_local=date if isinstance(date, str) else None,
+                    sender=_clean(message.get("from")),
+                    sender_id=_clean(message.get("from_id")),
+                    forwarded_from=_clean(message.get("forwarded_from")),
+                    kind=kind,
+                    text=_text(message.get("text")),
+                )
+    return Export(folder, by_path, messages, not_exported)
+
+
+def read_export(fs_path: str, folder: str) -> Export:
+    """Read result.json without following links or blocking; bounded in size."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(fs_path, flags)
+    except OSError as exc:
+        return Export(folder, {}, 0, 0, problem=f"cannot open result.json: {exc.strerror}")
+    try:
+        st = os.fstat(fd)
+        if st.st_size > MAX_EXPORT_BYTES:
+            return Export(folder, {}, 0, 0, problem="result.json is too large to join")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            raw = handle.read(MAX_EXPORT_BYTES + 1)
+    except OSError as exc:
+        return Export(folder, {}, 0, 0, problem=f"cannot read result.json: {exc.strerror}")
+    finally:
+        os.close(fd)
+    return parse_export(raw, folder)
