@@ -115,6 +115,7 @@ def attribute(record: FileRecord, pipelines: tuple[Pipeline, ...]) -> Verdict | 
     if present:
         return _marked(record, pipelines, present, reasons)
     support: dict[str, float] = {}
+    mixed: list[str] = []
     undecided = False
     for pipeline in pipelines:
         checks = [c for c in record.watermark if c.pipeline == pipeline.name]
@@ -132,11 +133,12 @@ def attribute(record: FileRecord, pipelines: tuple[Pipeline, ...]) -> Verdict | 
             continue
         points = {"inside": 1.0, "edge": 0.5}.get(status, 0.0)
         match = next((m for m in record.fingerprints if m.pipeline == pipeline.name), None)
-        if match is not None:
-            points += _fingerprint_points(match, reasons)
-        if points > 0:
-            support[pipeline.name] = points
-    return _decide(support, undecided, reasons)
+        encoder = _fingerprint_points(match, reasons) if match is not None else 0.0
+        if encoder < 0 and points > 0:
+            mixed.append(pipeline.name)
+        elif points + encoder > 0:
+            support[pipeline.name] = points + encoder
+    return _decide(support, mixed, undecided, reasons)
 
 
 def _fingerprint_points(match: FingerprintMatch, reasons: list[Reason]) -> float:
@@ -159,27 +161,33 @@ def _fingerprint_points(match: FingerprintMatch, reasons: list[Reason]) -> float
     return 0.25
 
 
-def _decide(support: dict[str, float], undecided: bool, reasons: list[Reason]) -> Verdict:
+def _decide(
+    support: dict[str, float], mixed: list[str], undecided: bool, reasons: list[Reason]
+) -> Verdict:
     ranked = sorted(support.items(), key=lambda kv: (-kv[1], kv[0]))
-    if ranked and ranked[0][1] >= 1.0 and (len(ranked) == 1 or ranked[1][1] < ranked[0][1]):
-        name, points = ranked[0]
-        contradicted = len(ranked) > 1 or any(r.supports not in (None, name) for r in reasons)
-        confidence = "high" if points >= 2 else "medium"
-        if contradicted or undecided:
+    top = ranked[0][1] if ranked else 0.0
+    if top >= 1.0 and (len(ranked) == 1 or ranked[1][1] < top):
+        name = ranked[0][0]
+        confidence = "high" if top >= 2 else "medium"
+        if len(ranked) > 1 or mixed or undecided:
             confidence = "low" if confidence == "medium" else "medium"
-            reasons.append(Reason("summary", "other evidence points elsewhere or is undecided; "
-                                             "confidence lowered", None))  # fmt: skip
+            text = "other evidence points elsewhere or is undecided; confidence lowered"
+            reasons.append(Reason("summary", text, None))
         return Verdict(name, confidence, tuple(reasons))
-    if ranked and ranked[0][1] >= 1.0:
-        reasons.append(Reason("summary", "evidence supports several pipelines equally", None))
-        return Verdict(INCONCLUSIVE, "low", tuple(reasons))
-    if undecided:
-        reasons.append(Reason("summary", "a watermark check could not decide", None))
-        return Verdict(INCONCLUSIVE, "low", tuple(reasons))
-    reasons.append(
-        Reason("summary", "no evidence links this image to any configured pipeline", None)
-    )
-    return Verdict(UNATTRIBUTED, "medium" if len(reasons) > 1 else "low", tuple(reasons))
+    if top >= 1.0:
+        summary = "evidence supports several pipelines equally"
+    elif mixed:
+        summary = f"contradictory evidence for {', '.join(mixed)}: dates agree, encoder does not"
+    elif undecided:
+        summary = "a watermark check could not decide"
+    elif ranked:
+        summary = "evidence too weak to decide (a date at a window's edge or a partial match)"
+    else:
+        text = "no evidence links this image to any configured pipeline"
+        reasons.append(Reason("summary", text, None))
+        return Verdict(UNATTRIBUTED, "medium" if len(reasons) > 1 else "low", tuple(reasons))
+    reasons.append(Reason("summary", summary, None))
+    return Verdict(INCONCLUSIVE, "low", tuple(reasons))
 
 
 def _marked(record: FileRecord, pipelines: tuple[Pipeline, ...], present: list[WatermarkCheck],

@@ -98,13 +98,17 @@ def dumps(fingerprint: Fingerprint) -> str:
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
+def load_text(text: str) -> Fingerprint:
+    data = json.loads(text)
+    if not isinstance(data, dict) or data.pop("format", None) != FORMAT:
+        raise ValueError(f"not a {FORMAT} file")
+    data["quant_tables"] = tuple(tuple(tuple(t) for t in s) for s in data["quant_tables"])
+    return Fingerprint(**data)
+
+
 def load(path: str | Path) -> Fingerprint:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if data.pop("format", None) != FORMAT:
-            raise ValueError(f"not a {FORMAT} file")
-        data["quant_tables"] = tuple(tuple(tuple(t) for t in s) for s in data["quant_tables"])
-        return Fingerprint(**data)
+        return load_text(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise UsageError(f"cannot load fingerprint {path}: {exc}") from None
 
