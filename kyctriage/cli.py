@@ -137,6 +137,14 @@ def main() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Attribution profile (TOML): pipelines, their windows, watermark keys and fingerprints.",
 )
+@click.option(
+    "--thumbnails",
+    type=click.Choice(["pixelated", "full", "none"]),
+    default="pixelated",
+    show_default=True,
+    help="Thumbnails kept for reports: pixelated so no face or document number can be read, "
+    "full (sharp, 160 px) or none.",
+)
 @output_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 def scan(
@@ -146,6 +154,7 @@ def scan(
     max_file_size: int,
     preview_size: int,
     profile_path: str | None,
+    thumbnails: str,
     quiet: bool,
     **outputs: str | None,
 ) -> None:
@@ -168,6 +177,7 @@ def scan(
         options = ScanOptions(
             roots=tuple(paths), workers=workers, max_pixels=max_pixels,
             max_file_bytes=max_file_size, preview_size=preview_size, profile=profile,
+            thumbnails=thumbnails,
         )  # fmt: skip
         with _progress(console, quiet) as progress:
             report = run_scan(options, command=tuple(sys.argv), progress=progress)

@@ -169,6 +169,7 @@ class FileRecord:
     watermark: tuple[WatermarkCheck, ...] = ()
     fingerprints: tuple[FingerprintMatch, ...] = ()
     verdict: Verdict | None = None
+    thumbnail: str | None = None  # base64 JPEG for reports; pixelated unless asked otherwise
 
     def exif_value(self, name: str) -> ExifValue | None:
         for key, value in self.exif:
@@ -190,6 +191,7 @@ class ScanMeta:
     profile: str | None = None  # the profile file, when attribution was configured
     profile_sha256: str | None = None
     key_fingerprints: tuple[tuple[str, str], ...] = ()  # (pipeline, fingerprint), never the key
+    thumbnails: str = "pixelated"  # what the records' thumbnails show: pixelated, full or none
 
 
 @dataclass(frozen=True)

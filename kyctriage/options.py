@@ -23,6 +23,7 @@ class ScanOptions:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     preview_size: int = DEFAULT_PREVIEW_SIZE
     profile: Profile | None = None  # pipelines to attribute to; None: no attribution
+    thumbnails: str = "pixelated"  # "pixelated", "full" or "none" (see probes/thumbnail.py)
 
     @property
     def worker_count(self) -> int:

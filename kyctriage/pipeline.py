@@ -24,7 +24,7 @@ from .model import (
 )
 from .options import ScanOptions
 from .probes import exif as exif_probe
-from .probes import hashes, jpeg, timestamps, xmp
+from .probes import hashes, jpeg, thumbnail, timestamps, xmp
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -172,6 +172,7 @@ def _probe_content(
         error=None,
         image=image,
         hashes=hashes.perceptual(decoded.preview, data_hash),
+        thumbnail=thumbnail.make_thumbnail(decoded.preview, options.thumbnails),
     )
 
 
@@ -239,5 +240,6 @@ def scan(
         workers=options.worker_count,
         profile=profile.path if profile else None,
         profile_sha256=profile.sha256 if profile else None,
+        thumbnails=options.thumbnails,
     )
     return Report(meta=meta, records=analysed)
