@@ -145,6 +145,19 @@ def main() -> None:
     help="Thumbnails kept for reports: pixelated so no face or document number can be read, "
     "full (sharp, 160 px) or none.",
 )
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False),
+    help="Append each record to this journal as it is made (default with --json: JSON.journal, "
+    "removed when the scan completes).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted scan from its journal: files already recorded and unchanged "
+    "(same size and mtime) are not read again.",
+)
 @output_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 def scan(
@@ -155,6 +168,8 @@ def scan(
     preview_size: int,
     profile_path: str | None,
     thumbnails: str,
+    journal_path: str | None,
+    resume: bool,
     quiet: bool,
     **outputs: str | None,
 ) -> None:
@@ -179,9 +194,18 @@ def scan(
             max_file_bytes=max_file_size, preview_size=preview_size, profile=profile,
             thumbnails=thumbnails,
         )  # fmt: skip
+        implicit = journal_path is None and outputs.get("json_path") is not None
+        journal = journal_path or (f"{outputs['json_path']}.journal" if implicit else None)
+        if resume and (journal is None or not Path(journal).is_file()):
+            raise UsageError("--resume needs the interrupted scan's journal (--journal or --json)")
         with _progress(console, quiet) as progress:
-            report = run_scan(options, command=tuple(sys.argv), progress=progress)
+            report = run_scan(
+                options, command=tuple(sys.argv), progress=progress, journal_path=journal,
+                resume=resume,
+            )  # fmt: skip
         _deliver(report, console, quiet, outputs)
+        if implicit and journal:
+            Path(journal).unlink(missing_ok=True)
 
     _run(action)
 

@@ -13,6 +13,7 @@ from . import __version__, load
 from .attribute import attribute_all
 from .errors import FileProblem
 from .ingest import Source, walk
+from .journal import Journal
 from .model import (
     STATUS_ERROR,
     STATUS_OK,
@@ -219,15 +220,66 @@ def record_order(record: FileRecord, roots: tuple[str, ...]) -> tuple[int, bytes
     return roots.index(record.root) if record.root in roots else len(roots), raw
 
 
+def _journal_scan(options: ScanOptions) -> dict[str, object]:
+    """What must match for a journal to be resumed: the roots and every option that changes
+    a record (not the worker count)."""
+    profile = options.profile
+    return {
+        "roots": list(options.roots),
+        "max_pixels": options.max_pixels,
+        "max_file_bytes": options.max_file_bytes,
+        "preview_size": options.preview_size,
+        "thumbnails": options.thumbnails,
+        "profile_sha256": profile.sha256 if profile else None,
+    }
+
+
+def _unchanged(source: Source, record: FileRecord) -> bool:
+    """A finished file need not be read again if its size and mtime are what was recorded."""
+    if record.size is None or record.mtime is None or not source.openable:
+        return False
+    try:
+        st = os.lstat(source.fs_path)
+    except OSError:
+        return False
+    return st.st_size == record.size and _mtime_iso(st.st_mtime_ns) == record.mtime
+
+
 def scan(
     options: ScanOptions,
     command: tuple[str, ...] = (),
     progress: Progress | None = None,
+    journal_path: str | None = None,
+    resume: bool = False,
 ) -> Report:
+    """Walk, probe every file (in parallel), attribute, and return the finished Report.
+
+    With a journal, every record is appended to it as it is made; with resume, files whose
+    records are in the journal and whose size and mtime are unchanged are not read again."""
     started = datetime.now(UTC)
     sources = list(walk(options.roots))
     reference = started.replace(tzinfo=None)
-    records = list(_probe_all(sources, options, reference, progress))
+    journal = None
+    records: list[FileRecord] = []
+    if journal_path:
+        journal = Journal(journal_path, _journal_scan(options), reference.isoformat(), resume)
+        reference = datetime.fromisoformat(journal.header["reference"])
+        pending = []
+        for source in sources:
+            done = journal.done.get((source.root, source.path))
+            if done is not None and _unchanged(source, done):
+                records.append(done)
+            else:
+                pending.append(source)
+        sources = pending
+    try:
+        for record in _probe_all(sources, options, reference, progress):
+            if journal is not None:
+                journal.append(record)
+            records.append(record)
+    finally:
+        if journal is not None:
+            journal.close()
     records.sort(key=lambda r: record_order(r, options.roots))
     profile = options.profile
     analysed = attribute_all(tuple(records), profile)

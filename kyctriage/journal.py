@@ -1,0 +1,85 @@
+"""The scan journal: records appended as they are made, so an interrupted scan can resume."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .model import FileRecord
+from .render.json import from_data, to_data
+
+FORMAT = "kyctriage-journal/1"
+
+
+class Journal:
+    """Append-only JSON lines: a header naming the scan, then one record per line.
+
+    Each record is written with one write() and flushed to the OS, so a kill loses at most the
+    line being written; the loader ignores a torn last line."""
+
+    def __init__(
+        self, path: str | Path, scan: dict[str, Any], reference: str, resume: bool
+    ) -> None:
+        """`scan` names what is scanned and how (compared on resume); `reference` is the time
+        the scan first started, kept so that a resumed scan judges dates as the first did."""
+        self.path = Path(path)
+        self.header = {"format": FORMAT, "scan": scan, "reference": reference}
+        self.done: dict[tuple[str, str], FileRecord] = {}
+        if resume:
+            self.done = self._load()
+            flags = os.O_WRONLY | os.O_APPEND
+        else:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        try:
+            self._fd = os.open(self.path, flags | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise UsageError(f"cannot open journal {self.path}: {exc.strerror}") from None
+        if not resume:
+            self._write(self.header)
+        elif self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
+            os.write(self._fd, b"\n")  # end the torn line so the next record starts clean
+
+    def _write(self, data: dict[str, Any]) -> None:
+        line = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        os.write(self._fd, (line + "\n").encode("utf-8"))
+
+    def append(self, record: FileRecord) -> None:
+        self._write(to_data(record))
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def _load(self) -> dict[tuple[str, str], FileRecord]:
+        try:
+            lines = self.path.read_bytes().split(b"\n")
+        except OSError as exc:
+            raise UsageError(f"cannot resume: journal {self.path}: {exc.strerror}") from None
+        try:
+            header = json.loads(lines[0])
+        except ValueError:
+            header = None
+        if not isinstance(header, dict) or {k: header.get(k) for k in ("format", "scan")} != {
+            "format": FORMAT, "scan": self.header["scan"]
+        }:
+            raise UsageError(
+                f"cannot resume: journal {self.path} belongs to another scan "
+                "(different roots or options); start without --resume"
+            )
+        self.header["reference"] = header.get("reference", self.header["reference"])
+        done = {}
+        for line in lines[1:]:
+            try:
+                record = from_data(FileRecord, json.loads(line))
+            except (ValueError, TypeError, KeyError):
+                continue  # the torn last line of an interrupted write
+            done[(record.root, record.path)] = record
+        return done
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,99 @@
+"""Interrupt and resume: a journal of records, and a resumed scan equal to an uninterrupted one."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from kyctriage import load
+from kyctriage.errors import UsageError
+from kyctriage.options import ScanOptions
+from kyctriage.pipeline import scan
+from kyctriage.render.json import render_json
+
+
+def _tree(root, count=30):
+    root.mkdir()
+    for i in range(count):
+        out = io.BytesIO()
+        Image.new("RGB", (80 + i, 60), (i * 8 % 256, 100, 200)).save(out, "JPEG", quality=80)
+        (root / f"img_{i:03d}.jpg").write_bytes(out.getvalue())
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xdb")
+    return root
+
+
+def _comparable(report) -> dict:
+    data = json.loads(render_json(report))
+    for key in ("started", "finished", "workers", "command"):
+        data["meta"].pop(key)
+    return data
+
+
+def test_resume_reads_only_unfinished_files(tmp_path, monkeypatch):
+    root = _tree(tmp_path / "leak")
+    options = ScanOptions(roots=(str(root),), workers=1)
+    journal = tmp_path / "scan.journal"
+    full = scan(options, journal_path=str(journal))
+    lines = journal.read_bytes().split(b"\n")
+    # An interruption: the header, ten records and half of the eleventh.
+    journal.write_bytes(b"\n".join(lines[:11]) + b"\n" + lines[11][: len(lines[11]) // 2])
+    reads = []
+    original = load.read_file
+    monkeypatch.setattr(load, "read_file", lambda p, m: reads.append(p) or original(p, m))
+    resumed = scan(options, journal_path=str(journal), resume=True)
+    assert len(reads) == len(full.records) - 10
+    assert _comparable(resumed) == _comparable(full)
+
+
+def test_changed_files_are_read_again(tmp_path):
+    root = _tree(tmp_path / "leak", count=3)
+    options = ScanOptions(roots=(str(root),), workers=1)
+    journal = tmp_path / "scan.journal"
+    scan(options, journal_path=str(journal))
+    target = root / "img_000.jpg"
+    os.utime(target, ns=(0, 10**18))
+    resumed = scan(options, journal_path=str(journal), resume=True)
+    record = next(r for r in resumed.records if r.path == "img_000.jpg")
+    assert record.mtime.startswith("2001-09-09")
+
+
+def test_a_journal_of_another_scan_is_refused(tmp_path):
+    root = _tree(tmp_path / "leak", count=2)
+    journal = tmp_path / "scan.journal"
+    scan(ScanOptions(roots=(str(root),), workers=1), journal_path=str(journal))
+    with pytest.raises(UsageError, match="belongs to another scan"):
+        scan(ScanOptions(roots=(str(root),), max_pixels=10), journal_path=str(journal), resume=True)
+
+
+def test_sigint_then_resume_gives_the_uninterrupted_report(tmp_path):
+    root = _tree(tmp_path / "leak", count=400)
+    out = tmp_path / "r.json"
+    journal = tmp_path / "r.journal"
+    command = [sys.executable, "-m", "kyctriage.cli", "scan", str(root), "--json", str(out),
+               "--journal", str(journal), "--workers", "1", "-q"]  # fmt: skip
+    process = subprocess.Popen(command)
+    deadline = time.time() + 30
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size < 2000):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    assert not out.exists()
+    written = len(journal.read_bytes().split(b"\n"))
+    assert 1 < written < 400
+    subprocess.run([*command, "--resume"], check=True, timeout=120)
+    resumed = json.loads(out.read_text())
+    fresh = tmp_path / "fresh.json"
+    subprocess.run([*command[:5], "--json", str(fresh), "--workers", "2", "-q"], check=True)
+    expected = json.loads(fresh.read_text())
+    for data in (resumed, expected):
+        for key in ("started", "finished", "workers", "command"):
+            data["meta"].pop(key)
+    assert resumed == expected
