@@ -188,6 +188,7 @@ def scan(
     console = _stderr()
 
     def action() -> None:
+        _check_writable(outputs)
         profile = load_profile(profile_path) if profile_path else None
         options = ScanOptions(
             roots=tuple(paths), workers=workers, max_pixels=max_pixels,
@@ -222,6 +223,14 @@ def report(saved: str, quiet: bool, **outputs: str | None) -> None:
     from .render.json import load_report
 
     _run(lambda: _deliver(load_report(saved), _stderr(), quiet, outputs))
+
+
+def _check_writable(outputs: dict[str, str | None]) -> None:
+    """Fail before a long scan, not after it, when a report cannot be written."""
+    for target in filter(None, outputs.values()):
+        folder = Path(target).parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise KyctriageError(f"cannot write {target}: folder {folder} is missing or read-only")
 
 
 def _deliver(report: Report, console: Console, quiet: bool, outputs: dict[str, str | None]) -> None:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from .errors import KyctriageError, UsageError
 from .model import FileRecord
 from .render.json import from_data, to_data
 
@@ -36,7 +36,7 @@ class Journal:
         try:
             self._fd = os.open(self.path, flags | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise UsageError(f"cannot open journal {self.path}: {exc.strerror}") from None
+            raise KyctriageError(f"cannot open journal {self.path}: {exc.strerror}") from None
         if not resume:
             self._write(self.header)
         elif self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
