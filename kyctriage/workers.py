@@ -1,0 +1,145 @@
+"""A supervised process pool: a worker that crashes or hangs costs one file, not the scan."""
+
+from __future__ import annotations
+
+import faulthandler
+import multiprocessing
+import os
+import resource
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class Failed:
+    """What became of an item whose worker died or ran out of time."""
+
+    reason: str
+
+
+def _worker_main(
+    func: Callable[[Any], Any], conn: Connection, memory_limit: int | None
+) -> None:  # pragma: no cover - runs in the child
+    # A hostile file must not write to the analyst's terminal, and Ctrl-C is the parent's
+    # to handle: it stops the pool and keeps the journal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    faulthandler.disable()  # an inherited handler would print the crash to the terminal
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    if memory_limit:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:
+            return
+        try:
+            result = func(item)
+        except MemoryError:
+            result = Failed("worker ran out of memory (its limit is set by --max-worker-memory)")
+        conn.send(result)
+
+
+class _Worker(Generic[Item]):
+    def __init__(self, context: Any, func: Callable[[Item], Any], memory_limit: int | None):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=_worker_main, args=(func, child, memory_limit), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.item: Item | None = None
+        self.index = -1
+        self.started = 0.0
+
+    def give(self, index: int, item: Item) -> None:
+        self.index, self.item, self.started = index, item, time.monotonic()
+        self.conn.send(item)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+def _death_reason(process: Any) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the worker process crashed ({name}) while probing this file"
+    return f"the worker process exited (code {code}) while probing this file"
+
+
+def run_supervised(
+    func: Callable[[Item], Result],
+    items: Sequence[Item],
+    workers: int,
+    time_limit: float,
+    memory_limit: int | None = None,
+) -> Iterator[tuple[int, Result | Failed]]:
+    """Yield (index, result) for every item, in completion order. A worker that dies or
+    exceeds time_limit on an item is killed and replaced; that item yields Failed."""
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    pool = [_Worker(context, func, memory_limit) for _ in range(min(workers, len(items)))]
+    queue = iter(enumerate(items))
+    try:
+        for worker in pool:
+            _feed(worker, queue)
+        while any(w.item is not None for w in pool):
+            busy = [w for w in pool if w.item is not None]
+            soonest = min(w.started for w in busy) + time_limit
+            ready = wait(
+                [w.conn for w in busy] + [w.process.sentinel for w in busy],
+                timeout=max(0.0, soonest - time.monotonic()),
+            )
+            for position, worker in enumerate(pool):
+                if worker.item is None:
+                    continue
+                outcome: Result | Failed | None = None
+                if worker.conn in ready:
+                    try:
+                        outcome = worker.conn.recv()
+                    except (EOFError, OSError):
+                        outcome = None
+                if outcome is None and (worker.process.sentinel in ready or worker.conn in ready):
+                    worker.process.join(timeout=1)
+                    outcome = Failed(_death_reason(worker.process))
+                elif outcome is None and time.monotonic() - worker.started > time_limit:
+                    outcome = Failed(f"timed out after {time_limit:g} s (per-file time limit)")
+                if outcome is None:
+                    continue
+                index = worker.index
+                worker.item = None
+                if isinstance(outcome, Failed) and not outcome.reason.startswith("worker ran out"):
+                    worker.stop()
+                    worker = pool[position] = _Worker(context, func, memory_limit)
+                yield index, outcome
+                _feed(worker, queue)
+    finally:
+        for worker in pool:
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+            worker.stop()
+
+
+def _feed(worker: _Worker[Item], queue: Iterator[tuple[int, Item]]) -> None:
+    for index, item in queue:
+        worker.give(index, item)
+        return

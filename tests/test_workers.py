@@ -1,0 +1,40 @@
+"""The supervised pool: crashes and hangs cost one item each; every item gets an answer."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from kyctriage.workers import Failed, run_supervised
+
+
+def _probe(item: str) -> str:
+    if item == "crash":
+        os.abort()  # what a segfault in a C decoder looks like from outside
+    if item == "exit":
+        os._exit(3)
+    if item == "hang":
+        time.sleep(60)
+    if item == "hog":
+        bytearray(2 * 1024**3)  # beyond the memory limit below
+    return item.upper()
+
+
+def test_every_item_is_answered_despite_crashes_and_hangs():
+    items = ["a", "crash", "b", "hang", "c", "exit", "d", "hog", "e"]
+    started = time.monotonic()
+    results = dict(run_supervised(_probe, items, workers=2, time_limit=1.5,
+                                  memory_limit=1024**3))  # fmt: skip
+    assert time.monotonic() - started < 20
+    assert sorted(results) == list(range(len(items)))
+    for index, item in enumerate(items):
+        if item in "abcde":
+            assert results[index] == item.upper()
+    assert "crashed (SIGABRT)" in results[1].reason
+    assert "timed out after 1.5 s" in results[3].reason
+    assert "exited (code 3)" in results[5].reason
+    assert isinstance(results[7], Failed) and "out of memory" in results[7].reason
+
+
+def test_empty_input():
+    assert list(run_supervised(_probe, [], workers=2, time_limit=1)) == []
