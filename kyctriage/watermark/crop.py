@@ -1,0 +1,115 @@
+"""The crop search: a cropped picture's frame is a stretched window of the original frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+from scipy.fft import irfft2, rfft2  # type: ignore[import-untyped]
+
+from . import frame as fr
+from .keys import WatermarkKey
+from .result import FALSE_POSITIVE_TARGET, gaussian_threshold
+
+# Kept fraction per axis: 0.84..1.0 covers crops of up to 8% per side. FINE_STEP keeps the
+# phase error at the top of the band under a fifth of a cycle across the frame.
+MIN_KEPT, FINE_STEP, COARSE_EVERY = 0.84, 0.004, 3
+FINE_SCALES = tuple(round(MIN_KEPT + FINE_STEP * j, 4) for j in range(41))
+COARSE_INDEX = tuple(range(1, len(FINE_SCALES), COARSE_EVERY))
+CANDIDATES = 3  # coarse scale pairs whose neighbours are tried
+
+
+def _widths(scale: float, grid: int) -> int:
+    return max(1, round(scale * grid))
+
+
+def _hypotheses() -> int:
+    """Every (scale x, scale y, offset x, offset y) of the fine grid: the union bound's count."""
+    per_axis = sum(fr.FRAME - _widths(s, fr.FRAME) + 1 for s in FINE_SCALES)
+    return per_axis * per_axis
+
+
+HYPOTHESES = _hypotheses()
+THRESHOLD = gaussian_threshold(HYPOTHESES, FALSE_POSITIVE_TARGET / 2)
+
+
+@dataclass(frozen=True)
+class CropScore:
+    z: float
+    kept: tuple[float, float]  # fraction of the original frame kept, x and y
+    offset: tuple[float, float]  # where the crop starts, as a fraction of the original
+
+
+def _radial_filter(grid: int, low: float, high: float) -> np.ndarray:
+    """Band-pass in cycles per frame, weighted by frequency to whiten a photo's 1/f spectrum."""
+    fy = np.fft.fftfreq(grid)[:, None] * grid
+    fx = np.fft.rfftfreq(grid)[None, :] * grid
+    radius = np.hypot(fy, fx)
+    return np.where((radius >= low) & (radius < high), radius, 0.0).astype(np.float32)
+
+
+# DCT index k is k/2 cycles per frame.
+_FILTER = _radial_filter(fr.FRAME, fr.BAND_LOW / 2, fr.BAND_HIGH / 2)
+
+
+@lru_cache(maxsize=4)
+def _template(key: WatermarkKey) -> np.ndarray:
+    spectrum: np.ndarray = rfft2(fr.spatial_pattern(key))
+    return spectrum
+
+
+def _parseval(spectrum: np.ndarray, grid: int) -> float:
+    """Energy of the real image whose rfft2 this is."""
+    power = np.abs(spectrum) ** 2
+    total = 2.0 * power.sum() - power[:, 0].sum()
+    if grid % 2 == 0:
+        total -= power[:, -1].sum()
+    return float(total) / (grid * grid)
+
+
+def _best(luma: Image.Image, sx: float, sy: float, template: np.ndarray) -> tuple[float, int, int]:
+    """Max z over the offsets of one scale pair: conservative, as the whitened canvas's whole
+    energy bounds its band projection (Cauchy-Schwarz), so exp(-z^2/2) still bounds each."""
+    grid = fr.FRAME
+    wx, wy = _widths(sx, grid), _widths(sy, grid)
+    canvas = np.zeros((grid, grid), dtype=np.float32)
+    window = np.asarray(luma.resize((wx, wy), Image.Resampling.BILINEAR), dtype=np.float32)
+    canvas[:wy, :wx] = window - window.mean()
+    spectrum = rfft2(canvas) * _FILTER
+    energy = _parseval(spectrum, grid)
+    if energy <= 0:
+        return 0.0, 0, 0
+    corr = irfft2(np.conj(spectrum) * template, s=(grid, grid))
+    valid = corr[: grid - wy + 1, : grid - wx + 1]
+    oy, ox = np.unravel_index(int(np.argmax(valid)), valid.shape)
+    return float(valid[oy, ox]) / np.sqrt(energy), int(ox), int(oy)
+
+
+def search(preview: Image.Image, key: WatermarkKey) -> CropScore:
+    """Every third scale of the grid first (the mark tolerates a scale error of about 0.006),
+    then the neighbours of the best few; each scale pair scans all offsets by one FFT."""
+    template = _template(key)
+    luma = fr.to_luma(preview)
+    ranked = []
+    for iy in COARSE_INDEX:
+        for ix in COARSE_INDEX:
+            z, ox, oy = _best(luma, FINE_SCALES[ix], FINE_SCALES[iy], template)
+            ranked.append((z, ix, iy, ox, oy))
+    ranked.sort(reverse=True)
+    z, ix, iy, ox, oy = ranked[0]
+    best = CropScore(z, (FINE_SCALES[ix], FINE_SCALES[iy]), (ox / fr.FRAME, oy / fr.FRAME))
+    seen = {(ix, iy) for _, ix, iy, _, _ in ranked}
+    last = len(FINE_SCALES) - 1
+    for _, cx, cy, _, _ in ranked[:CANDIDATES]:
+        for iy in range(max(cy - 1, 0), min(cy + 1, last) + 1):
+            for ix in range(max(cx - 1, 0), min(cx + 1, last) + 1):
+                if (ix, iy) in seen:
+                    continue
+                seen.add((ix, iy))
+                sx, sy = FINE_SCALES[ix], FINE_SCALES[iy]
+                z, ox, oy = _best(luma, sx, sy, template)
+                if z > best.z:
+                    best = CropScore(z, (sx, sy), (ox / fr.FRAME, oy / fr.FRAME))
+    return best

@@ -1,0 +1,64 @@
+"""The spread-spectrum verdict for one preview: fast test, then the crop search if needed."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from . import crop, spread
+from .keys import WatermarkKey
+from .result import INCONCLUSIVE, PRESENT, WatermarkResult, gaussian_tail_bound
+
+
+def detect(
+    preview: Image.Image,
+    key: WatermarkKey,
+    full_size: tuple[int, int] | None = None,
+    crop_search: bool = True,
+) -> WatermarkResult:
+    """Present, absent or inconclusive for the scan's upright RGB preview. full_size is the
+    image's own size (the preview may be a reduced decode); it only gates tiny images.
+
+    Never raises on pixel content: anything unexpected becomes an inconclusive result."""
+    try:
+        return _detect(preview, key, full_size, crop_search)
+    except (ValueError, OSError, MemoryError) as exc:
+        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return _inconclusive(key, f"cannot analyse the pixels: {text}")
+
+
+def _inconclusive(key: WatermarkKey, note: str) -> WatermarkResult:
+    return WatermarkResult(
+        detector=spread.detector_name(key), verdict=INCONCLUSIVE, score=None,
+        threshold=round(spread.FAST_THRESHOLD, 2), false_positive_bound=None,
+        expected_marked_score=None, note=note,
+    )  # fmt: skip
+
+
+def _detect(
+    preview: Image.Image,
+    key: WatermarkKey,
+    full_size: tuple[int, int] | None,
+    crop_search: bool,
+) -> WatermarkResult:
+    sides = [*preview.size, *(full_size or ())]
+    if min(sides) < spread.MIN_SIDE:
+        return _inconclusive(key, f"too small: shorter side {min(sides)} px < {spread.MIN_SIDE} px")
+    score = spread.fast_score(preview, key)
+    found = spread.fast_result(key, score)
+    if found is not None:
+        return found
+    reason = spread.unusable_reason(preview, score)
+    if reason is None and crop_search:
+        cropped = crop.search(preview, key)
+        if cropped.z >= crop.THRESHOLD:
+            kept = f"{cropped.kept[0]:.0%} x {cropped.kept[1]:.0%}"
+            return WatermarkResult(
+                detector=spread.detector_name(key), verdict=PRESENT, score=round(cropped.z, 2),
+                threshold=round(crop.THRESHOLD, 2),
+                false_positive_bound=gaussian_tail_bound(cropped.z, crop.HYPOTHESES),
+                expected_marked_score=None,
+                note=f"mark found in a cropped picture (kept {kept} of the marked frame); "
+                f"z {cropped.z:.1f} >= {crop.THRESHOLD:.2f} over {crop.HYPOTHESES:,} "
+                "crop hypotheses",
+            )  # fmt: skip
+    return spread.negative_result(key, score, reason)
