@@ -15,7 +15,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from . import __version__
 from .errors import KyctriageError, UsageError
 from .model import Report
-from .options import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE, ScanOptions
+from .options import (
+    DEFAULT_FILE_TIME_LIMIT,
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_PREVIEW_SIZE,
+    DEFAULT_WORKER_MEMORY,
+    ScanOptions,
+)
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE = 0, 1, 2
 
@@ -138,6 +145,20 @@ def main() -> None:
     help="Attribution profile (TOML): pipelines, their windows, watermark keys and fingerprints.",
 )
 @click.option(
+    "--file-timeout",
+    type=click.FloatRange(min=0.1),
+    default=DEFAULT_FILE_TIME_LIMIT,
+    show_default=True,
+    help="Seconds one file may take; a worker past it is replaced and the file is an error.",
+)
+@click.option(
+    "--max-worker-memory",
+    type=click.IntRange(min=256),
+    default=DEFAULT_WORKER_MEMORY // 1024**2,
+    show_default=True,
+    help="Address space per worker process, in MiB; a file needing more is an error.",
+)
+@click.option(
     "--thumbnails",
     type=click.Choice(["pixelated", "full", "none"]),
     default="pixelated",
@@ -168,6 +189,8 @@ def scan(
     preview_size: int,
     profile_path: str | None,
     thumbnails: str,
+    file_timeout: float,
+    max_worker_memory: int,
     journal_path: str | None,
     resume: bool,
     quiet: bool,
@@ -193,7 +216,8 @@ def scan(
         options = ScanOptions(
             roots=tuple(paths), workers=workers, max_pixels=max_pixels,
             max_file_bytes=max_file_size, preview_size=preview_size, profile=profile,
-            thumbnails=thumbnails,
+            thumbnails=thumbnails, file_time_limit=file_timeout,
+            worker_memory_limit=max_worker_memory * 1024**2,
         )  # fmt: skip
         implicit = journal_path is None and outputs.get("json_path") is not None
         journal = journal_path or (f"{outputs['json_path']}.journal" if implicit else None)

@@ -13,6 +13,9 @@ DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024  # larger files are hashed but not pa
 # The reduced decode: JPEG draft mode picks the largest 1/2, 1/4 or 1/8 scale whose result
 # still covers this size, so a 12 MP photo decodes at 1/8 (500 x 375).
 DEFAULT_PREVIEW_SIZE = 256
+DEFAULT_FILE_TIME_LIMIT = 120.0  # seconds; a 200 MP PNG decodes in well under this
+# Address space per worker; a hostile file that makes a decoder allocate past it fails alone.
+DEFAULT_WORKER_MEMORY = 4 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,9 @@ class ScanOptions:
     preview_size: int = DEFAULT_PREVIEW_SIZE
     profile: Profile | None = None  # pipelines to attribute to; None: no attribution
     thumbnails: str = "pixelated"  # "pixelated", "full" or "none" (see probes/thumbnail.py)
+    file_time_limit: float = DEFAULT_FILE_TIME_LIMIT
+    worker_memory_limit: int | None = DEFAULT_WORKER_MEMORY
+    in_process: bool = False  # probe in this process, unprotected: for tests and profiling
 
     @property
     def worker_count(self) -> int:

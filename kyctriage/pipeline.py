@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from . import __version__, load
 from .attribute import attribute_all
@@ -26,6 +25,7 @@ from .model import (
 from .options import ScanOptions
 from .probes import exif as exif_probe
 from .probes import hashes, jpeg, thumbnail, timestamps, xmp
+from .workers import Failed, run_supervised
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -181,38 +181,31 @@ def _replace(record: FileRecord, **changes: object) -> FileRecord:
     return replace(record, **changes)  # type: ignore[arg-type]
 
 
-def _worker_init() -> None:
-    # Workers must not print: a hostile file could otherwise write to the analyst's terminal.
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
-
-
 def _probe_all(
     sources: list[Source], options: ScanOptions, reference: datetime, progress: Progress | None
 ) -> Iterator[FileRecord]:
+    """Probe every source in supervised worker processes (in this process when asked, for
+    tests and profiling); records come back in completion order."""
     total = len(sources)
-    workers = min(options.worker_count, max(1, total))
-    jobs: Iterable[FileRecord]
-    if workers == 1:
-        jobs = (probe_source(s, options, reference) for s in sources)
-        pool = None
+    probe = partial(probe_source, options=options, reference=reference)
+    results: Iterator[tuple[int, FileRecord | Failed]]
+    if options.in_process:
+        results = ((i, probe(s)) for i, s in enumerate(sources))
     else:
-        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-        pool = context.Pool(workers, initializer=_worker_init)
-        chunk = max(1, min(16, total // (workers * 8)))
-        jobs = pool.imap_unordered(_probe_job, ((s, options, reference) for s in sources), chunk)
-    try:
-        for done, record in enumerate(jobs, 1):
-            if progress:
-                progress(done, total)
-            yield record
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-
-
-def _probe_job(args: tuple[Source, ScanOptions, datetime]) -> FileRecord:
-    return probe_source(*args)
+        results = run_supervised(
+            probe, sources, options.worker_count, options.file_time_limit,
+            options.worker_memory_limit,
+        )  # fmt: skip
+    for done, (index, outcome) in enumerate(results, 1):
+        if progress:
+            progress(done, total)
+        if isinstance(outcome, Failed):
+            source = sources[index]
+            outcome = FileRecord(
+                root=source.root, path=source.path, status=STATUS_ERROR, error=outcome.reason,
+                path_bytes_hex=source.path_bytes_hex, telegram=source.telegram,
+            )  # fmt: skip
+        yield outcome
 
 
 def record_order(record: FileRecord, roots: tuple[str, ...]) -> tuple[int, bytes]:

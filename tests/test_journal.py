@@ -39,7 +39,7 @@ def _comparable(report) -> dict:
 
 def test_resume_reads_only_unfinished_files(tmp_path, monkeypatch):
     root = _tree(tmp_path / "leak")
-    options = ScanOptions(roots=(str(root),), workers=1)
+    options = ScanOptions(roots=(str(root),), workers=1, in_process=True)
     journal = tmp_path / "scan.journal"
     full = scan(options, journal_path=str(journal))
     lines = journal.read_bytes().split(b"\n")
@@ -55,7 +55,7 @@ def test_resume_reads_only_unfinished_files(tmp_path, monkeypatch):
 
 def test_changed_files_are_read_again(tmp_path):
     root = _tree(tmp_path / "leak", count=3)
-    options = ScanOptions(roots=(str(root),), workers=1)
+    options = ScanOptions(roots=(str(root),), workers=1, in_process=True)
     journal = tmp_path / "scan.journal"
     scan(options, journal_path=str(journal))
     target = root / "img_000.jpg"
