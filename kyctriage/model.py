@@ -206,3 +206,38 @@ class Report:
         for record in self.records:
             counts[record.status] += 1
         return {"seen": len(self.records), **counts}
+
+    def reasons(self) -> dict[str, int]:
+        """Error and skipped records counted by the kind of their reason."""
+        counts: dict[str, int] = {}
+        for record in self.records:
+            if record.status != STATUS_OK:
+                key = f"{record.status}: {reason_kind(record.error or '')}"
+                counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+_REASON_KINDS = (
+    ("declared size", "decompression-bomb protection"),
+    ("symbolic link", "symbolic link, not followed"),
+    ("named pipe", "named pipe"),
+    ("socket", "socket"),
+    ("device file", "device file"),
+    ("not an image:", "named like an image, content is not"),
+    ("not an image", "not an image"),
+    ("cannot decode", "cannot decode"),
+    ("timed out", "per-file time limit"),
+    ("the worker process", "decoder crashed"),
+    ("worker ran out of memory", "memory limit"),
+    ("cannot open", "cannot open"),
+    ("cannot read", "cannot read"),
+    ("cannot list folder", "cannot list folder"),
+    ("cannot stat", "cannot stat"),
+    ("file of", "larger than --max-file-size"),
+    ("internal error", "internal error"),
+)
+
+
+def reason_kind(text: str) -> str:
+    """The kind of an error or skip reason, for totals: specifics (names, sizes) left out."""
+    return next((kind for prefix, kind in _REASON_KINDS if text.startswith(prefix)), "other")

@@ -111,3 +111,13 @@ def test_malformed_metadata_is_a_warning_not_a_lost_image(hostile):
     record = records["exif/offset_past_end.jpg"]
     assert record["status"] == "ok"
     assert any("Tag data larger than file" in w for w in record["warnings"])
+
+
+def test_totals_by_reason_add_up(hostile):
+    _, _, _, result, data = hostile
+    totals = data["totals"]
+    assert sum(totals["by_reason"].values()) == totals["error"] + totals["skipped"]
+    assert totals["by_reason"]["error: decompression-bomb protection"] == 2
+    assert totals["by_reason"]["skipped: symbolic link, not followed"] == 2
+    assert "other" not in " ".join(totals["by_reason"])
+    assert "error: decompression-bomb protection 2" in result.output

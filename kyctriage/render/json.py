@@ -35,7 +35,7 @@ def to_data(value: Any) -> Any:
 def report_data(report: Report) -> dict[str, Any]:
     data = to_data(report)
     data["meta"]["tool"] = "kyctriage"
-    data["totals"] = report.totals()
+    data["totals"] = {**report.totals(), "by_reason": report.reasons()}
     return data
 
 

@@ -142,6 +142,9 @@ def summary(report: Report) -> Group:
     head.append(f"kyctriage {report.meta.tool_version}  ", style="bold")
     head.append(f"{totals['seen']} files: {totals['ok']} ok, {totals['error']} error, "
                 f"{totals['skipped']} skipped")  # fmt: skip
+    reasons = report.reasons()
+    if reasons:
+        head.append("\n" + ", ".join(f"{kind} {n}" for kind, n in reasons.items()))
     head.append("\nroots: ")
     head.append_text(inert(", ".join(report.meta.roots)))
     if report.meta.profile:
