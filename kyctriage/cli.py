@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeRemainingColumn
 
 from . import __version__
 from .errors import KyctriageError, UsageError
@@ -282,7 +282,7 @@ class _progress:
     def __init__(self, console: Console, quiet: bool) -> None:
         self.console, self.quiet = console, quiet
         self.bar: Progress | None = None
-        self.task = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> Callable[[int, int], None]:
         return self.update
@@ -298,7 +298,8 @@ class _progress:
             self.bar.start()
             self.task = self.bar.add_task("scanning", total=total)
         if done % 16 == 0 or done == total:
-            self.bar.update(self.task, completed=done)  # type: ignore[arg-type]
+            assert self.task is not None
+            self.bar.update(self.task, completed=done)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -51,9 +51,11 @@ def _not_regular_reason(mode: int) -> str | None:
     return "not a regular file, not opened"
 
 
-def _source(root: str, rel: str, fs_path: str, **kw: str | None) -> Source:
+def _source(
+    root: str, rel: str, fs_path: str, skip_reason: str | None = None, error: str | None = None
+) -> Source:
     shown, raw_hex = printable_name(rel)
-    return Source(root=root, path=shown, fs_path=fs_path, path_bytes_hex=raw_hex, **kw)
+    return Source(root, shown, fs_path, raw_hex, skip_reason=skip_reason, error=error)
 
 
 def _joined(source: Source, exports: list[Export]) -> Source:

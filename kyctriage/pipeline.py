@@ -256,7 +256,7 @@ def scan(
     records: list[FileRecord] = []
     if journal_path:
         journal = Journal(journal_path, _journal_scan(options), reference.isoformat(), resume)
-        reference = datetime.fromisoformat(journal.header["reference"])
+        reference = datetime.fromisoformat(str(journal.header["reference"]))
         pending = []
         for source in sources:
             done = journal.done.get((source.root, source.path))

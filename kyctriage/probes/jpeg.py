@@ -41,7 +41,8 @@ def _ijg_tables() -> np.ndarray:
     quality = np.arange(1, 101)
     scale = np.where(quality < 50, 5000 // quality, 200 - 2 * quality)[:, None, None]
     std = np.array([_STD_LUMA, _STD_CHROMA])[None, :, :]
-    return np.clip((std * scale + 50) // 100, 1, 255)
+    tables: np.ndarray = np.clip((std * scale + 50) // 100, 1, 255)
+    return tables
 
 
 _IJG = _ijg_tables()

@@ -33,7 +33,7 @@ def to_data(value: Any) -> Any:
 
 
 def report_data(report: Report) -> dict[str, Any]:
-    data = to_data(report)
+    data: dict[str, Any] = to_data(report)
     data["meta"]["tool"] = "kyctriage"
     data["totals"] = {**report.totals(), "by_reason": report.reasons()}
     return data
@@ -78,7 +78,7 @@ def from_data(cls: Any, data: Any) -> Any:
                 )
             else:
                 values[f.name] = from_data(hints[f.name], raw)
-        return cls(**values)
+        return cls(**values)  # type: ignore[operator]  # cls is a dataclass type here
     return data
 
 

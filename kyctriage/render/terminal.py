@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -71,7 +71,7 @@ def _timeline(report: Report) -> Table | Text:
     for verdict in verdicts:
         table.add_column(verdict if verdict != "-" else "images", justify="right")
     table.add_column("")
-    per_month = Counter()
+    per_month: Counter[str] = Counter()
     for (month, _), n in months.items():
         per_month[month] += n
     peak = max(per_month.values())
@@ -150,7 +150,7 @@ def summary(report: Report) -> Group:
     if report.meta.profile:
         head.append("\nprofile: ")
         head.append_text(inert(report.meta.profile))
-    parts = [Panel(head), _status_table(report)]
+    parts: list[RenderableType] = [Panel(head), _status_table(report)]
     verdicts = _verdicts(report)
     if verdicts is not None:
         parts.append(verdicts)
