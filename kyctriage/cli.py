@@ -377,5 +377,10 @@ def profile_show(profile_file: str) -> None:
     _run(action)
 
 
+from .cli_watermark import watermark  # noqa: E402
+
+main.add_command(watermark)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

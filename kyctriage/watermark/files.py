@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import FileProblem
-from ..load import sniff
+from ..load import PILLOW_FORMATS, sniff
 from ..probes import jpeg
 from .keys import WatermarkKey
 from .spread import TARGET_PSNR, mark_signal
@@ -33,6 +33,10 @@ _ORIENT = {
     6: (_T.ROTATE_270, _T.ROTATE_90), 7: (_T.TRANSVERSE, _T.TRANSVERSE),
     8: (_T.ROTATE_90, _T.ROTATE_270),
 }  # fmt: skip
+
+
+class NotAnImage(FileProblem):
+    """The content is not an image format we mark (key files, documents): skipped."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ def mark_bytes(
 ) -> tuple[bytes, int, float, int]:
     """The marked JPEG of an image file's bytes: (jpeg, quality, psnr, kept segments)."""
     fmt = sniff(data)
+    if fmt not in PILLOW_FORMATS:
+        raise NotAnImage(f"{fmt}, not an image")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # metadata warnings do not stop a deliberate embed
         try:
@@ -96,7 +102,10 @@ def mark_bytes(
         except FileProblem:
             raise
         except Exception as exc:
-            raise FileProblem(f"cannot decode {fmt}: {' '.join(str(exc).split())[:200]}") from None
+            text = " ".join(str(exc).split())[:200]
+            if "cannot identify image file" in text:
+                text = "not a readable image"
+            raise FileProblem(f"cannot decode {fmt}: {text}") from None
     if image.width < 1 or image.height < 1:
         raise FileProblem("empty image")
     base = image if image.mode in ("L", "RGB") else image.convert("RGBA").convert("RGB")
