@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from . import fingerprint, messenger
+from .checks import is_keyed, marker_checks
 from .model import FileRecord, FingerprintMatch, Reason, Timestamp, Verdict, WatermarkCheck
 from .probes.timestamps import parse_datetime, to_utc
 from .profile import Pipeline, Profile
@@ -87,7 +88,8 @@ def time_evidence(record: FileRecord, pipeline: Pipeline) -> tuple[str, Reason |
 
 
 def _describe_check(check: WatermarkCheck) -> str:
-    parts = [f"{check.detector} watermark of {check.pipeline} {check.verdict}"]
+    kind = "keyed" if is_keyed(check) else check.detector.split(":", 1)[0]
+    parts = [f"{kind} watermark of {check.pipeline} {check.verdict}"]
     if check.score is not None:
         parts.append(f"score {check.score:.2f}")
     if check.threshold is not None:
@@ -193,9 +195,9 @@ def _decide(
 def _marked(record: FileRecord, pipelines: tuple[Pipeline, ...], present: list[WatermarkCheck],
             reasons: list[Reason]) -> Verdict:  # fmt: skip
     """A present watermark overrides dates; a date that disagrees is stated, not hidden."""
-    strongest = max(present, key=lambda c: (c.detector == "keyed", c.score or 0.0))
+    strongest = max(present, key=lambda c: (is_keyed(c), c.score or 0.0))
     reasons.extend(Reason("watermark", _describe_check(c), c.pipeline) for c in present)
-    confidence = "high" if strongest.detector == "keyed" else "medium"
+    confidence = "high" if is_keyed(strongest) else "medium"
     pipeline = next((p for p in pipelines if p.name == strongest.pipeline), None)
     if pipeline is not None:
         status, reason = time_evidence(record, pipeline)
@@ -231,6 +233,7 @@ def attribute_all(
             fingerprints=tuple(fingerprint.score(record, fp, via) for fp in fingerprints.values()),
         )
         if profile is not None:
+            record = replace(record, watermark=record.watermark + marker_checks(record, profile))
             record = replace(record, verdict=attribute(record, profile.pipelines))
         result.append(record)
     return tuple(result)

@@ -205,6 +205,7 @@ def scan(
 
     The summary goes to stderr; the JSON report (--json) holds every record.
     """
+    from .checks import pixel_checks
     from .pipeline import scan as run_scan
     from .profile import load_profile
 
@@ -213,10 +214,11 @@ def scan(
     def action() -> None:
         _check_writable(outputs)
         profile = load_profile(profile_path) if profile_path else None
+        detectors = pixel_checks(profile)
         options = ScanOptions(
             roots=tuple(paths), workers=workers, max_pixels=max_pixels,
             max_file_bytes=max_file_size, preview_size=preview_size, profile=profile,
-            thumbnails=thumbnails, file_time_limit=file_timeout,
+            thumbnails=thumbnails, file_time_limit=file_timeout, pixel_checks=detectors,
             worker_memory_limit=max_worker_memory * 1024**2,
         )  # fmt: skip
         implicit = journal_path is None and outputs.get("json_path") is not None

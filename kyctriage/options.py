@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .checks import PixelCheck
 from .profile import Profile
 
 # Pillow warns above 89 MP and refuses above 179 MP; we decide ourselves, before decoding.
@@ -26,6 +27,7 @@ class ScanOptions:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     preview_size: int = DEFAULT_PREVIEW_SIZE
     profile: Profile | None = None  # pipelines to attribute to; None: no attribution
+    pixel_checks: tuple[PixelCheck, ...] = ()  # the profile's keyed and logo watermark checks
     thumbnails: str = "pixelated"  # "pixelated", "full" or "none" (see probes/thumbnail.py)
     file_time_limit: float = DEFAULT_FILE_TIME_LIMIT
     worker_memory_limit: int | None = DEFAULT_WORKER_MEMORY

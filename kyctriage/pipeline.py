@@ -10,6 +10,7 @@ from functools import partial
 
 from . import __version__, load
 from .attribute import attribute_all
+from .checks import key_fingerprints, run_pixel_checks
 from .errors import FileProblem
 from .ingest import Source, walk
 from .journal import Journal
@@ -174,6 +175,7 @@ def _probe_content(
         image=image,
         hashes=hashes.perceptual(decoded.preview, data_hash),
         thumbnail=thumbnail.make_thumbnail(decoded.preview, options.thumbnails),
+        watermark=run_pixel_checks(decoded.preview, decoded.full_size, options.pixel_checks),
     )
 
 
@@ -224,6 +226,7 @@ def _journal_scan(options: ScanOptions) -> dict[str, object]:
         "preview_size": options.preview_size,
         "thumbnails": options.thumbnails,
         "profile_sha256": profile.sha256 if profile else None,
+        "keys": [list(pair) for pair in key_fingerprints(options.pixel_checks)],
     }
 
 
@@ -286,5 +289,6 @@ def scan(
         profile=profile.path if profile else None,
         profile_sha256=profile.sha256 if profile else None,
         thumbnails=options.thumbnails,
+        key_fingerprints=key_fingerprints(options.pixel_checks),
     )
     return Report(meta=meta, records=analysed)

@@ -25,7 +25,7 @@ def _taken(value: str, offset: str | None = None) -> Timestamp:
 
 
 def _mark(verdict: str, score: float = 2.0) -> WatermarkCheck:
-    return WatermarkCheck("in-house", "keyed", verdict, score, 5.3, 1e-6, 9.1)
+    return WatermarkCheck("in-house", "spread-spectrum:0123abcd", verdict, score, 5.3, 1e-6, 9.1)
 
 
 def _record(*stamps: Timestamp, marks=(), prints=(), messenger=None) -> FileRecord:

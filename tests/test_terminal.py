@@ -41,3 +41,10 @@ def test_summary_prints_hostile_strings_verbatim_and_inert():
     assert "[bold red]fake[/bold red]" in text
     assert "[link=https://evil.invalid]" in text
     assert ":warning:" in text and "\u26a0" not in text
+
+
+def test_summary_says_when_no_watermark_check_was_configured():
+    meta = ScanMeta("0", ("kyctriage",), ("r",), "2026-01-01T00:00:00+00:00", "x", 1)
+    out = io.StringIO()
+    print_summary(Report(meta=meta, records=()), Console(file=out, width=200))
+    assert "watermark: no check configured" in out.getvalue()

@@ -82,6 +82,18 @@ def _timeline(report: Report) -> Table | Text:
     return table
 
 
+def _watermark_line(report: Report) -> str:
+    checks: Counter[str] = Counter()
+    for record in report.records:
+        for check in record.watermark:
+            checks[f"{check.pipeline} {check.detector.split(':', 1)[0]} {check.verdict}"] += 1
+    if not checks:
+        return "watermark: no check configured (give a --profile with a watermark key)"
+    keys = ", ".join(f"{p} key {f}" for p, f in report.meta.key_fingerprints)
+    found = ", ".join(f"{name} {n}" for name, n in sorted(checks.items()))
+    return f"watermark checks: {found}" + (f" ({keys})" if keys else "")
+
+
 def _verdicts(report: Report) -> Table | None:
     counts = Counter(r.verdict.label for r in report.records if r.verdict)
     if not counts:
@@ -150,6 +162,7 @@ def summary(report: Report) -> Group:
     if report.meta.profile:
         head.append("\nprofile: ")
         head.append_text(inert(report.meta.profile))
+    head.append("\n" + _watermark_line(report))
     parts: list[RenderableType] = [Panel(head), _status_table(report)]
     verdicts = _verdicts(report)
     if verdicts is not None:

@@ -1,0 +1,75 @@
+"""The watermark checks a profile configures, run inside the scan and recorded per pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from .model import FileRecord, WatermarkCheck
+from .profile import Profile
+from .watermark import WatermarkKey, WatermarkResult, detect, fingerprint, load_key
+from .watermark.logo import LogoTemplate, detect_logo, load_logo
+from .watermark.marker import MarkerSpec, detect_marker
+
+KEYED_PREFIX = "spread-spectrum"
+
+
+@dataclass(frozen=True)
+class PixelCheck:
+    """A check that needs the pixels; it runs in the worker on the scan's one preview."""
+
+    pipeline: str
+    key: WatermarkKey | None = None
+    logo: LogoTemplate | None = None
+
+
+def pixel_checks(profile: Profile | None) -> tuple[PixelCheck, ...]:
+    """Load each pipeline's key and logo once, before the scan starts."""
+    checks: list[PixelCheck] = []
+    for pipeline in profile.pipelines if profile else ():
+        if pipeline.watermark_key is not None:
+            checks.append(PixelCheck(pipeline.name, key=load_key(str(pipeline.watermark_key))))
+        if pipeline.logo_template is not None:
+            logo = load_logo(str(pipeline.logo_template))
+            checks.append(PixelCheck(pipeline.name, logo=logo))
+    return tuple(checks)
+
+
+def key_fingerprints(checks: tuple[PixelCheck, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((c.pipeline, fingerprint(c.key)) for c in checks if c.key is not None)
+
+
+def as_check(pipeline: str, result: WatermarkResult) -> WatermarkCheck:
+    return WatermarkCheck(
+        pipeline=pipeline, detector=result.detector, verdict=result.verdict,
+        score=result.score, threshold=result.threshold,
+        false_positive_bound=result.false_positive_bound,
+        expected_marked_score=result.expected_marked_score, note=result.note or None,
+    )  # fmt: skip
+
+
+def run_pixel_checks(
+    preview: Image.Image, full_size: tuple[int, int], checks: tuple[PixelCheck, ...]
+) -> tuple[WatermarkCheck, ...]:
+    results = []
+    for check in checks:
+        if check.key is not None:
+            results.append(as_check(check.pipeline, detect(preview, check.key, full_size)))
+        if check.logo is not None:
+            results.append(as_check(check.pipeline, detect_logo(preview, check.logo)))
+    return tuple(results)
+
+
+def marker_checks(record: FileRecord, profile: Profile) -> tuple[WatermarkCheck, ...]:
+    """Metadata stamps: no pixels needed, so they run in the attribution stage."""
+    found = []
+    for pipeline in profile.pipelines:
+        if pipeline.marker is not None:
+            spec = MarkerSpec(pipeline.name, pipeline.marker.pattern, (pipeline.marker.field,))
+            found.append(as_check(pipeline.name, detect_marker(record, spec)))
+    return tuple(found)
+
+
+def is_keyed(check: WatermarkCheck) -> bool:
+    return check.detector.startswith(KEYED_PREFIX)

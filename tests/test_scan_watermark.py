@@ -1,0 +1,61 @@
+"""The profile's watermark key in a scan: marked images are in-house, whatever was done to them."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+from click.testing import CliRunner
+from PIL import Image
+
+from kyctriage.cli import main
+from kyctriage.watermark import keygen
+from kyctriage.watermark.files import embed_file
+
+
+def _natural(seed: int, size=(1200, 900)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    field = rng.normal(0, 1, (size[1] // 16, size[0] // 16, 3))
+    image = Image.fromarray(np.clip(128 + 50 * field, 0, 255).astype(np.uint8))
+    return image.resize(size, Image.Resampling.BICUBIC)
+
+
+def test_marked_re_encoded_and_unmarked(tmp_path):
+    key_path = tmp_path / "inhouse.key"
+    keygen(str(key_path))
+    from kyctriage.watermark import load_key
+
+    key = load_key(str(key_path))
+    leak = tmp_path / "leak"
+    leak.mkdir()
+    for seed in range(2):
+        original = tmp_path / f"orig{seed}.jpg"
+        _natural(seed).save(original, "JPEG", quality=92)
+        embed_file(str(original), str(leak / f"marked{seed}.jpg"), key)
+        _natural(seed + 10).save(leak / f"plain{seed}.jpg", "JPEG", quality=92)
+    telegram = Image.open(leak / "marked0.jpg")
+    telegram.thumbnail((1280, 1280))
+    out = io.BytesIO()
+    telegram.save(out, "JPEG", quality=80, progressive=True)
+    (leak / "photo_1@01-05-2018_12-00-00.jpg").write_bytes(out.getvalue())
+    profile = tmp_path / "profile.toml"
+    profile.write_text('[[pipeline]]\nname = "in-house"\nactive_from = 2018-03-01\n'
+                       'watermark = { key = "inhouse.key" }\n')  # fmt: skip
+    report = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        main, ["scan", str(leak), "--profile", str(profile), "--json", str(report), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert key_path.read_text() not in report.read_text()  # only the fingerprint travels
+    assert data["meta"]["key_fingerprints"][0][0] == "in-house"
+    records = {r["path"]: r for r in data["records"]}
+    for name in ("marked0.jpg", "marked1.jpg", "photo_1@01-05-2018_12-00-00.jpg"):
+        check = records[name]["watermark"][0]
+        assert check["verdict"] == "present", (name, check)
+        assert check["false_positive_bound"] < 1e-6
+        assert records[name]["verdict"]["label"] == "in-house"
+    for name in ("plain0.jpg", "plain1.jpg"):
+        assert records[name]["watermark"][0]["verdict"] in ("absent", "inconclusive")
+        assert records[name]["verdict"]["label"] != "in-house"
