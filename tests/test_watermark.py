@@ -1,0 +1,202 @@
+"""The keyed watermark: round trips, wrong keys, transformations, verdict gates, hostile input."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+from kyctriage.load import decode
+from kyctriage.watermark import (
+    ABSENT,
+    INCONCLUSIVE,
+    PRESENT,
+    WatermarkKey,
+    WatermarkKeyError,
+    crop,
+    detect,
+    embed,
+    fingerprint,
+    keygen,
+    load_key,
+    spread,
+)
+from kyctriage.watermark.result import gaussian_tail_bound, gaussian_threshold
+
+KEY = WatermarkKey(bytes(range(32)))
+OTHER = WatermarkKey(bytes(range(1, 33)))
+
+
+def textured(width: int = 640, height: int = 480, seed: int = 7) -> Image.Image:
+    """A photo-like picture: 1/f noise (natural images' spectrum) in three channels."""
+    rng = np.random.default_rng(seed)
+    fy = np.fft.fftfreq(height)[:, None]
+    fx = np.fft.rfftfreq(width)[None, :]
+    amplitude = 1.0 / np.maximum(np.hypot(fx, fy), 1.0 / max(width, height))
+    channels = []
+    for _ in range(3):
+        phase = rng.uniform(0, 2 * np.pi, amplitude.shape)
+        field = np.fft.irfft2(amplitude * np.exp(1j * phase), s=(height, width))
+        channels.append((field - field.mean()) / field.std() * 45 + 120)
+    return Image.fromarray(np.clip(np.stack(channels, -1), 0, 255).astype(np.uint8))
+
+
+def jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def preview_of(data: bytes, fmt: str = "JPEG") -> tuple[Image.Image, tuple[int, int]]:
+    decoded = decode(data, fmt, 10**9, 256)
+    return decoded.preview, decoded.full_size
+
+
+def check(data: bytes, key: WatermarkKey = KEY, fmt: str = "JPEG", crop_search: bool = True):
+    preview, size = preview_of(data, fmt)
+    return detect(preview, key, size, crop_search=crop_search)
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    return textured()
+
+
+@pytest.fixture(scope="module")
+def marked(photo: Image.Image) -> Image.Image:
+    return embed(photo, KEY)
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    return 10 * math.log10(255**2 / float(np.mean(diff**2)))
+
+
+def test_round_trip_is_present_with_a_tiny_bound(photo, marked):
+    assert psnr(photo, marked) >= 40.0
+    result = check(jpeg(marked, 90))
+    assert result.verdict == PRESENT
+    assert result.false_positive_bound is not None and result.false_positive_bound < 1e-6
+    assert result.score is not None and result.score >= result.threshold
+
+
+def test_unmarked_and_wrong_key_are_absent_with_expected_score(photo, marked):
+    for data, key in ((jpeg(photo), KEY), (jpeg(marked), OTHER)):
+        result = check(data, key, crop_search=False)
+        assert result.verdict == ABSENT
+        assert result.false_positive_bound == pytest.approx(1e-6)
+        assert result.expected_marked_score is not None
+        assert result.expected_marked_score > result.threshold
+
+
+def _resized(image: Image.Image, side: int) -> Image.Image:
+    copy = image.copy()
+    copy.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return copy
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["telegram", "resize-jpeg60", "brightness-contrast", "screenshot", "rotate90", "mirror",
+     "twice-telegram"],
+)  # fmt: skip
+def test_survives_transformations(marked, name):
+    transforms = {
+        "telegram": lambda im: jpeg(_resized(im, 1280), 80),
+        "resize-jpeg60": lambda im: jpeg(_resized(im, 400), 60),
+        "brightness-contrast": lambda im: jpeg(
+            ImageEnhance.Contrast(ImageEnhance.Brightness(im).enhance(1.15)).enhance(0.85), 85
+        ),
+        "screenshot": lambda im: _png(im.resize((im.width * 9 // 10, im.height * 9 // 10))),
+        "rotate90": lambda im: jpeg(im.transpose(Image.Transpose.ROTATE_90), 85),
+        "mirror": lambda im: jpeg(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 85),
+        "twice-telegram": lambda im: jpeg(Image.open(io.BytesIO(jpeg(im, 80))).convert("RGB"), 87),
+    }
+    data = transforms[name](marked)
+    fmt = "PNG" if name == "screenshot" else "JPEG"
+    assert check(data, fmt=fmt, crop_search=False).verdict == PRESENT
+
+
+def test_crop_is_found_by_the_crop_search(marked):
+    w, h = marked.size
+    cropped = marked.crop((int(0.07 * w), int(0.02 * h), w - int(0.03 * w), h - int(0.06 * h)))
+    data = jpeg(cropped, 85)
+    assert check(data, crop_search=False).verdict != PRESENT
+    result = check(data)
+    assert result.verdict == PRESENT
+    assert result.threshold == pytest.approx(crop.THRESHOLD, abs=0.01)
+    assert "crop" in result.note
+
+
+def test_tiny_flat_and_blurred_images_are_inconclusive_never_absent(photo):
+    tiny = photo.resize((100, 75))
+    assert detect(tiny, KEY).verdict == INCONCLUSIVE
+    flat = Image.new("RGB", (640, 480), (128, 120, 110))
+    assert detect(flat, KEY).verdict == INCONCLUSIVE
+    blurred = photo.resize((40, 30)).resize((640, 480), Image.Resampling.BILINEAR)
+    assert detect(blurred, KEY).verdict == INCONCLUSIVE
+    # A small original decoded to a big preview is still judged by its own size.
+    assert detect(photo, KEY, full_size=(120, 90)).verdict == INCONCLUSIVE
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("RGB", (0, 0)),
+        Image.new("RGB", (1, 1)),
+        Image.new("L", (1, 5000)),
+        Image.new("RGB", (5000, 3)),
+        Image.new("RGB", (4000, 130)),
+        textured(300, 200).convert("P"),
+        textured(300, 200).convert("RGBA"),
+        textured(300, 200).convert("LA"),
+        textured(300, 200).convert("CMYK"),
+        textured(300, 200).convert("1"),
+        textured(300, 200).convert("I"),
+        textured(300, 200).convert("F"),
+        Image.new("I;16", (300, 200), 40000),
+    ],
+    ids=lambda im: f"{im.mode}-{im.width}x{im.height}",
+)
+def test_hostile_pixels_never_raise(image):
+    result = detect(image, KEY, crop_search=False)
+    assert result.verdict in (PRESENT, ABSENT, INCONCLUSIVE)
+    assert result.verdict != PRESENT
+    if min(image.size) >= 1:
+        marked = embed(image, KEY)
+        assert marked.size == image.size
+
+
+def test_key_files_and_fingerprint(tmp_path):
+    path = tmp_path / "k.key"
+    key = keygen(str(path))
+    assert load_key(str(path)) == key
+    assert (path.stat().st_mode & 0o777) == 0o600
+    text = fingerprint(key)
+    assert len(text) == 16 and key.seed.hex() not in text and text not in key.seed.hex()
+    assert key.seed.hex() not in repr(key) and key.seed.hex() not in str(key)
+    with pytest.raises(WatermarkKeyError):
+        keygen(str(path))
+    for bad in (b"", b"not a key", b"kyctriage-watermark-key v1\nseed 12\n", b"\xff" * 10**5):
+        (tmp_path / "bad.key").write_bytes(bad)
+        with pytest.raises(WatermarkKeyError) as info:
+            load_key(str(tmp_path / "bad.key"))
+        assert "seed" not in str(info.value) or "12" not in str(info.value)
+    with pytest.raises(WatermarkKeyError):
+        load_key(str(tmp_path / "missing.key"))
+
+
+def test_thresholds_follow_the_union_bound():
+    assert gaussian_tail_bound(spread.FAST_THRESHOLD, spread.FAST_HYPOTHESES) <= 0.5e-6 + 1e-12
+    assert gaussian_tail_bound(crop.THRESHOLD, crop.HYPOTHESES) <= 0.5e-6 + 1e-12
+    assert gaussian_threshold(1, 1e-4) == pytest.approx(4.29, abs=0.01)
+    assert gaussian_tail_bound(-1.0) == 1.0
