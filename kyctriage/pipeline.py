@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
+from typing import TypeVar
 
 from . import __version__, load
 from .attribute import attribute_all
@@ -29,6 +31,7 @@ from .probes import hashes, jpeg, thumbnail, timestamps, xmp
 from .workers import Failed, run_supervised
 
 Progress = Callable[[int, int], None]  # (done, total)
+T = TypeVar("T")
 
 # Content that is plainly not evidence of our kind and not named like an image is skipped
 # rather than reported as a broken image (a Telegram export's result.json, its HTML pages).
@@ -215,6 +218,32 @@ def record_order(record: FileRecord, roots: tuple[str, ...]) -> tuple[int, bytes
     return roots.index(record.root) if record.root in roots else len(roots), raw
 
 
+class _Compactor:
+    """Records of one leak share encoders and tag names: keep one copy of each quantisation
+    table set, marker list and short string, so that memory grows slowly with the file count."""
+
+    def __init__(self) -> None:
+        self.shared: dict[object, object] = {}
+
+    def _one(self, value: T) -> T:
+        return self.shared.setdefault(value, value)  # type: ignore[return-value]
+
+    def __call__(self, record: FileRecord) -> FileRecord:
+        image = record.image
+        if image is not None and image.jpeg is not None:
+            jpeg = replace(
+                image.jpeg,
+                quant_tables=self._one(image.jpeg.quant_tables),
+                markers=self._one(image.jpeg.markers),
+            )
+            image = replace(image, jpeg=jpeg)
+        exif = tuple(
+            (sys.intern(k), sys.intern(v) if isinstance(v, str) and len(v) <= 64 else v)
+            for k, v in record.exif
+        )
+        return replace(record, image=image, exif=exif)
+
+
 def _journal_scan(options: ScanOptions) -> dict[str, object]:
     """What must match for a journal to be resumed: the roots and every option that changes
     a record (not the worker count)."""
@@ -268,11 +297,12 @@ def scan(
             else:
                 pending.append(source)
         sources = pending
+    compact = _Compactor()
     try:
         for record in _probe_all(sources, options, reference, progress):
             if journal is not None:
                 journal.append(record)
-            records.append(record)
+            records.append(compact(record))
     finally:
         if journal is not None:
             journal.close()
