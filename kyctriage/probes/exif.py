@@ -152,8 +152,9 @@ def _join(values: list[Any]) -> str:
 
 
 def _text(raw: bytes | str) -> str:
+    """ASCII: up to the first NUL, trailing blanks dropped (cameras pad to a fixed width)."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return text.split("\x00", 1)[0][:MAX_STRING_CHARS]
+    return text.split("\x00", 1)[0].rstrip(" ")[:MAX_STRING_CHARS]
 
 
 def _comment(values: list[int]) -> str:
