@@ -8,6 +8,7 @@ import re
 import stat
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image
 
@@ -193,6 +194,37 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
     return Decoded(
         image=image, preview=preview, full_size=(width, height), frames=frames, warnings=notes
     )
+
+
+@dataclass(frozen=True)
+class HeifStored:
+    """A HEIF file's primary item as written, where pillow-heif's Pillow image differs: the
+    plugin resets the EXIF and XMP orientation to 1 once libheif has rotated the pixels."""
+
+    info: dict[str, Any]  # "exif" (TIFF block) and "xmp" as stored
+    size: tuple[int, int]  # coded size (the ispe box, exiftool's ImageWidth/ImageHeight)
+
+
+def heif_stored(data: bytes) -> HeifStored | None:
+    """Parse the container again (no pixel decode) for the primary item as written."""
+    if not HEIF_SUPPORTED:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            heif = pillow_heif.open_heif(io.BytesIO(data))
+            primary = heif[heif.primary_index]
+        width, height = primary.size
+        # libheif reports the size after the item's crop (clap) and rotation (irot); undo them.
+        steps = getattr(getattr(primary, "_c_image", None), "transformations", ())
+        for step in reversed(steps):
+            if step[0] == "irot" and step[1] in (90, 270):
+                width, height = height, width
+            elif step[0] == "clap" and len(step) >= 7:
+                width, height = int(step[5]), int(step[6])
+        return HeifStored(info=dict(primary.info), size=(width, height))
+    except Exception:  # hostile containers: the plugin's view is still there
+        return None
 
 
 # The transposition that makes an image with this EXIF orientation upright.

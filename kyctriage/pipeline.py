@@ -59,6 +59,7 @@ class _Extracted:
     xmp: tuple[tuple[str, str], ...]
     jpeg: jpeg.JpegSegments | None
     warnings: tuple[str, ...]
+    stored_size: tuple[int, int] | None = None  # HEIF: the coded size, before crop and rotation
 
 
 def _metadata(data: bytes, fmt: str, decoded: load.Decoded | None) -> _Extracted:
@@ -71,17 +72,19 @@ def _metadata(data: bytes, fmt: str, decoded: load.Decoded | None) -> _Extracted
             exif_block, xmp_block = segments.exif_tiff, segments.xmp
         except FileProblem as exc:
             warnings.append(f"jpeg: {exc}")
+    stored = load.heif_stored(data) if decoded is not None and fmt in ("HEIF", "AVIF") else None
+    info = stored.info if stored else decoded.image.info if decoded else {}
     if decoded is not None and exif_block is None:
-        info = decoded.image.info
         exif_block = info.get("exif") if isinstance(info.get("exif"), bytes) else None
     if decoded is not None and xmp_block is None:
-        raw = decoded.image.info.get("xmp") or decoded.image.info.get("XML:com.adobe.xmp")
+        raw = info.get("xmp") or info.get("XML:com.adobe.xmp")
         xmp_block = raw.encode("utf-8") if isinstance(raw, str) else raw
     exif_result = exif_probe.read_exif(exif_block) if exif_block else None
     if exif_result and exif_result.problem:
         warnings.append(f"exif: {exif_result.problem}")
     xmp_pairs = xmp.read_xmp(xmp_block) if isinstance(xmp_block, bytes) else ()
-    return _Extracted(exif_result, xmp_pairs, segments, tuple(warnings))
+    stored_size = stored.size if stored else None
+    return _Extracted(exif_result, xmp_pairs, segments, tuple(warnings), stored_size)
 
 
 def _extension_mismatch(path: str, fmt: str) -> bool:
@@ -159,7 +162,7 @@ def _probe_content(
         data_hash = hashes.jpeg_data_sha256(data, meta.jpeg.image_data_spans)
     elif fmt == "PNG":
         data_hash = hashes.png_data_sha256(data)
-    width, height = decoded.full_size
+    width, height = meta.stored_size or decoded.full_size
     image = ImageInfo(
         format=fmt,
         extension_mismatch=_extension_mismatch(source.path, fmt),

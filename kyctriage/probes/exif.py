@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -96,6 +97,7 @@ POINTER_TAGS = {0x8769, 0x8825, 0xA005, 0x014A, 0x927C}
 _VERSION_TAGS = {"ExifVersion", "FlashpixVersion", "InteropVersion"}
 _COMMENT_TAGS = {"UserComment", "GPSProcessingMethod", "GPSAreaInformation"}
 _XP_TAGS = {"XPTitle", "XPComment", "XPAuthor", "XPKeywords", "XPSubject"}
+_TRIMMED_TAGS = {"Make", "Model", "Software", "Artist"}  # cameras pad these to a fixed width
 _SINGLE_BYTE_VALUES = {"FileSource", "SceneType"}
 
 MAX_STRING_CHARS = 65536
@@ -144,7 +146,7 @@ def _ratio(value: Any) -> float | str:
     num, den = (value.numerator, value.denominator) if hasattr(value, "numerator") else value
     if den == 0:
         return "undef" if num == 0 else "inf"
-    return num / den
+    return float(num / den)
 
 
 def _join(values: list[Any]) -> str:
@@ -152,21 +154,34 @@ def _join(values: list[Any]) -> str:
 
 
 def _text(raw: bytes | str) -> str:
-    """ASCII: up to the first NUL, trailing blanks dropped (cameras pad to a fixed width)."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return text.split("\x00", 1)[0].rstrip(" ")[:MAX_STRING_CHARS]
+    return text.split("\x00", 1)[0][:MAX_STRING_CHARS]
+
+
+# "ASCII\0\0\0", eight NULs or blanks (a common mistake), or a NUL right after "ASCII".
+_ASCII_CODE = re.compile(rb"(ASCII)?(\x00|[\x00 ]+$)")
 
 
 def _comment(values: list[int]) -> str:
-    """UserComment: an 8-byte character code, then the text (exiftool trims trailing blanks)."""
+    """UserComment and kin: an 8-byte character code, then the text, trailing blanks dropped."""
     raw = bytes(values)
     code, body = raw[:8], raw[8:]
-    if code.startswith(b"UNICODE"):
-        big_endian = body[:2] != b"\xff\xfe" and (len(body) < 2 or body[0] == 0)
+    if len(raw) < 8:
+        text = raw.decode("utf-8", "replace")
+    elif _ASCII_CODE.match(code):
+        text = body.split(b"\x00", 1)[0].decode("utf-8", "replace")
+    elif code in (b"UNICODE\x00", b"UNICODE "):
+        # Writers disagree on the byte order; the zero bytes of Latin text give it away.
+        big_endian = body[:2] == b"\xfe\xff" or (
+            body[:2] != b"\xff\xfe" and body[0::2].count(0) > body[1::2].count(0)
+        )
         text = body.decode("utf-16-be" if big_endian else "utf-16-le", "replace")
-    else:
-        text = body.decode("utf-8", "replace")
-    return text.rstrip("\x00 ")[:MAX_STRING_CHARS]
+        text = text.removeprefix("\ufeff").split("\x00", 1)[0]
+    elif re.fullmatch(rb"JIS[\x00 ]{5}", code):
+        text = body.decode("iso2022_jp", "replace")
+    else:  # an unknown code is kept as part of the text, as exiftool does
+        text = raw.decode("utf-8", "replace")
+    return text.rstrip(" ")[:MAX_STRING_CHARS]
 
 
 def _gps_coordinate(values: list[Any]) -> float | None:
@@ -196,7 +211,8 @@ def convert(name: str, tag: RawTag) -> ExifValue | None:
     """One tag's value as `exiftool -n` prints it (its ValueConv), or None to leave it out."""
     values = tag.values
     if tag.kind == ASCII:
-        return _text(values)
+        text = _text(values)
+        return text.rstrip(" \t\n\r\f\v") if name in _TRIMMED_TAGS else text
     if not values:
         return None
     if name in ("GPSLatitude", "GPSLongitude", "GPSDestLatitude", "GPSDestLongitude"):
@@ -341,12 +357,12 @@ def read_exif(tiff: bytes) -> ExifResult:
         if value is not None:
             tags[name] = value
             by_name[name] = tag
-    orientation = tags.get("Orientation")
+    orientation, thumbnail = tags.get("Orientation"), tags.get("ThumbnailLength")
     return ExifResult(
         tags=tuple(sorted(tags.items())),
         gps=_composite_gps(tags),
         orientation=orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None,
-        has_thumbnail=isinstance(tags.get("ThumbnailLength"), int) and tags["ThumbnailLength"] > 0,
+        has_thumbnail=isinstance(thumbnail, int) and thumbnail > 0,
         partial=problem is not None,
         problem=problem,
     )
