@@ -1,0 +1,125 @@
+"""Near-duplicate search over compact hash arrays: multi-index hashing, then verification."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+KINDS = ("phash", "dhash", "whash")
+# Views of an image whose hashes the scan stores beside the upright ones: a second image that
+# is that view of the first matches its upright hashes. 90 is counter-clockwise (PIL ROTATE_90);
+# 270 is found from the other side (the first is the 90 view of the second).
+VIEWS = ("mirror", "rot90", "crop92", "crop87")
+
+# A pair is the same photograph when the three 64-bit hashes differ in at most MAX_SUM bits
+# together and none in more than MAX_ONE. Measured on bench/near_duplicates.py: re-encodes,
+# resizes, brightness and screenshots reach 11; different captures of one scene start at 22.
+MAX_SUM = 18
+MAX_ONE = 10
+# Twelve 16-bit bands over the 192 bits, probed at Hamming radius 1: a pair within MAX_SUM
+# has fewer than 24 differing bits, so at least one band differs in at most one bit
+# (pigeonhole), and the index never misses a pair that verification would accept.
+BAND_BITS = 16
+BANDS_PER_HASH = 64 // BAND_BITS
+# A band value shared by more images than this says little (a flat or template-like picture);
+# its pairs are skipped and counted, so the cost stays bounded and the skip is reported.
+MAX_BUCKET = 2048
+
+Hashes = NDArray[np.uint64]  # (n, 3): phash, dhash, whash
+Index = NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Verified pairs: query row, base row, and each kind's distance."""
+
+    query: Index
+    base: Index
+    distances: NDArray[np.int64]  # (m, 3)
+    crowded: int  # candidate buckets skipped as larger than MAX_BUCKET
+
+
+def distances(a: Hashes, b: Hashes) -> NDArray[np.int64]:
+    """Per-kind Hamming distances of paired rows."""
+    return np.bitwise_count(np.bitwise_xor(a, b)).astype(np.int64)
+
+
+def accepted(dist: NDArray[np.int64]) -> NDArray[np.bool_]:
+    ok: NDArray[np.bool_] = (dist.sum(axis=1) <= MAX_SUM) & (dist.max(axis=1) <= MAX_ONE)
+    return ok
+
+
+def _bands(hashes: Hashes) -> Iterator[NDArray[np.uint64]]:
+    mask = np.uint64((1 << BAND_BITS) - 1)
+    for kind in range(hashes.shape[1]):
+        for band in range(BANDS_PER_HASH):
+            yield (hashes[:, kind] >> np.uint64(band * BAND_BITS)) & mask
+
+
+_PROBES = np.array([0] + [1 << bit for bit in range(BAND_BITS)], dtype=np.uint64)
+
+
+def _candidates(query: Hashes, base: Hashes) -> Iterator[tuple[Index, Index, int]]:
+    """Candidate (query, base) rows sharing a band value within Hamming radius 1."""
+    for q_band, b_band in zip(_bands(query), _bands(base), strict=True):
+        # 16-bit band values index a table directly: bucket sizes and starts, no search.
+        order = np.argsort(b_band, kind="stable")
+        sizes = np.bincount(b_band.astype(np.intp), minlength=1 << BAND_BITS)
+        starts_of = np.cumsum(sizes) - sizes
+        for probe in _PROBES:
+            wanted = (q_band ^ probe).astype(np.intp)
+            lo = starts_of[wanted]
+            counts = sizes[wanted]
+            crowded = counts > MAX_BUCKET
+            counts[crowded] = 0
+            total = int(counts.sum())
+            if total == 0:
+                yield np.empty(0, np.intp), np.empty(0, np.intp), int(crowded.sum())
+                continue
+            q_rows = np.repeat(np.arange(len(query)), counts)
+            starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+            b_rows = order[starts + np.arange(total)]
+            yield q_rows, b_rows, int(crowded.sum())
+
+
+def _verify(
+    query: Hashes, base: Hashes, q_rows: Index, b_rows: Index
+) -> tuple[NDArray[np.bool_], list[NDArray[np.int64]]]:
+    """Column by column: one gather per kind, no row-wise reductions."""
+    per_kind = [
+        np.bitwise_count(query[:, k][q_rows] ^ base[:, k][b_rows]).astype(np.int64)
+        for k in range(query.shape[1])
+    ]
+    total = per_kind[0] + per_kind[1] + per_kind[2]
+    ok = total <= MAX_SUM
+    for dist in per_kind:
+        ok &= dist <= MAX_ONE
+    return ok, per_kind
+
+
+def search(query: Hashes, base: Hashes, same_set: bool) -> Matches:
+    """Every (query, base) pair that passes the rule; with same_set, each pair once, no self."""
+    query, base = np.asfortranarray(query), np.asfortranarray(base)
+    found_q, found_b, found_d = [], [], []
+    crowded = 0
+    for q_rows, b_rows, skipped in _candidates(query, base):
+        crowded += skipped
+        if same_set:
+            keep = q_rows < b_rows
+            q_rows, b_rows = q_rows[keep], b_rows[keep]
+        ok, per_kind = _verify(query, base, q_rows, b_rows)
+        if ok.any():
+            found_q.append(q_rows[ok])
+            found_b.append(b_rows[ok])
+            found_d.append(np.stack([d[ok] for d in per_kind], axis=1))
+    if not found_q:
+        empty = np.empty(0, np.intp)
+        return Matches(empty, empty, np.empty((0, len(KINDS)), np.int64), crowded)
+    q_all, b_all = np.concatenate(found_q), np.concatenate(found_b)
+    d_all = np.concatenate(found_d)
+    # A pair found through several bands is kept once.
+    _, first = np.unique(q_all.astype(np.int64) * len(base) + b_all, return_index=True)
+    return Matches(q_all[first], b_all[first], d_all[first], crowded)
