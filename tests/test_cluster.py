@@ -1,0 +1,181 @@
+"""Clusters: exact, same-pixel and near kinds, views, labels, determinism, the index."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+from kyctriage import cluster
+from kyctriage.cluster import search
+from kyctriage.model import STATUS_ERROR, STATUS_OK, FileRecord, ImageInfo, Timestamp
+from kyctriage.probes import hashes
+
+
+def photo(seed: int, size: tuple[int, int] = (256, 192)) -> Image.Image:
+    """A smooth random scene with finer detail: hashes behave as on photographs."""
+    rng = np.random.default_rng(seed)
+    coarse = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8))
+    fine = Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    base = np.asarray(coarse.resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
+    detail = np.asarray(fine.resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
+    return Image.fromarray(np.clip(0.75 * base + 0.25 * detail, 0, 255).astype(np.uint8))
+
+
+def views(preview: Image.Image) -> tuple[cluster.ViewHashes, ...]:
+    w, h = preview.size
+    shown = {
+        "mirror": preview.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        "rot90": preview.transpose(Image.Transpose.ROTATE_90),
+    }
+    for name, keep in (("crop92", 0.92), ("crop87", 0.87)):
+        dx, dy = w * (1 - keep) / 2, h * (1 - keep) / 2
+        shown[name] = preview.crop((round(dx), round(dy), round(w - dx), round(h - dy)))
+    out = []
+    for name, image in shown.items():
+        got = hashes.perceptual(image, None)
+        out.append(cluster.ViewHashes(name, got.phash, got.dhash, got.whash))
+    return tuple(out)
+
+
+def record(
+    path: str,
+    image: Image.Image,
+    *,
+    data: str | None = None,
+    sha: str | None = None,
+    fmt: str = "JPEG",
+    time: str | None = None,
+    exif: bool = False,
+) -> tuple[FileRecord, tuple[cluster.ViewHashes, ...]]:
+    sha = sha or hashlib.sha256(path.encode()).hexdigest()
+    info = ImageInfo(
+        format=fmt, extension_mismatch=False, width=image.width, height=image.height,
+        mode="RGB", orientation=None, frames=1, has_thumbnail=False,
+    )  # fmt: skip
+    stamp = Timestamp("exif:DateTimeOriginal", time, None, "high", time) if time else None
+    rec = FileRecord(
+        root="/leak", path=path, status=STATUS_OK, sha256=sha, image=info,
+        hashes=hashes.perceptual(image, data or hashlib.sha256(sha.encode()).hexdigest()),
+        best_time=stamp, exif=(("Make", "Test"),) if exif else (),
+    )  # fmt: skip
+    return rec, views(image)
+
+
+def run(pairs: list[tuple[FileRecord, tuple[cluster.ViewHashes, ...]]]) -> cluster.Clustering:
+    return cluster.cluster([r for r, _ in pairs], {(r.root, r.path): v for r, v in pairs})
+
+
+def test_empty_and_single_input() -> None:
+    assert cluster.cluster([]).clusters == ()
+    assert cluster.cluster([]).considered == 0
+    one = run([record("a.jpg", photo(1))])
+    assert one.clusters == ()
+    assert one.considered == 1
+
+
+def test_records_without_hashes_are_ignored() -> None:
+    ok, v = record("a.jpg", photo(1))
+    broken = FileRecord(root="/leak", path="b.jpg", status=STATUS_ERROR, sha256=ok.sha256,
+                        error="cannot decode")  # fmt: skip
+    result = cluster.cluster([ok, broken], {("/leak", "a.jpg"): v})
+    assert result.clusters == ()
+    assert result.considered == 1
+
+
+def test_exact_duplicates() -> None:
+    image = photo(1)
+    result = run([record("a.jpg", image, sha="ab" * 32), record("b.jpg", image, sha="ab" * 32)])
+    (c,) = result.clusters
+    assert c.kind == cluster.KIND_EXACT
+    assert c.id == "c" + ("ab" * 32)[:16]
+    assert [m.path for m in c.members] == ["a.jpg", "b.jpg"]
+    assert c.members[1].relation == "identical"
+    assert c.members[1].transformations == ("identical",)
+
+
+def test_same_pixels_with_other_metadata() -> None:
+    image = photo(2)
+    result = run([record("a.jpg", image, data="d1", exif=True), record("b.jpg", image, data="d1")])
+    (c,) = result.clusters
+    assert c.kind == cluster.KIND_SAME_PIXELS
+    assert c.representative.path == "a.jpg"  # the one that kept its EXIF
+    assert c.members[1].transformations == ("metadata changed",)
+
+
+def _transformed() -> list[tuple[FileRecord, tuple[cluster.ViewHashes, ...]]]:
+    image = photo(3, (320, 240))
+    w, h = image.size
+    cut = image.crop((round(w * 0.06), round(h * 0.06), round(w * 0.94), round(h * 0.94)))
+    return [
+        record("original.jpg", image, exif=True, time="2024-03-01T10:00:00"),
+        record("small.jpg", image.resize((200, 150), Image.Resampling.LANCZOS),
+               time="2024-02-01T09:00:00"),
+        record("mirror.jpg", image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+        record("rot90.jpg", image.transpose(Image.Transpose.ROTATE_90)),
+        record("rot270.jpg", image.transpose(Image.Transpose.ROTATE_270)),
+        record("crop.jpg", cut),
+        record("shot.png", image.resize((288, 216), Image.Resampling.BILINEAR), fmt="PNG"),
+        record("bright.jpg", ImageEnhance.Brightness(image).enhance(1.2)),
+    ]  # fmt: skip
+
+
+def test_near_duplicates_and_their_labels() -> None:
+    result = run(_transformed())
+    (c,) = result.clusters
+    assert c.kind == cluster.KIND_NEAR
+    assert c.representative.path == "original.jpg"
+    by_path = {m.path: m for m in c.members}
+    assert len(by_path) == 8
+    assert all(m.linked for m in c.members)
+    assert "resized" in by_path["small.jpg"].transformations
+    assert by_path["mirror.jpg"].view == "mirrored"
+    assert by_path["rot90.jpg"].view == "rotated 90 counter-clockwise"
+    assert by_path["rot270.jpg"].view == "rotated 90 clockwise"
+    assert by_path["crop.jpg"].transformations[0] == "cropped"
+    assert "converted JPEG to PNG" in by_path["shot.png"].transformations
+    assert by_path["small.jpg"].distances[0][0] == "phash"
+    assert c.earliest is not None and c.earliest.value == "2024-02-01T09:00:00"
+    assert c.earliest_path == "small.jpg"
+
+
+def test_different_photos_are_not_merged() -> None:
+    pairs = [record(f"{seed}.jpg", photo(seed)) for seed in range(10, 30)]
+    assert run(pairs).clusters == ()
+
+
+def test_same_input_in_any_order_gives_the_same_clusters() -> None:
+    pairs = _transformed() + [record("other.jpg", photo(40)), record("other2.jpg", photo(40))]
+    first = run(pairs)
+    for seed in range(3):
+        shuffled = list(pairs)
+        random.Random(seed).shuffle(shuffled)
+        assert run(shuffled) == first
+    assert [c.kind for c in first.clusters] == ["near", "near"]
+
+
+def test_thresholds_are_stated() -> None:
+    stated = cluster.cluster([]).thresholds
+    assert stated.max_sum == cluster.MAX_SUM
+    assert stated.views == cluster.VIEWS
+    assert stated.hashes == ("phash", "dhash", "whash")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_index_finds_every_pair_the_rule_accepts(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2**63, size=(300, 3), dtype=np.int64).astype(np.uint64)
+    near = base[:150].copy()
+    for row in near:  # up to 23 flipped bits over the three hashes: around the threshold
+        for bit in rng.choice(192, size=int(rng.integers(0, 24)), replace=False):
+            row[bit // 64] ^= np.uint64(1 << int(bit % 64))
+    hashes_ = np.concatenate([base, near])
+    found = search.search(hashes_, hashes_, same_set=True)
+    dist = np.bitwise_count(hashes_[:, None, :] ^ hashes_[None, :, :]).astype(np.int64)
+    ok = (dist.sum(axis=2) <= search.MAX_SUM) & (dist.max(axis=2) <= search.MAX_ONE)
+    expected = {(i, j) for i, j in zip(*np.nonzero(np.triu(ok, 1)), strict=True)}
+    assert {(int(i), int(j)) for i, j in zip(found.query, found.base, strict=True)} == expected
+    assert len(expected) > 50
