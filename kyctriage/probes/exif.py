@@ -6,6 +6,7 @@ import io
 import logging
 import math
 import re
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -179,15 +180,15 @@ def _comment(values: list[int]) -> str:
         text = text.removeprefix("\ufeff").split("\x00", 1)[0]
     elif re.fullmatch(rb"JIS[\x00 ]{5}", code):
         text = body.decode("iso2022_jp", "replace")
-    else:  # an unknown code is kept as part of the text, as exiftool does
-        text = raw.decode("utf-8", "replace")
+    else:  # an unknown code is kept as part of the text; exiftool's JSON drops the NULs
+        text = raw.replace(b"\x00", b"").decode("utf-8", "replace")
     return text.rstrip(" ")[:MAX_STRING_CHARS]
 
 
-def _gps_coordinate(values: list[Any]) -> float | None:
+def _gps_coordinate(values: list[Any]) -> float | str:
     parts = [_ratio(v) for v in values[:3]]
-    if not parts or any(isinstance(p, str) for p in parts):
-        return None
+    if any(isinstance(p, str) for p in parts):
+        return ""  # exiftool gives up on a coordinate with an inf or undef part
     degrees = 0.0
     for part, scale in zip(parts, (1, 60, 3600), strict=False):
         degrees += float(part) / scale
@@ -254,17 +255,18 @@ def _exifread_tags(tiff: bytes) -> tuple[list[RawTag], str | None]:
     """Every IFD exifread can read; on a failure, what it read before failing."""
     header = ExifHeader(io.BytesIO(tiff), tiff[:1].decode("latin-1"), 0, 0, False, False, False)
     problem = None
+    raw: list[RawTag] = []
     try:
         for index, ifd in enumerate(header.list_ifd()[:2]):
             header.dump_ifd(ifd, "Image" if index == 0 else "Thumbnail")
         exif_offset = header.tags.get("Image ExifOffset")
         if exif_offset and exif_offset.values:
             header.dump_ifd(exif_offset.values[0], "EXIF")
+            raw.extend(_user_comment(tiff, exif_offset.values[0]))
     except RecursionError:
         problem = "EXIF IFD pointers form a loop"
     except Exception as exc:  # exifread raises many kinds on malformed data
         problem = f"malformed EXIF ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})"
-    raw = []
     for key, tag in header.tags.items():
         prefix, _, spec_name = key.partition(" ")
         group = GROUPS.get(prefix)
@@ -274,6 +276,23 @@ def _exifread_tags(tiff: bytes) -> tuple[list[RawTag], str | None]:
             RawTag(group, tag.tag, spec_name, _exifread_kind(int(tag.field_type)), tag.values)
         )
     return raw, problem
+
+
+def _user_comment(tiff: bytes, ifd: int) -> list[RawTag]:
+    """exifread skips UserComment unless it also reads every MakerNote (five times the work
+    per file), so that one entry of the Exif IFD is read here."""
+    order = "<" if tiff[:1] == b"I" else ">"
+    try:
+        (count,) = struct.unpack_from(order + "H", tiff, ifd)
+        for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
+            tag, _, length, where = struct.unpack_from(order + "HHLL", tiff, entry)
+            if tag == 0x9286:
+                start = entry + 8 if length <= 4 else where
+                value = tiff[start : start + min(length, 4 * MAX_STRING_CHARS)]
+                return [RawTag("ExifIFD", tag, "UserComment", UNDEFINED, list(value))]
+    except struct.error:
+        pass
+    return []
 
 
 def _exifread_kind(field_type: int) -> str:
