@@ -417,6 +417,7 @@ def evaluate(keep: bool = False) -> None:
                 f"| {o[0]} | {o[1]:.3f} | {o[2]:.3f} | {o[3]} ({o[4]}) | {nc[2]:.3f} | "
                 f"{nv[2]:.3f} | {b[1]:.3f} | {b[2]:.3f} | {b[3]} ({b[4]}) |"
             )
+        _margins(records, shown, item_labels)
         members = [m for c in main_result.clusters for m in c.members[1:]]
         indirect = sum(not m.linked for m in members)
         print(f"\nmembers joined only through another member: {indirect} of {len(members)}")
@@ -426,6 +427,46 @@ def evaluate(keep: bool = False) -> None:
     finally:
         if not keep:
             shutil.rmtree(folder)
+
+
+GEOMETRIC = ("crop", "mirror", "rotate", OUT_OF_SCOPE)
+
+
+def _margins(
+    records: tuple[FileRecord, ...], shown: list[Image.Image], labels: list[tuple[str, str]]
+) -> None:
+    """Does PDQ earn its place? Its separation beside the three-hash sum, upright images only."""
+    try:
+        import pdqhash  # type: ignore[import-not-found]
+    except ImportError:
+        print("\npdqhash not installed: no PDQ comparison")
+        return
+    t0 = time.perf_counter()
+    pdq = np.array([np.packbits(pdqhash.compute(np.asarray(p))[0]) for p in shown])
+    pdq_ms = (time.perf_counter() - t0) / len(shown) * 1000
+    three = np.array(
+        [[int(getattr(r.hashes, k), 16) for k in cluster.search.KINDS] for r in records],
+        np.uint64,
+    )
+    photo = np.array([p for p, _ in labels])
+    scene = np.array([_scene(p) for p, _ in labels])
+    plain = np.array([not t.startswith(GEOMETRIC) for _, t in labels])
+    same = (photo[:, None] == photo[None, :]) & plain[:, None] & plain[None, :]
+    np.fill_diagonal(same, False)
+    one_scene = (scene[:, None] == scene[None, :]) & (photo[:, None] != photo[None, :])
+    unrelated = scene[:, None] != scene[None, :]
+    print("\n| hash | same photo, max (no crop/flip/rotation) | one scene, min | unrelated, min |")
+    print("|---|---|---|---|")
+    for name, arr, width in (("phash+dhash+whash", three, 64), ("PDQ", pdq, 8)):
+        dist = np.zeros((len(arr), len(arr)), np.int64)
+        for k in range(arr.shape[1]):
+            dist += np.bitwise_count(arr[:, k][:, None] ^ arr[:, k][None, :]).astype(np.int64)
+        bits = arr.shape[1] * width
+        print(
+            f"| {name} ({bits} bits) | {dist[same].max()} | {dist[one_scene].min()} | "
+            f"{dist[unrelated].min()} |"
+        )
+    print(f"\nPDQ on the preview: {pdq_ms:.1f} ms per image")
 
 
 EXPECTED = {

@@ -120,9 +120,17 @@ def _upright_size(record: FileRecord) -> tuple[int, int]:
     return image.width, image.height
 
 
-def _rep_key(record: FileRecord) -> tuple[int, bool, str, str, str]:
+def _rep_key(record: FileRecord) -> tuple[int, bool, int, str, str, str]:
+    """The likeliest original: the most pixels, camera metadata kept, the least compressed."""
     w, h = _upright_size(record)
-    return -w * h, not record.exif, record.sha256 or "", record.root, record.path
+    return (
+        -w * h,
+        not record.exif,
+        -(record.size or 0),
+        record.sha256 or "",
+        record.root,
+        record.path,
+    )
 
 
 # (view label, which side's view, view name, crop fraction of the member against the rep)
