@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -10,8 +10,9 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix  # type: ignore[import-untyped]
 from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
 
-from ..model import STATUS_OK, FileRecord, Timestamp
+from ..model import FileRecord, Timestamp
 from . import search
+from .entries import Arrays, Entry, ViewMap, entries
 from .records import (
     KIND_EXACT,
     KIND_NEAR,
@@ -20,7 +21,6 @@ from .records import (
     Clustering,
     Member,
     Thresholds,
-    ViewHashes,
 )
 
 # colorhash bits (of 42) from which a member is said to have had its brightness or colours
@@ -38,37 +38,6 @@ THRESHOLDS = Thresholds(
     max_bucket=search.MAX_BUCKET,
 )
 
-ViewMap = Mapping[tuple[str, str], Sequence[ViewHashes]]
-
-
-def _triple(phash: str, dhash: str, whash: str) -> tuple[int, int, int]:
-    return int(phash, 16), int(dhash, 16), int(whash, 16)
-
-
-class _Table:
-    """The considered records in canonical order, and their hashes as arrays."""
-
-    def __init__(self, records: Iterable[FileRecord], views: ViewMap | None) -> None:
-        usable = [r for r in records if r.status == STATUS_OK and r.hashes is not None and r.sha256]
-        usable.sort(key=lambda r: (r.sha256 or "", r.root, r.path))
-        self.records = usable
-        n = len(usable)
-        self.full = np.zeros((n, 3), np.uint64)
-        self.colour = np.zeros(n, np.uint64)
-        self.views = np.zeros((n, len(search.VIEWS), 3), np.uint64)
-        self.has_view = np.zeros((n, len(search.VIEWS)), bool)
-        for i, record in enumerate(usable):
-            h = record.hashes
-            assert h is not None
-            self.full[i] = _triple(h.phash, h.dhash, h.whash)
-            self.colour[i] = int(h.colorhash, 16)
-            given = views.get((record.root, record.path), ()) if views is not None else ()
-            for vh in given or getattr(h, "views", ()):
-                if vh.view in search.VIEWS:
-                    k = search.VIEWS.index(vh.view)
-                    self.views[i, k] = _triple(vh.phash, vh.dhash, vh.whash)
-                    self.has_view[i, k] = True
-
 
 def _group_edges(keys: Sequence[object]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Edges joining each row to the first row with the same key (None joins nothing)."""
@@ -84,11 +53,11 @@ def _group_edges(keys: Sequence[object]) -> tuple[NDArray[np.intp], NDArray[np.i
     return np.array(a, np.intp), np.array(b, np.intp)
 
 
-def _components(table: _Table) -> tuple[NDArray[np.intp], int]:
-    n = len(table.records)
+def _components(table: Arrays) -> tuple[NDArray[np.intp], int]:
+    n = len(table)
     edges = [
-        _group_edges([r.sha256 for r in table.records]),
-        _group_edges([r.hashes.image_data_sha256 if r.hashes else None for r in table.records]),
+        _group_edges([e.sha256 for e in table.entries]),
+        _group_edges([e.data_sha256 for e in table.entries]),
     ]
     # Identical hash triples are one node of the search (copies would crowd the index).
     uniq, first, inverse = np.unique(table.full, axis=0, return_index=True, return_inverse=True)
@@ -111,29 +80,12 @@ def _components(table: _Table) -> tuple[NDArray[np.intp], int]:
     return labels.astype(np.intp), crowded
 
 
-def _upright_size(record: FileRecord) -> tuple[int, int]:
-    image = record.image
-    if image is None:
-        return 0, 0
-    if image.orientation in (5, 6, 7, 8):
-        return image.height, image.width
-    return image.width, image.height
-
-
-def _rep_key(record: FileRecord) -> tuple[int, bool, int, str, str, str]:
+def _rep_key(e: Entry) -> tuple[int, bool, int, str, str, str]:
     """The likeliest original: the most pixels, camera metadata kept, the least compressed."""
-    w, h = _upright_size(record)
-    return (
-        -w * h,
-        not record.exif,
-        -(record.size or 0),
-        record.sha256 or "",
-        record.root,
-        record.path,
-    )
+    return -e.width * e.height, not e.has_exif, -e.size, e.sha256, e.root, e.path
 
 
-# (view label, which side's view, view name, crop fraction of the member against the rep)
+# (view label, whose view, view name, the member's share of the representative's frame)
 _RELATIONS = (
     ("as is", None, None, 1.0),
     ("mirrored", "rep", "mirror", 1.0),
@@ -146,17 +98,20 @@ _RELATIONS = (
 )
 
 
-def _relate(table: _Table, rep: int, m: int) -> tuple[str, float, NDArray[np.int64]]:
+def relate(
+    rep: tuple[Arrays, int], member: tuple[Arrays, int]
+) -> tuple[str, float, NDArray[np.int64]]:
+    """How the member lines up with the representative best: view, frame share, distances."""
     best: tuple[str, float, NDArray[np.int64]] | None = None
     for label, side, view, fraction in _RELATIONS:
         if view is None:
-            a, b = table.full[m], table.full[rep]
+            a, b = member[0].full[member[1]], rep[0].full[rep[1]]
         else:
             k = search.VIEWS.index(view)
-            owner, other = (rep, m) if side == "rep" else (m, rep)
-            if not table.has_view[owner, k]:
+            (owner, i), (other, j) = (rep, member) if side == "rep" else (member, rep)
+            if not owner.has_view[i, k]:
                 continue
-            a, b = table.views[owner, k], table.full[other]
+            a, b = owner.views[i, k], other.full[j]
         dist = search.distances(a[None, :], b[None, :])[0]
         if best is None or dist.sum() < best[2].sum():
             best = (label, fraction, dist)
@@ -164,18 +119,21 @@ def _relate(table: _Table, rep: int, m: int) -> tuple[str, float, NDArray[np.int
     return best
 
 
-def _transformations(
-    rep: FileRecord, member: FileRecord, view: str, fraction: float, colour: int
+def transformations(
+    rep: Entry, member: Entry, view: str, fraction: float, colour: int
 ) -> tuple[str, ...]:
+    """The likeliest steps from the representative to the member, from what records know."""
     if member.sha256 == rep.sha256:
         return ("identical",)
-    rep_data = rep.hashes.image_data_sha256 if rep.hashes else None
-    if rep_data is not None and member.hashes and member.hashes.image_data_sha256 == rep_data:
+    if rep.data_sha256 is not None and member.data_sha256 == rep.data_sha256:
         return ("metadata changed",)
     steps = [] if view == "as is" else [view]
-    (w, h), (rw, rh) = _upright_size(member), _upright_size(rep)
-    if view.startswith("rotated"):
-        w, h = h, w
+    w, h = (
+        (member.height, member.width)
+        if view.startswith("rotated")
+        else (member.width, member.height)
+    )
+    rw, rh = rep.width, rep.height
     if rw and rh and w and h:
         if abs(w / (rw * fraction) - 1) > SAME_SIZE:
             steps.append("resized")
@@ -183,14 +141,15 @@ def _transformations(
             steps.append("cropped")
     if colour >= COLOUR_CHANGE:
         steps.append("brightness/colour")
-    rep_format = rep.image.format if rep.image else None
-    member_format = member.image.format if member.image else None
-    if rep_format and member_format and rep_format != member_format:
-        steps.append(f"converted {rep_format} to {member_format}")
-    rq = rep.image.jpeg.quality if rep.image and rep.image.jpeg else None
-    mq = member.image.jpeg.quality if member.image and member.image.jpeg else None
+    if rep.format and member.format and rep.format != member.format:
+        steps.append(f"converted {rep.format} to {member.format}")
+    rq, mq = rep.quality, member.quality
     steps.append(f"re-encoded (quality {rq} to {mq})" if rq and mq and rq != mq else "re-encoded")
     return tuple(steps)
+
+
+def colour_distance(a: tuple[Arrays, int], b: tuple[Arrays, int]) -> int:
+    return int(np.bitwise_count(a[0].colour[a[1]] ^ b[0].colour[b[1]]))
 
 
 def _instant(stamp: Timestamp) -> datetime:
@@ -199,34 +158,34 @@ def _instant(stamp: Timestamp) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-def _earliest(records: Sequence[FileRecord]) -> tuple[Timestamp | None, str | None]:
-    timed = [r for r in records if r.best_time is not None]
+def _earliest(
+    items: Sequence[Entry], times: dict[tuple[str, str], Timestamp]
+) -> tuple[Timestamp | None, str | None]:
+    timed = [(times[(e.root, e.path)], e) for e in items if (e.root, e.path) in times]
     if not timed:
         return None, None
-    first = min(timed, key=lambda r: (_instant(r.best_time), r.root, r.path))  # type: ignore[arg-type]
-    return first.best_time, first.path
+    stamp, first = min(timed, key=lambda t: (_instant(t[0]), t[1].root, t[1].path))
+    return stamp, first.path
 
 
 _RELATION = {"identical": "identical", "metadata changed": "same-pixels"}
 
 
-def _cluster(table: _Table, rows: list[int]) -> Cluster:
-    records = table.records
-    rep = min(rows, key=lambda i: _rep_key(records[i]))
-    rep_record = records[rep]
+def _cluster(table: Arrays, rows: list[int], times: dict[tuple[str, str], Timestamp]) -> Cluster:
+    items = table.entries
+    rep = min(rows, key=lambda i: _rep_key(items[i]))
     members = []
-    for i in sorted(rows, key=lambda i: (i != rep, records[i].root, records[i].path)):
-        record = records[i]
-        view, fraction, dist = _relate(table, rep, i)
-        colour = int(np.bitwise_count(table.colour[i] ^ table.colour[rep]))
-        steps = () if i == rep else _transformations(rep_record, record, view, fraction, colour)
-        relation = "representative" if i == rep else _RELATION.get(steps[0], "near")
+    for i in sorted(rows, key=lambda i: (i != rep, items[i].root, items[i].path)):
+        e = items[i]
+        view, fraction, dist = relate((table, rep), (table, i))
+        colour = colour_distance((table, rep), (table, i))
+        steps = () if i == rep else transformations(items[rep], e, view, fraction, colour)
         members.append(
             Member(
-                root=record.root,
-                path=record.path,
-                sha256=record.sha256 or "",
-                relation=relation,
+                root=e.root,
+                path=e.path,
+                sha256=e.sha256,
+                relation="representative" if i == rep else _RELATION.get(steps[0], "near"),
                 view=view,
                 distances=tuple(zip(search.KINDS, map(int, dist), strict=True))
                 + (("colorhash", colour),),
@@ -242,9 +201,9 @@ def _cluster(table: _Table, rows: list[int]) -> Cluster:
         if relations <= {"identical", "same-pixels"}
         else KIND_NEAR
     )
-    earliest, earliest_path = _earliest([records[i] for i in rows])
+    earliest, earliest_path = _earliest([items[i] for i in rows], times)
     return Cluster(
-        id="c" + (rep_record.sha256 or "")[:16],
+        id="c" + items[rep].sha256[:16],
         kind=kind,
         representative=members[0],
         members=tuple(members),
@@ -261,13 +220,15 @@ def cluster(records: Iterable[FileRecord], views: ViewMap | None = None) -> Clus
 
     Records without perceptual hashes (errors, skipped files) are left out. `views` gives each
     record's view hashes by (root, path) where the records do not carry them themselves."""
-    table = _Table(records, views)
-    if not table.records:
+    records = list(records)
+    table = Arrays(entries(records, views))
+    if not len(table):
         return Clustering(THRESHOLDS, (), 0, 0)
+    times = {(r.root, r.path): r.best_time for r in records if r.best_time is not None}
     labels, crowded = _components(table)
     groups: dict[int, list[int]] = {}
     for i, label in enumerate(labels.tolist()):
         groups.setdefault(label, []).append(i)
-    clusters = [_cluster(table, rows) for rows in groups.values() if len(rows) > 1]
+    clusters = [_cluster(table, rows, times) for rows in groups.values() if len(rows) > 1]
     clusters.sort(key=lambda c: (_KIND_ORDER[c.kind], -len(c.members), c.id))
-    return Clustering(THRESHOLDS, tuple(clusters), len(table.records), crowded)
+    return Clustering(THRESHOLDS, tuple(clusters), len(table), crowded)

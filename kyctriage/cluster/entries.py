@@ -1,0 +1,101 @@
+"""What matching needs of one image, from a record or an index row, and its arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..model import STATUS_OK, FileRecord
+from . import search
+from .records import ViewHashes
+
+ViewMap = Mapping[tuple[str, str], Sequence[ViewHashes]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One image's hashes and the facts that name a transformation; no pixels."""
+
+    root: str
+    path: str
+    sha256: str
+    data_sha256: str | None
+    phash: str
+    dhash: str
+    whash: str
+    colorhash: str
+    views: tuple[ViewHashes, ...] = ()
+    width: int = 0  # upright (EXIF orientation applied)
+    height: int = 0
+    format: str | None = None
+    quality: int | None = None  # estimated JPEG quality
+    has_exif: bool = False
+    size: int = 0
+
+
+def entry(record: FileRecord, views: Sequence[ViewHashes] = ()) -> Entry | None:
+    """The entry of a record with perceptual hashes; None for errors and skipped files."""
+    h = record.hashes
+    if record.status != STATUS_OK or h is None or not record.sha256:
+        return None
+    image = record.image
+    width, height = (image.width, image.height) if image else (0, 0)
+    if image is not None and image.orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return Entry(
+        root=record.root,
+        path=record.path,
+        sha256=record.sha256,
+        data_sha256=h.image_data_sha256,
+        phash=h.phash,
+        dhash=h.dhash,
+        whash=h.whash,
+        colorhash=h.colorhash,
+        views=tuple(views) or tuple(getattr(h, "views", ())),
+        width=width,
+        height=height,
+        format=image.format if image else None,
+        quality=image.jpeg.quality if image and image.jpeg else None,
+        has_exif=bool(record.exif),
+        size=record.size or 0,
+    )
+
+
+def entries(records: Sequence[FileRecord], views: ViewMap | None = None) -> list[Entry]:
+    out = []
+    for record in records:
+        given = views.get((record.root, record.path), ()) if views is not None else ()
+        made = entry(record, given)
+        if made is not None:
+            out.append(made)
+    return out
+
+
+def _triple(phash: str, dhash: str, whash: str) -> tuple[int, int, int]:
+    return int(phash, 16), int(dhash, 16), int(whash, 16)
+
+
+class Arrays:
+    """Entries in canonical order (sha256, root, path) with their hashes as arrays."""
+
+    def __init__(self, items: Sequence[Entry]) -> None:
+        self.entries = sorted(items, key=lambda e: (e.sha256, e.root, e.path))
+        n = len(self.entries)
+        self.full = np.zeros((n, 3), np.uint64)
+        self.colour = np.zeros(n, np.uint64)
+        self.views = np.zeros((n, len(search.VIEWS), 3), np.uint64)
+        self.has_view: NDArray[np.bool_] = np.zeros((n, len(search.VIEWS)), bool)
+        for i, e in enumerate(self.entries):
+            self.full[i] = _triple(e.phash, e.dhash, e.whash)
+            self.colour[i] = int(e.colorhash, 16)
+            for vh in e.views:
+                if vh.view in search.VIEWS:
+                    k = search.VIEWS.index(vh.view)
+                    self.views[i, k] = _triple(vh.phash, vh.dhash, vh.whash)
+                    self.has_view[i, k] = True
+
+    def __len__(self) -> int:
+        return len(self.entries)
