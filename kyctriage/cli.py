@@ -55,6 +55,17 @@ def output_options(command: Callable[..., None]) -> Callable[..., None]:
                 help="Write every time source as a Timesketch CSV "
                 "(message, datetime, timestamp_desc).",
             ),
+            click.option(
+                "--html", "html_path", type=click.Path(dir_okay=False),
+                help="Write a self-contained HTML report (no network requests; thumbnails as "
+                "the scan made them).",
+            ),
+            click.option(
+                "--manifest", "manifest_path", type=click.Path(dir_okay=False),
+                help="Write a custody manifest last: SHA-256 of every input and of each report "
+                "file written, tool version, command, profile and key fingerprints "
+                "(check with sha256sum -c).",
+            ),
         ]
     ):  # fmt: skip
         command = option(command)
@@ -244,11 +255,12 @@ def scan(
 def report(saved: str, quiet: bool, **outputs: str | None) -> None:
     """Re-render a saved JSON report (from `scan --json`) without rescanning.
 
-    Prints the summary and writes any of --json, --csv, --timeline again from SAVED.
+    Prints the summary and writes any of --json, --csv, --timeline, --html, --manifest again
+    from SAVED.
     """
     from .render.json import load_report
 
-    _run(lambda: _deliver(load_report(saved), _stderr(), quiet, outputs))
+    _run(lambda: _deliver(load_report(saved), _stderr(), quiet, outputs, saved=saved))
 
 
 def _check_writable(outputs: dict[str, str | None]) -> None:
@@ -259,19 +271,38 @@ def _check_writable(outputs: dict[str, str | None]) -> None:
             raise KyctriageError(f"cannot write {target}: folder {folder} is missing or read-only")
 
 
-def _deliver(report: Report, console: Console, quiet: bool, outputs: dict[str, str | None]) -> None:
-    """Write the requested report files (each complete or not at all), then the summary."""
+def _deliver(
+    report: Report,
+    console: Console,
+    quiet: bool,
+    outputs: dict[str, str | None],
+    saved: str | None = None,
+) -> None:
+    """Write the requested report files (each complete or not at all), then the manifest of
+    them all, then the summary."""
     from .render.csv import render_csv, render_timeline
+    from .render.html import render_html
     from .render.json import render_json
+    from .render.manifest import file_sha256, render_manifest
     from .render.terminal import print_summary
 
-    renderers = {"json_path": render_json, "csv_path": render_csv, "timeline_path": render_timeline}
+    renderers = {
+        "json_path": render_json, "csv_path": render_csv, "timeline_path": render_timeline,
+        "html_path": render_html,
+    }  # fmt: skip
     written = []
     for key, render in renderers.items():
         target = outputs.get(key)
         if target:
             write_atomic(target, render(report))
             written.append(target)
+    manifest = outputs.get("manifest_path")
+    if manifest:
+        # Last, so that it can hash every report file as it now is on disk.
+        hashes = [(target, file_sha256(target)) for target in written]
+        source = (saved, file_sha256(saved)) if saved else None
+        write_atomic(manifest, render_manifest(report, hashes, tuple(sys.argv), source))
+        written.append(manifest)
     if not quiet:
         print_summary(report, console)
         for target in written:

@@ -1,0 +1,358 @@
+"""The self-contained HTML report: view models built from a Report, rendered from templates."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shlex
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from ..model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
+from .html_chart import Chart, build_chart, verdict_slots
+
+# Controls, bidi overrides and invisible characters would make a name read differently from
+# what it is (evil\u202egpj.exe shows as evilexe.jpg), so they are shown as escapes.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+# Long attacker-chosen texts (EXIF comments, Telegram messages) are cut in the HTML; the JSON
+# report keeps them whole.
+MAX_TEXT = 400
+EXIF_TEXT_TAGS = ("ImageDescription", "Artist", "Copyright", "UserComment", "XPComment",
+                  "XPTitle", "XPAuthor", "XPSubject", "XPKeywords")  # fmt: skip
+
+THUMBNAIL_NOTES = {
+    "pixelated": "Thumbnails are pixelated (16 blocks on the long side) so that no face, name or "
+    "document number can be read.",
+    "full": "Thumbnails are sharp (160 px): this report shows customers' faces and identity "
+    "documents. Handle and forward it as personal data.",
+    "none": "Thumbnails are left out of this report.",
+}
+
+
+def visible(value: object, limit: int | None = None) -> str:
+    """Evidence text for display: invisible and direction-changing characters made visible."""
+    text = "" if value is None else str(value)
+    cut = limit is not None and len(text) > limit
+    if cut:
+        text = text[:limit]
+    shown = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return shown + (" [...]" if cut else "")
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+    mono: bool = False
+
+
+@dataclass(frozen=True)
+class VerdictCount:
+    label: str
+    slot: str  # the colour class shared with the chart and the table
+    count: int
+    high: int
+    medium: int
+    low: int
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    path: str
+    status: str
+    reason: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class MemberView:
+    path: str
+    thumbnail: str | None
+    relation: str
+    view: str
+    steps: str
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    id: str
+    kind: str
+    earliest: str
+    members: tuple[MemberView, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything the template shows, already formatted: the template only lays it out."""
+
+    title: str
+    facts: tuple[Fact, ...]
+    summary: tuple[str, ...]
+    thumbnails: str
+    thumbnail_note: str
+    statuses: tuple[tuple[str, int], ...]
+    verdicts: tuple[VerdictCount, ...]
+    chart: Chart
+    rows: list[dict[str, Any]]  # the table's data island, read by report.js
+    watermarks: bool  # any record carries a watermark check: the table shows the column
+    roots: tuple[str, ...]
+    clusters: tuple[ClusterView, ...]
+    errors: tuple[ErrorRow, ...]
+
+
+def _thumbnail(record: FileRecord) -> str | None:
+    # Only well-formed base64 reaches the page: a tampered saved report cannot smuggle text
+    # into the data URI built from it.
+    value = record.thumbnail
+    return value if value and _BASE64.fullmatch(value) else None
+
+
+def _facts(report: Report) -> tuple[Fact, ...]:
+    meta, totals = report.meta, report.totals()
+    facts = [
+        Fact("Tool", f"kyctriage {visible(meta.tool_version)} (report schema "
+                     f"{report.schema_version})"),
+        Fact("Command", visible(shlex.join(meta.command)), mono=True),
+        Fact("Scan roots", "; ".join(visible(r) for r in meta.roots), mono=True),
+        Fact("Started", visible(meta.started)),
+        Fact("Finished", visible(meta.finished)),
+        Fact("Files", f"{totals['seen']} seen: {totals['ok']} decoded, {totals['error']} "
+                      f"error, {totals['skipped']} skipped"),
+        Fact("Profile", visible(meta.profile) if meta.profile else "none (no attribution)",
+             mono=bool(meta.profile)),
+    ]  # fmt: skip
+    if meta.profile_sha256:
+        facts.append(Fact("Profile SHA-256", visible(meta.profile_sha256), mono=True))
+    for pipeline, fingerprint in meta.key_fingerprints:
+        facts.append(Fact(f"Key fingerprint ({visible(pipeline)})", visible(fingerprint), True))
+    facts.append(Fact("Thumbnails", visible(meta.thumbnails)))
+    return tuple(facts)
+
+
+def _summary(report: Report, verdicts: tuple[VerdictCount, ...]) -> tuple[str, ...]:
+    totals = report.totals()
+    lines = [
+        f"{totals['seen']} files were examined: {totals['ok']} images decoded, "
+        f"{totals['error']} files could not be read or decoded, {totals['skipped']} were "
+        "skipped (links, special files, documents). Every file is listed; none was modified."
+    ]
+    if verdicts:
+        counts = ", ".join(f"{v.label} {v.count}" for v in verdicts)
+        lines.append(f"Attribution against profile {visible(report.meta.profile)}: {counts}.")
+    else:
+        lines.append("No attribution profile was given, so no image carries a verdict.")
+    checks = Counter(f"{c.pipeline} {c.detector} {c.verdict}" for r in report.records
+                     for c in r.watermark)  # fmt: skip
+    if checks:
+        found = ", ".join(f"{visible(k)} {n}" for k, n in sorted(checks.items()))
+        lines.append(f"Watermark checks: {found}.")
+    else:
+        lines.append("No watermark check was configured (the profile names no watermark key).")
+    posted = sum(1 for r in report.records if r.telegram)
+    relayed = sum(1 for r in report.records if r.messenger)
+    if posted or relayed:
+        lines.append(
+            f"{posted} file(s) are joined to a Telegram export message; {relayed} "
+            "image(s) are messenger re-encodes, whose metadata was stripped in transit."
+        )
+    return tuple(lines)
+
+
+def _verdicts(report: Report, slots: dict[str, str]) -> tuple[VerdictCount, ...]:
+    levels: Counter[tuple[str, str]] = Counter()
+    counts: Counter[str] = Counter()
+    for record in report.records:
+        if record.verdict:
+            counts[record.verdict.label] += 1
+            levels[(record.verdict.label, record.verdict.confidence)] += 1
+    return tuple(
+        VerdictCount(visible(label), slots[label], n, levels[(label, "high")],
+                     levels[(label, "medium")], levels[(label, "low")])
+        for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )  # fmt: skip
+
+
+def _watermark(record: FileRecord) -> list[str]:
+    shown = []
+    for check in record.watermark:
+        text = f"{check.pipeline} {check.detector}: {check.verdict}"
+        if check.verdict == "absent" and check.false_positive_bound is not None:
+            text += f" (false-positive bound {check.false_positive_bound:.1e})"
+        elif check.score is not None:
+            text += f" (score {check.score:.3g})"
+        if check.note:
+            text += f"; {check.note}"
+        shown.append(visible(text))
+    return shown
+
+
+def _details(record: FileRecord) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if record.timestamps:
+        details["times"] = [
+            [visible(s.source), visible(s.value), visible(s.utc_offset or "no zone"),
+             s.trust, visible(s.note or "")]
+            for s in record.timestamps
+        ]  # fmt: skip
+    texts = [[tag, visible(record.exif_value(tag), MAX_TEXT)] for tag in EXIF_TEXT_TAGS
+             if record.exif_value(tag) is not None]  # fmt: skip
+    if texts:
+        details["exif"] = texts
+    if record.telegram:
+        tg = record.telegram
+        details["telegram"] = [
+            ["posted (UTC)", visible(tg.posted)], ["chat", visible(tg.chat or "")],
+            ["sender", visible(tg.sender or "")],
+            ["forwarded from", visible(tg.forwarded_from or "")],
+            ["kind", visible(tg.kind)], ["text", visible(tg.text or "", MAX_TEXT)],
+        ]  # fmt: skip
+    if record.messenger:
+        details["messenger"] = visible(record.messenger)
+    if record.warnings:
+        details["warnings"] = [visible(w, MAX_TEXT) for w in record.warnings]
+    return details
+
+
+def _row(
+    index: int, record: FileRecord, roots: dict[str, int], slots: dict[str, str]
+) -> dict[str, Any]:
+    image, best, verdict = record.image, record.best_time, record.verdict
+    label = verdict.label if verdict else ""
+    return {
+        "i": index,
+        "r": roots[record.root],
+        "p": visible(record.path),
+        "s": record.status,
+        "e": visible(record.error or "", MAX_TEXT),
+        "f": f"{visible(image.format)} {image.width}\u00d7{image.height}" if image else "",
+        "v": visible(label),
+        "vs": slots.get(label, "vn"),
+        "c": verdict.confidence if verdict else "",
+        "why": [[visible(r.evidence), visible(r.text, MAX_TEXT)] for r in verdict.reasons]
+        if verdict
+        else [],
+        # a space instead of "T": the cell wraps between date and time; sorting is unchanged
+        "t": visible(best.value).replace("T", " ", 1) if best else "",
+        "ts": visible(best.source) if best else "",
+        "tz": visible(best.utc_offset or "no zone") if best else "",
+        "wm": _watermark(record),
+        "mk": visible(record.exif_value("Make") or "", MAX_TEXT),
+        "md": visible(record.exif_value("Model") or "", MAX_TEXT),
+        "sw": visible(record.exif_value("Software") or "", MAX_TEXT),
+        "q": image.jpeg.quality if image and image.jpeg else None,
+        "h": record.sha256 or "",
+        "th": _thumbnail(record),
+        "d": _details(record),
+    }
+
+
+def _errors(report: Report) -> tuple[ErrorRow, ...]:
+    return tuple(
+        ErrorRow(visible(r.path), r.status, visible(r.error or "", MAX_TEXT), r.sha256 or "")
+        for r in report.records
+        if r.status != STATUS_OK
+    )
+
+
+def _clusters(report: Report) -> tuple[ClusterView, ...]:
+    """Cluster galleries, once the Report carries a clustering (issue 5)."""
+    clustering = getattr(report, "clusters", None)
+    if clustering is None:
+        return ()
+    thumbs = {(r.root, r.path): _thumbnail(r) for r in report.records}
+    return tuple(
+        ClusterView(
+            id=visible(c.id),
+            kind=visible(c.kind),
+            earliest=f"{visible(c.earliest.value)} ({visible(c.earliest.source)})"
+            if c.earliest
+            else "unknown",
+            members=tuple(
+                MemberView(
+                    visible(m.path),
+                    thumbs.get((m.root, m.path)),
+                    visible(m.relation),
+                    visible(m.view),
+                    visible(", ".join(m.transformations) or "none"),
+                )
+                for m in c.members
+            ),
+        )  # fmt: skip
+        for c in clustering.clusters
+    )
+
+
+def build_page(report: Report) -> Page:
+    slots = verdict_slots(report)
+    verdicts = _verdicts(report, slots)
+    root_index = {root: i for i, root in enumerate(dict.fromkeys(r.root for r in report.records))}
+    statuses = Counter(r.status for r in report.records)
+    return Page(
+        title="Forensic triage report",
+        facts=_facts(report),
+        summary=_summary(report, verdicts),
+        thumbnails=report.meta.thumbnails,
+        thumbnail_note=THUMBNAIL_NOTES.get(report.meta.thumbnails, ""),
+        statuses=tuple((s, statuses[s]) for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED)),
+        verdicts=verdicts,
+        chart=build_chart(report, slots),
+        rows=[_row(i, r, root_index, slots) for i, r in enumerate(report.records)],
+        watermarks=any(r.watermark for r in report.records),
+        roots=tuple(visible(r) for r in root_index),
+        clusters=_clusters(report),
+        errors=_errors(report),
+    )
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("kyctriage.render", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
+    return env
+
+
+def _asset(name: str) -> str:
+    env = _environment()
+    assert env.loader is not None
+    text: str = env.loader.get_source(env, name)[0]
+    # Our own files, inlined verbatim; a closing tag inside would end the element early.
+    if "</" in text:
+        raise ValueError(f"{name} must not contain '</'")
+    return text
+
+
+def _sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def content_security_policy(css: str, js: str) -> str:
+    """No network at all: nothing may load but our one hashed style and script, and images
+    only from data: URIs. Trusted Types keep any string out of HTML sinks in our own script."""
+    return "; ".join([
+        "default-src 'none'", f"style-src {_sha256_source(css)}",
+        f"script-src {_sha256_source(js)}", "img-src data:", "base-uri 'none'",
+        "form-action 'none'", "require-trusted-types-for 'script'", "trusted-types 'none'",
+    ])  # fmt: skip
+
+
+def render_html(report: Report) -> str:
+    """One self-contained HTML document; the same report gives the same text."""
+    css, js = _asset("report.css"), _asset("report.js")
+    template = _environment().get_template("report.html")
+    return template.render(
+        page=build_page(report), css=Markup(css), js=Markup(js),
+        csp=content_security_policy(css, js),
+    )  # fmt: skip

@@ -1,0 +1,99 @@
+"""The custody manifest: a `sha256sum -c` file of every input and every report of one run."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+from collections import Counter
+from collections.abc import Sequence
+
+from ..model import FileRecord, Report
+from .html import visible
+
+FORMAT = 1
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_roots(report: Report) -> set[str]:
+    """Roots that name one file: their single record's path is the file's own name."""
+    per_root = Counter(r.root for r in report.records)
+    return {
+        r.root for r in report.records
+        if per_root[r.root] == 1 and r.path == os.path.basename(os.path.normpath(r.root))
+    }  # fmt: skip
+
+
+def _entry(digest: str, name: str) -> str | None:
+    """One sha256sum line; GNU's escaped form for a backslash or newline in the name. None
+    for names sha256sum cannot check (a carriage return)."""
+    if "\r" in name:
+        return None
+    if "\\" in name or "\n" in name:
+        return "\\" + digest + "  " + name.replace("\\", "\\\\").replace("\n", "\\n")
+    return f"{digest}  {name}"
+
+
+def _input_name(record: FileRecord, file_roots: set[str]) -> str:
+    if record.root in file_roots:
+        return record.root
+    return record.root.rstrip("/") + "/" + record.path if record.root else record.path
+
+
+def render_manifest(
+    report: Report,
+    reports: Sequence[tuple[str, str]],
+    invoked: Sequence[str] = (),
+    saved: tuple[str, str] | None = None,
+) -> str:
+    """reports: (path as given, sha256) of each file this run wrote; saved: the saved scan a
+    `report` run read, with its sha256."""
+    meta = report.meta
+    totals = report.totals()
+    hashed = sum(1 for r in report.records if r.sha256)
+    lines = [
+        f"# kyctriage custody manifest (format {FORMAT})",
+        "# Verify in the folder the scan ran in: sha256sum -c THIS_FILE",
+        "# (lines starting with # are comments; every other line is a SHA-256 and a file)",
+        f"# tool: kyctriage {visible(meta.tool_version)}, report schema {report.schema_version}",
+        f"# scan command: {visible(shlex.join(meta.command))}",
+    ]
+    if invoked:
+        lines.append(f"# this run: {visible(shlex.join(invoked))}")
+    lines += [
+        f"# scan roots: {'; '.join(visible(r) for r in meta.roots)}",
+        f"# scan started: {visible(meta.started)}; finished: {visible(meta.finished)}",
+        f"# profile: {visible(meta.profile)} sha256 {visible(meta.profile_sha256)}"
+        if meta.profile else "# profile: none",
+        *(f"# key fingerprint {visible(p)}: {visible(f)}" for p, f in meta.key_fingerprints),
+        f"# thumbnails: {visible(meta.thumbnails)}",
+        f"# inputs: {totals['seen']} files ({totals['ok']} ok, {totals['error']} error, "
+        f"{totals['skipped']} skipped); {hashed} hashed, {totals['seen'] - hashed} not read",
+        "",
+        "# inputs: SHA-256 of each file as the scan read it",
+    ]  # fmt: skip
+    file_roots = _file_roots(report)
+    for record in report.records:
+        name = _input_name(record, file_roots)
+        line = _entry(record.sha256, name) if record.sha256 and not record.path_bytes_hex else None
+        if line is not None:
+            lines.append(line)
+        elif record.sha256:
+            lines.append(f"# not checkable by name (bytes {record.path_bytes_hex or 'CR'}): "
+                         f"{record.sha256}  {visible(name)}")  # fmt: skip
+        else:
+            lines.append(f"# not read ({record.status}: {visible(record.error or '')}): "
+                         f"{visible(name)}")  # fmt: skip
+    if saved is not None:
+        lines += ["", "# the saved scan this run rendered"]
+        lines.append(_entry(saved[1], saved[0]) or f"# {saved[1]}  {visible(saved[0])}")
+    lines += ["", "# reports written by this run"]
+    lines += [_entry(digest, path) or f"# {digest}  {visible(path)}" for path, digest in reports]
+    return "\n".join(lines) + "\n"
