@@ -414,6 +414,11 @@ from .cli_watermark import watermark  # noqa: E402
 
 main.add_command(watermark)
 
+from .cli_compare import compare, index  # noqa: E402
+
+main.add_command(compare)
+main.add_command(index)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

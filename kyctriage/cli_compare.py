@@ -1,0 +1,208 @@
+"""The `kyctriage compare` command and the `kyctriage index` group over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from . import __version__
+from . import index as reference_index
+from .cluster.entries import entries
+from .compare import (
+    AFFECTED_COLUMNS,
+    LEAK_COLUMNS,
+    Comparison,
+    affected_rows,
+    leak_rows,
+    open_side,
+)
+from .compare import (
+    compare as run_compare,
+)
+from .errors import UsageError
+from .render.csv import safe_cell
+from .render.json import to_data
+
+COMPARE_VERSION = 1
+
+EPILOG = """
+\b
+Exit codes:
+  0  the comparison finished (unreadable leak files are listed as errors, not a failure)
+  1  a fatal error (unreadable saved scan or index, unwritable output)
+  2  usage error
+"""
+
+
+def render_comparison(comparison: Comparison, leak: str, reference: str) -> str:
+    """Every match, sorted keys: the same input gives the same text."""
+    data = {
+        "meta": {
+            "tool": "kyctriage",
+            "kind": "compare",
+            "version": COMPARE_VERSION,
+            "tool_version": __version__,
+            "command": list(sys.argv),
+            "leak": leak,
+            "reference": reference,
+        },
+        "thresholds": to_data(comparison.thresholds),
+        "totals": comparison.totals(),
+        "waves": comparison.waves(),
+        "crowded_buckets": comparison.crowded_buckets,
+        "images": to_data(comparison.images),
+        "affected": to_data(comparison.affected),
+    }
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def render_rows(header: list[str], rows: list[list[object]]) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+def summary(comparison: Comparison) -> str:
+    t, w = comparison.totals(), comparison.waves()
+    return (
+        f"leak: {t['leak']} files: {t['exact']} exact, {t['same-pixels']} same pixels, "
+        f"{t['near']} near, {t['unmatched']} unmatched, {t['error']} not compared (errors)\n"
+        f"reference: {t['reference']} images, {t['affected']} affected\n"
+        f"as a later wave: {w['repeated']} repeated, {w['changed']} changed, {w['new']} new"
+    )
+
+
+@click.command(epilog=EPILOG)
+@click.argument("leak", type=click.Path(exists=True))
+@click.argument("reference", type=click.Path(exists=True))
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False), help="Write every match as JSON."
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    help="Write the affected reference records as CSV (breach notification).",
+)
+@click.option(
+    "--leak-csv",
+    "leak_csv_path",
+    type=click.Path(dir_okay=False),
+    help="Write one row per leak file with its best match as CSV.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Worker processes for scanning a folder side; 0 means one per core.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def compare(
+    leak: str,
+    reference: str,
+    json_path: str | None,
+    csv_path: str | None,
+    leak_csv_path: str | None,
+    workers: int,
+    quiet: bool,
+) -> None:
+    """Match the LEAK against a REFERENCE: our own records, or an earlier leak wave.
+
+    Each side is a folder (scanned), a saved scan (`scan --json`); the reference may also be
+    an index (`index build`). Every leak file is exact (same bytes), same-pixels (same image
+    data, other metadata), near (the same photograph transformed, with distances and the
+    likely transformation) or unmatched. As waves: repeated, changed, new.
+    """
+    from .cli import _run, _stderr, write_atomic
+
+    def action() -> None:
+        if reference_index.is_index(leak):
+            raise UsageError("the leak side must be a folder or a saved scan, not an index")
+        result = run_compare(open_side(leak, workers), open_side(reference, workers))
+        outputs: list[tuple[str | None, Callable[[], str]]] = [
+            (json_path, lambda: render_comparison(result, leak, reference)),
+            (csv_path, lambda: render_rows(AFFECTED_COLUMNS, affected_rows(result))),
+            (leak_csv_path, lambda: render_rows(LEAK_COLUMNS, leak_rows(result))),
+        ]
+        for target, render in outputs:
+            if target:
+                write_atomic(target, render())
+        if not quiet:
+            _stderr().print(summary(result))
+
+    _run(action)
+
+
+@click.group()
+def index() -> None:
+    """Reference index (SQLite): hashes and record ids of a reference set, no pixels."""
+
+
+def _fill(directory: str, output: str, create: bool, workers: int) -> None:
+    from .cli import _run, _stderr
+    from .options import ScanOptions
+    from .pipeline import scan
+
+    def action() -> None:
+        if create and Path(output).exists():
+            raise UsageError(f"{output} exists; use `index add` to append to it")
+        if not create and not Path(output).is_file():
+            raise UsageError(f"{output} does not exist; use `index build` first")
+        records = scan(ScanOptions(roots=(directory,), workers=workers)).records
+        written = reference_index.add(output, entries(records), create=create)
+        skipped = len(records) - written
+        _stderr().print(f"indexed {written} images ({skipped} files without hashes); {output}")
+
+    _run(action)
+
+
+@index.command("build", epilog=EPILOG)
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The index file to create (SQLite).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Worker processes; 0 means one per core.",
+)
+def index_build(directory: str, output: str, workers: int) -> None:
+    """Scan DIRECTORY and store its images' hashes in a new index."""
+    _fill(directory, output, create=True, workers=workers)
+
+
+@index.command("add", epilog=EPILOG)
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The existing index to append to.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Worker processes; 0 means one per core.",
+)
+def index_add(directory: str, output: str, workers: int) -> None:
+    """Scan DIRECTORY and append its images to an existing index (same path: replaced)."""
+    _fill(directory, output, create=False, workers=workers)
