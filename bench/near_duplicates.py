@@ -549,6 +549,45 @@ def timing(sizes: tuple[int, ...] = (10_000, 100_000), seed: int = 7) -> None:
         )
 
 
+def index_timing(n: int = 100_000, leak: int = 1_000, seed: int = 8) -> None:
+    """A reference index of n random entries: write, load, and compare a leak against it."""
+    from kyctriage import index
+    from kyctriage.cluster.entries import Entry
+    from kyctriage.compare import Side, compare
+
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 2**63, size=(n, 15), dtype=np.int64).astype(np.uint64)
+    hexes = [[f"{int(v):016x}" for v in row] for row in values]
+    items = [
+        Entry(root="/ref", path=f"{i:07d}.jpg", sha256=f"{i:064x}", data_sha256=None,
+              phash=h[0], dhash=h[1], whash=h[2], colorhash="00", width=800, height=600,
+              views=tuple(cluster.ViewHashes(v, *h[3 + 3 * k : 6 + 3 * k])
+                          for k, v in enumerate(cluster.VIEWS)))
+        for i, h in enumerate(hexes)
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "ref.db"
+        t0 = time.perf_counter()
+        index.add(db, items, create=True)
+        t1 = time.perf_counter()
+        loaded = index.load(db)
+        t2 = time.perf_counter()
+        size = db.stat().st_size
+    queries = [
+        Entry(root="/leak", path=f"{i}.jpg", sha256=f"l{i:063x}", data_sha256=None,
+              phash=e.phash, dhash=e.dhash, whash=e.whash, colorhash="00", width=640, height=480)
+        for i, e in enumerate(loaded[:leak])
+    ]  # fmt: skip
+    t3 = time.perf_counter()
+    result = compare(Side("leak", entries=tuple(queries)), Side("ref", entries=tuple(loaded)))
+    t4 = time.perf_counter()
+    found = sum(im.status == "near" for im in result.images)
+    print(
+        f"| {n:,} | {size / 2**20:.0f} MiB | {t1 - t0:.1f} s | {t2 - t1:.1f} s | "
+        f"{leak:,} leak images: {t4 - t3:.1f} s ({found:,} near) |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fetch", action="store_true", help="download the photos once")
@@ -561,6 +600,9 @@ def main() -> None:
         print("| hashes | cluster time | clusters | members joined |")
         print("|---|---|---|---|")
         timing()
+        print("\n| index entries | file | write | load | compare |")
+        print("|---|---|---|---|---|")
+        index_timing()
     else:
         evaluate(args.keep)
 
