@@ -179,3 +179,14 @@ def test_index_finds_every_pair_the_rule_accepts(seed: int) -> None:
     expected = {(i, j) for i, j in zip(*np.nonzero(np.triu(ok, 1)), strict=True)}
     assert {(int(i), int(j)) for i, j in zip(found.query, found.base, strict=True)} == expected
     assert len(expected) > 50
+
+
+def test_crowded_buckets_are_skipped_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "MAX_BUCKET", 4)
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 2**63, size=(10, 3), dtype=np.int64).astype(np.uint64)
+    rows[:, 0] &= ~np.uint64(0xFFFF)  # ten images share one phash band value
+    rows[1] = rows[0] ^ np.uint64(1)  # and one true pair, found through its other bands
+    found = search.search(rows, rows, same_set=True)
+    assert found.crowded > 0
+    assert (0, 1) in set(zip(found.query.tolist(), found.base.tolist(), strict=True))
