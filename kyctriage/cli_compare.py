@@ -75,7 +75,8 @@ def summary(comparison: Comparison) -> str:
     t, w = comparison.totals(), comparison.waves()
     return (
         f"leak: {t['leak']} files: {t['exact']} exact, {t['same-pixels']} same pixels, "
-        f"{t['near']} near, {t['unmatched']} unmatched, {t['error']} not compared (errors)\n"
+        f"{t['near']} near, {t['unmatched']} unmatched; not compared: {t['error']} errors, "
+        f"{t['skipped']} skipped (not images)\n"
         f"reference: {t['reference']} images, {t['affected']} affected\n"
         f"as a later wave: {w['repeated']} repeated, {w['changed']} changed, {w['new']} new"
     )

@@ -15,7 +15,8 @@ from .cluster.records import Thresholds
 from .model import FileRecord
 from .options import ScanOptions
 
-EXACT, SAME_PIXELS, NEAR, UNMATCHED, ERROR = "exact", "same-pixels", "near", "unmatched", "error"
+EXACT, SAME_PIXELS, NEAR, UNMATCHED = "exact", "same-pixels", "near", "unmatched"
+ERROR, SKIPPED = "error", "skipped"  # not compared: the record's own status, kept (count in = out)
 _ORDER = {EXACT: 0, SAME_PIXELS: 1, NEAR: 2}
 # Leak wave 2 against wave 1: what each status means for an image of the later wave.
 WAVE_TERMS = {EXACT: "repeated", SAME_PIXELS: "repeated", NEAR: "changed", UNMATCHED: "new"}
@@ -39,7 +40,7 @@ class LeakImage:
     root: str
     path: str
     sha256: str | None
-    status: str  # the best match's kind, UNMATCHED, or ERROR (no hashes: not compared)
+    status: str  # the best match's kind, UNMATCHED, or ERROR / SKIPPED (not compared)
     matches: tuple[Match, ...]  # best first
     error: str | None = None
 
@@ -64,7 +65,7 @@ class Comparison:
     crowded_buckets: int
 
     def totals(self) -> dict[str, int]:
-        counts = dict.fromkeys((EXACT, SAME_PIXELS, NEAR, UNMATCHED, ERROR), 0)
+        counts = dict.fromkeys((EXACT, SAME_PIXELS, NEAR, UNMATCHED, ERROR, SKIPPED), 0)
         for image in self.images:
             counts[image.status] += 1
         return {
@@ -174,7 +175,14 @@ def compare(leak: Side, reference: Side, views: ViewMap | None = None) -> Compar
         status = matches[0].kind if matches else UNMATCHED
         images.append(LeakImage(e.root, e.path, e.sha256, status, tuple(matches)))
     images.extend(
-        LeakImage(r.root, r.path, r.sha256, ERROR, (), r.error or "no perceptual hashes")
+        LeakImage(
+            r.root,
+            r.path,
+            r.sha256,
+            SKIPPED if r.status == SKIPPED else ERROR,
+            (),
+            r.error or "no perceptual hashes",
+        )
         for r in unreadable
     )
     images.sort(key=lambda im: (im.root, im.path))
