@@ -307,3 +307,14 @@ def test_report_command_writes_html_and_manifest_last(tmp_path: Path, monkeypatc
     assert manifest.index("r.csv") < manifest.index("r.html")
     assert all(line.startswith(("#", "\\")) or re.match("[0-9a-f]{64}  ", line)
                for line in manifest.splitlines() if line)  # fmt: skip
+
+
+def test_ten_thousand_images_stay_under_thirty_megabytes():
+    one = hostile_report().records[0]
+    records = tuple(
+        dataclasses.replace(one, path=f"dump/{i:05d}/IMG_{i}.jpg", sha256=f"{i:064x}")
+        for i in range(10_000)
+    )
+    html = render_html(Report(hostile_report().meta, records))
+    assert len(html.encode()) < 30_000_000
+    assert len(_island(html)["rows"]) == 10_000

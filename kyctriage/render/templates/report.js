@@ -111,7 +111,12 @@
   function timeCell(r) {
     const td = el("td");
     if (!r.t) return td;
-    td.appendChild(el("span", "mono", r.t));
+    const [day, time] = r.t.split(" ");
+    const when = el("span", "mono");
+    when.appendChild(el("span", "nowrap", day));
+    if (time) when.appendChild(document.createTextNode(" "));
+    if (time) when.appendChild(el("span", "nowrap", time));
+    td.appendChild(when);
     td.appendChild(el("span", "sub", r.ts + ", " + r.tz));
     return td;
   }
@@ -194,7 +199,7 @@
   }
 
   document.querySelectorAll("th[data-key]").forEach((th) => {
-    th.querySelector("button").addEventListener("click", () => {
+    th.addEventListener("click", () => {
       const key = th.dataset.key;
       state.dir = state.key === key ? -state.dir : 1;
       state.key = key;
