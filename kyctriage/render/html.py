@@ -141,7 +141,8 @@ def _summary(report: Report, verdicts: tuple[VerdictCount, ...]) -> tuple[str, .
     lines = [
         f"{totals['seen']} files were examined: {totals['ok']} images decoded, "
         f"{totals['error']} files could not be read or decoded, {totals['skipped']} were "
-        "skipped (links, special files, documents). Every file is listed; none was modified."
+        "skipped (links, special files, documents). Every file is listed, and each was "
+        "opened read-only."
     ]
     if verdicts:
         counts = ", ".join(f"{v.label} {v.count}" for v in verdicts)
@@ -157,11 +158,12 @@ def _summary(report: Report, verdicts: tuple[VerdictCount, ...]) -> tuple[str, .
         lines.append("No watermark check was configured (the profile names no watermark key).")
     posted = sum(1 for r in report.records if r.telegram)
     relayed = sum(1 for r in report.records if r.messenger)
-    if posted or relayed:
-        lines.append(
-            f"{posted} file(s) are joined to a Telegram export message; {relayed} "
-            "image(s) are messenger re-encodes, whose metadata was stripped in transit."
-        )
+    carried = [f"{posted} file(s) are joined to a Telegram export message"] if posted else []
+    if relayed:
+        carried.append(f"{relayed} image(s) are messenger re-encodes, whose metadata was "
+                       "stripped in transit")  # fmt: skip
+    if carried:
+        lines.append("; ".join(carried) + ".")
     return tuple(lines)
 
 
