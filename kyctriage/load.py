@@ -180,8 +180,11 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
             frames = getattr(image, "n_frames", 1)
             if fmt == "JPEG":
                 image.draft("RGB", (preview_size, preview_size))
-            preview = image.convert("RGB") if image.mode != "RGB" else image.copy()
+            image.load()
+            # An RGB decode is the preview itself: a copy of it costs as much as the hashes.
+            preview = image.convert("RGB") if image.mode != "RGB" else image
             if preview.width > preview_size * 2 or preview.height > preview_size * 2:
+                preview = image.copy() if preview is image else preview  # keep `image` intact
                 preview.thumbnail((preview_size * 2, preview_size * 2), Image.Resampling.BOX)
             orientation = _orientation(image)
             if orientation in _UPRIGHT:

@@ -128,8 +128,9 @@ def run_supervised(
                 if isinstance(outcome, Failed) and not outcome.reason.startswith("worker ran out"):
                     worker.stop()
                     worker = pool[position] = _Worker(context, func, memory_limit)
-                yield index, outcome
+                # Feed first: the worker probes its next file while the caller journals this one.
                 _feed(worker, queue)
+                yield index, outcome
     finally:
         for worker in pool:
             try:

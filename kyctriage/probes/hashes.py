@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import struct
 
-import imagehash
+import numpy as np
+import pywt  # type: ignore[import-untyped]
+import scipy.fftpack  # type: ignore[import-untyped]
 from PIL import Image
 
 from ..model import Hashes
@@ -50,12 +52,74 @@ def png_data_sha256(data: bytes) -> str | None:
 
 
 def perceptual(preview: Image.Image, image_data_sha256: str | None) -> Hashes:
+    """imagehash's phash, dhash, whash and colorhash of one 64 px copy of the preview, bit for
+    bit, with one grayscale and one HSV conversion shared between them (imagehash converts
+    again in every function and formats hex strings bit by bit)."""
     small = preview.resize((HASH_COPY_SIZE, HASH_COPY_SIZE), Image.Resampling.BOX)
     gray = small.convert("L")
     return Hashes(
-        phash=str(imagehash.phash(gray)),
-        dhash=str(imagehash.dhash(gray)),
-        whash=str(imagehash.whash(gray)),
-        colorhash=str(imagehash.colorhash(small)),
+        phash=_hex(_phash_bits(gray)),
+        dhash=_hex(_dhash_bits(gray)),
+        whash=_hex(_whash_bits(gray)),
+        colorhash=_hex(_colorhash_bits(small.convert("HSV"), np.asarray(gray))),
         image_data_sha256=image_data_sha256,
     )
+
+
+def _hex(bits: np.ndarray) -> str:
+    """imagehash's hex form: the bits, row by row, as one zero-padded number."""
+    flat = bits.ravel()
+    value = int.from_bytes(np.packbits(flat).tobytes(), "big") >> (-flat.size % 8)
+    return f"{value:0{-(-flat.size // 4)}x}"
+
+
+def _phash_bits(gray: Image.Image) -> np.ndarray:
+    pixels = np.asarray(gray.resize((32, 32), Image.Resampling.LANCZOS))
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)[:8, :8]
+    bits: np.ndarray = dct > np.median(dct)
+    return bits
+
+
+def _dhash_bits(gray: Image.Image) -> np.ndarray:
+    pixels = np.asarray(gray.resize((9, 8), Image.Resampling.LANCZOS))
+    bits: np.ndarray = pixels[:, 1:] > pixels[:, :-1]
+    return bits
+
+
+def _whash_bits(gray: Image.Image) -> np.ndarray:
+    # imagehash's defaults on a 64 px image: Haar, the level-6 LL removed, then LL of level 3.
+    # The same pywt calls in the same order, so the floats (and the ties) are the same.
+    pixels = np.asarray(gray) / 255.0
+    coeffs = list(pywt.wavedec2(pixels, _HAAR, level=6))
+    coeffs[0] *= 0
+    pixels = pywt.waverec2(coeffs, _HAAR)
+    low = pywt.wavedec2(pixels, _HAAR, level=3)[0]
+    bits: np.ndarray = low > np.median(low)
+    return bits
+
+
+def _colorhash_bits(hsv: Image.Image, intensity: np.ndarray) -> np.ndarray:
+    # imagehash.colorhash with binbits=3: black and gray fractions, then 6 hue bins each for
+    # faint and bright colours; np.histogram over integer hues replaced by a lookup table.
+    hue, saturation = (np.asarray(band).ravel() for band in hsv.split()[:2])
+    black = intensity.ravel() < 256 // 8
+    gray = saturation < 256 // 3
+    colours = ~black & ~gray
+    faint = colours & (saturation < 256 * 2 // 3)
+    bright = colours & (saturation > 256 * 2 // 3)
+    total = max(1, int(colours.sum()))
+    fractions = [black.mean(), (~black & gray).mean()]
+    values = [min(7, int(f * 8)) for f in fractions]
+    for mask in (faint, bright):
+        counts = np.bincount(_HUE_BIN[hue[mask]], minlength=6)
+        values.extend(min(7, int(count * 8 * 1.0 / total)) for count in counts)
+    # imagehash's three bits of a value v are v // 4 > 0, v // 2 % 4 > 0 and v % 2 > 0: the
+    # middle one is set for 4 and 5 too. Kept as it is, so that the hex strings agree.
+    return np.array([[v >> 2, v >> 1 & 3, v & 1] for v in values]) > 0
+
+
+_HAAR = pywt.Wavelet("haar")
+# np.histogram(hue, bins=np.linspace(0, 255, 7)) for integer hues: half-open bins, the last
+# one closed at 255.
+_HUE_EDGES = np.linspace(0, 255, 7)
+_HUE_BIN = np.minimum(np.searchsorted(_HUE_EDGES, np.arange(256), side="right") - 1, 5)

@@ -1,0 +1,81 @@
+"""Perceptual hashes: bit for bit imagehash's on the same 64 px copy; the preview is not copied."""
+
+from __future__ import annotations
+
+import io
+
+import imagehash
+import numpy as np
+import pytest
+from PIL import Image
+
+from kyctriage import load
+from kyctriage.probes import hashes
+
+
+def _imagehash(preview: Image.Image) -> tuple[str, str, str, str]:
+    small = preview.resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
+    gray = small.convert("L")
+    return (
+        str(imagehash.phash(gray)),
+        str(imagehash.dhash(gray)),
+        str(imagehash.whash(gray)),
+        str(imagehash.colorhash(small)),
+    )
+
+
+def _ours(preview: Image.Image) -> tuple[str, str, str, str]:
+    got = hashes.perceptual(preview, None)
+    return got.phash, got.dhash, got.whash, got.colorhash
+
+
+def _previews() -> list[Image.Image]:
+    rng = np.random.default_rng(9)
+    images = [Image.new("RGB", (300, 200), c) for c in ((0, 0, 0), (255, 255, 255), (7, 200, 30))]
+    # Flat areas and few levels make exact ties, where float noise decides imagehash's bits.
+    images += [Image.fromarray((rng.integers(0, 4, (64, 64, 3)) * 85).astype(np.uint8))
+               for _ in range(40)]  # fmt: skip
+    images += [Image.fromarray(rng.integers(0, 256, (90, 130, 3), dtype=np.uint8))
+               for _ in range(40)]  # fmt: skip
+    ramp = np.linspace(0, 255, 500, dtype=np.float32)
+    for angle in range(0, 180, 15):  # smooth gradients and bars in every hue
+        field = (
+            np.cos(np.deg2rad(angle)) * ramp[None, :] + np.sin(np.deg2rad(angle)) * ramp[:375, None]
+        )
+        channels = [(field * k) % 256 for k in (1.0, 0.5, 0.25)]
+        images.append(Image.fromarray(np.stack(channels, -1).astype(np.uint8)))
+    return images
+
+
+@pytest.mark.parametrize("index", range(len(_previews())))
+def test_hashes_equal_imagehash(index):
+    preview = _previews()[index]
+    assert _ours(preview) == _imagehash(preview)
+
+
+def test_hashes_equal_imagehash_on_a_decoded_photo(tmp_path):
+    rng = np.random.default_rng(3)
+    pixels = np.cumsum(rng.normal(0, 6, (600, 800, 3)), axis=1) % 256
+    out = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(out, "JPEG", quality=90)
+    decoded = load.decode(out.getvalue(), "JPEG", 10**8, 64)
+    assert decoded.preview.size == (100, 75)  # draft mode, 1/8
+    assert _ours(decoded.preview) == _imagehash(decoded.preview)
+
+
+def test_hex_form_matches_imagehash_for_odd_lengths():
+    rng = np.random.default_rng(1)
+    for size in (1, 3, 8, 42, 63, 64):
+        bits = rng.random(size) > 0.5
+        assert hashes._hex(bits) == str(imagehash.ImageHash(bits))
+
+
+def test_an_rgb_decode_is_its_own_preview_and_a_large_one_is_reduced_on_a_copy():
+    out = io.BytesIO()
+    Image.new("RGB", (1024, 768), (10, 20, 30)).save(out, "JPEG")
+    small = load.decode(out.getvalue(), "JPEG", 10**8, 256)
+    assert small.preview is small.image and small.preview.size == (512, 384)
+    out = io.BytesIO()
+    Image.new("RGB", (900, 300), (10, 20, 30)).save(out, "PNG")
+    large = load.decode(out.getvalue(), "PNG", 10**8, 64)
+    assert large.preview.size == (128, 43) and large.image.size == (900, 300)
