@@ -11,8 +11,7 @@ from . import index
 from .cluster import search
 from .cluster.build import THRESHOLDS, colour_distance, relate, transformations
 from .cluster.entries import Arrays, Entry, ViewMap, entries, entry
-from .cluster.records import Thresholds
-from .model import FileRecord
+from .model import FileRecord, Thresholds
 from .options import ScanOptions
 
 EXACT, SAME_PIXELS, NEAR, UNMATCHED = "exact", "same-pixels", "near", "unmatched"

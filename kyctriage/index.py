@@ -16,8 +16,8 @@ from pathlib import Path
 
 from . import __version__
 from .cluster.entries import Entry
-from .cluster.records import ViewHashes
 from .errors import KyctriageError
+from .model import ViewHashes
 
 INDEX_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -13,6 +13,7 @@ from typing import TypeVar
 from . import __version__, load
 from .attribute import attribute_all
 from .checks import key_fingerprints, run_pixel_checks
+from .cluster import cluster
 from .errors import FileProblem
 from .ingest import Source, walk
 from .journal import Journal
@@ -179,7 +180,10 @@ def _probe_content(
         status=STATUS_OK,
         error=None,
         image=image,
-        hashes=hashes.perceptual(decoded.preview, data_hash),
+        hashes=replace(
+            hashes.perceptual(decoded.preview, data_hash),
+            views=hashes.view_hashes(decoded.preview),
+        ),
         thumbnail=thumbnail.make_thumbnail(decoded.preview, options.thumbnails),
         watermark=run_pixel_checks(decoded.preview, decoded.full_size, options.pixel_checks),
     )
@@ -324,4 +328,4 @@ def scan(
         thumbnails=options.thumbnails,
         key_fingerprints=key_fingerprints(options.pixel_checks),
     )
-    return Report(meta=meta, records=analysed)
+    return Report(meta=meta, records=analysed, clusters=cluster(analysed))

@@ -16,15 +16,18 @@ import pytest
 from click.testing import CliRunner
 
 from kyctriage.cli import main
-from kyctriage.cluster.records import Cluster, Clustering, Member, Thresholds
 from kyctriage.model import (
+    Cluster,
+    Clustering,
     FileRecord,
     ImageInfo,
     JpegInfo,
+    Member,
     Reason,
     Report,
     ScanMeta,
     TelegramMessage,
+    Thresholds,
     Timestamp,
     Verdict,
     WatermarkCheck,

@@ -1,7 +1,6 @@
 """Clusters of records that show the same photograph: exact copies, same pixels, near duplicates."""
 
-from .build import COLOUR_CHANGE, THRESHOLDS, cluster
-from .records import (
+from ..model import (
     KIND_EXACT,
     KIND_NEAR,
     KIND_SAME_PIXELS,
@@ -11,6 +10,7 @@ from .records import (
     Thresholds,
     ViewHashes,
 )
+from .build import COLOUR_CHANGE, THRESHOLDS, cluster
 from .search import MAX_ONE, MAX_SUM, VIEWS
 
 __all__ = [

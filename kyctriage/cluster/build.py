@@ -10,18 +10,19 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix  # type: ignore[import-untyped]
 from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
 
-from ..model import FileRecord, Timestamp
-from . import search
-from .entries import Arrays, Entry, ViewMap, entries
-from .records import (
+from ..model import (
     KIND_EXACT,
     KIND_NEAR,
     KIND_SAME_PIXELS,
     Cluster,
     Clustering,
+    FileRecord,
     Member,
     Thresholds,
+    Timestamp,
 )
+from . import search
+from .entries import Arrays, Entry, ViewMap, entries
 
 # colorhash bits (of 42) from which a member is said to have had its brightness or colours
 # changed; re-encodes and resizes stay at or below 2 on the bench.

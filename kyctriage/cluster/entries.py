@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..model import STATUS_OK, FileRecord
+from ..model import STATUS_OK, FileRecord, ViewHashes
 from . import search
-from .records import ViewHashes
 
 ViewMap = Mapping[tuple[str, str], Sequence[ViewHashes]]
 

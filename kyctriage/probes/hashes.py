@@ -10,7 +10,7 @@ import pywt  # type: ignore[import-untyped]
 import scipy.fftpack  # type: ignore[import-untyped]
 from PIL import Image
 
-from ..model import Hashes
+from ..model import Hashes, ViewHashes
 
 NAME = "hashes"
 
@@ -64,6 +64,36 @@ def perceptual(preview: Image.Image, image_data_sha256: str | None) -> Hashes:
         colorhash=_hex(_colorhash_bits(small.convert("HSV"), np.asarray(gray))),
         image_data_sha256=image_data_sha256,
     )
+
+
+# Views matched besides the upright picture: a mirrored copy, a copy turned by 90 degrees, and
+# two centre crops (a 270-degree turn is found from the other side of the pair).
+CROP_VIEWS = (("crop92", 0.92), ("crop87", 0.87))
+
+
+def view_hashes(preview: Image.Image) -> tuple[ViewHashes, ...]:
+    """phash, dhash and whash of each view. Flips and quarter turns commute with the square
+    box reduction, so those two views are taken from the 64 px copy; crops need the preview."""
+    small = preview.resize((HASH_COPY_SIZE, HASH_COPY_SIZE), Image.Resampling.BOX)
+    views = [
+        ("mirror", small.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+        ("rot90", small.transpose(Image.Transpose.ROTATE_90)),
+    ]
+    w, h = preview.size
+    for name, keep in CROP_VIEWS:
+        dx, dy = w * (1 - keep) / 2, h * (1 - keep) / 2
+        box = (round(dx), round(dy), round(w - dx), round(h - dy))
+        crop = preview.crop(box).resize((HASH_COPY_SIZE, HASH_COPY_SIZE), Image.Resampling.BOX)
+        views.append((name, crop))
+    found = []
+    for name, image in views:
+        gray = image.convert("L")
+        found.append(
+            ViewHashes(
+                name, _hex(_phash_bits(gray)), _hex(_dhash_bits(gray)), _hex(_whash_bits(gray))
+            )
+        )
+    return tuple(found)
 
 
 def _hex(bits: np.ndarray) -> str:

@@ -82,6 +82,31 @@ def _timeline(report: Report) -> Table | Text:
     return table
 
 
+def _clusters(report: Report) -> Table | None:
+    clustering = report.clusters
+    if clustering is None or not clustering.clusters:
+        return None
+    t = clustering.thresholds
+    table = Table(
+        title=f"Same photograph ({len(clustering.clusters)} clusters)", title_justify="left"
+    )
+    table.caption = (
+        f"near: {' + '.join(t.hashes)} differ by <= {t.max_sum} bits in all, <= {t.max_one} in "
+        f"any one; views: {', '.join(t.views)}"
+    )
+    table.add_column("cluster")
+    table.add_column("kind")
+    table.add_column("members", justify="right")
+    table.add_column("representative")
+    table.add_column("earliest")
+    ranked = sorted(clustering.clusters, key=lambda c: (-len(c.members), c.id))
+    for item in ranked[:MAX_ERRORS_SHOWN]:
+        earliest = item.earliest.value[:19] if item.earliest else "-"
+        table.add_row(item.id, item.kind, str(len(item.members)),
+                      inert(item.representative.path), earliest)  # fmt: skip
+    return table
+
+
 def _watermark_line(report: Report) -> str:
     checks: Counter[str] = Counter()
     for record in report.records:
@@ -168,6 +193,9 @@ def summary(report: Report) -> Group:
     if verdicts is not None:
         parts.append(verdicts)
     parts += [_timeline(report), _devices(report)]
+    clusters = _clusters(report)
+    if clusters is not None:
+        parts.append(clusters)
     errors = _errors(report)
     if errors is not None:
         parts.append(errors)
