@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from .model import FileRecord, WatermarkCheck
 from .profile import Profile
-from .watermark import WatermarkKey, WatermarkResult, detect, fingerprint, load_key
-from .watermark.logo import LogoTemplate, detect_logo, load_logo
-from .watermark.marker import MarkerSpec, detect_marker
+
+if TYPE_CHECKING:  # the detectors (and scipy) load only when a profile asks for them
+    from PIL import Image
+
+    from .watermark import WatermarkKey, WatermarkResult
+    from .watermark.logo import LogoTemplate
 
 KEYED_PREFIX = "spread-spectrum"
 
@@ -26,6 +28,9 @@ class PixelCheck:
 
 def pixel_checks(profile: Profile | None) -> tuple[PixelCheck, ...]:
     """Load each pipeline's key and logo once, before the scan starts."""
+    from .watermark import load_key
+    from .watermark.logo import load_logo
+
     checks: list[PixelCheck] = []
     for pipeline in profile.pipelines if profile else ():
         if pipeline.watermark_key is not None:
@@ -37,6 +42,10 @@ def pixel_checks(profile: Profile | None) -> tuple[PixelCheck, ...]:
 
 
 def key_fingerprints(checks: tuple[PixelCheck, ...]) -> tuple[tuple[str, str], ...]:
+    if not checks:
+        return ()
+    from .watermark import fingerprint
+
     return tuple((c.pipeline, fingerprint(c.key)) for c in checks if c.key is not None)
 
 
@@ -52,6 +61,11 @@ def as_check(pipeline: str, result: WatermarkResult) -> WatermarkCheck:
 def run_pixel_checks(
     preview: Image.Image, full_size: tuple[int, int], checks: tuple[PixelCheck, ...]
 ) -> tuple[WatermarkCheck, ...]:
+    if not checks:
+        return ()
+    from .watermark import detect
+    from .watermark.logo import detect_logo
+
     results = []
     for check in checks:
         if check.key is not None:
@@ -63,6 +77,8 @@ def run_pixel_checks(
 
 def marker_checks(record: FileRecord, profile: Profile) -> tuple[WatermarkCheck, ...]:
     """Metadata stamps: no pixels needed, so they run in the attribution stage."""
+    from .watermark.marker import MarkerSpec, detect_marker
+
     found = []
     for pipeline in profile.pipelines:
         if pipeline.marker is not None:

@@ -21,8 +21,9 @@ def make_thumbnail(preview: Image.Image, mode: str) -> str | None:
     if mode == "none":
         return None
     side = PIXELATED_BLOCKS if mode == "pixelated" else FULL_SIDE
-    small = preview.copy()
-    small.thumbnail((side, side), Image.Resampling.BOX)
+    scale = side / max(preview.size)
+    size = (max(1, round(preview.width * scale)), max(1, round(preview.height * scale)))
+    small = preview.resize(size, Image.Resampling.BOX)  # no copy of the preview itself
     out = io.BytesIO()
     small.save(out, "JPEG", quality=70 if mode == "full" else 90)
     return base64.b64encode(out.getvalue()).decode("ascii")
