@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw
 from PIL.TiffImagePlugin import IFDRational
 
 from .scenes import SCENES, card_image, font, render_scene
+
+if TYPE_CHECKING:
+    from .watermark import WatermarkKey
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,75 @@ SHOTS = {
     "F": Shot(5, 50, "Apple", "iPhone 8", "12.1.4", "2019:03:14 12:00:05", "713", "+00:00",
               (1, 40), (9, 5), 25, (399, 100), (51500729, -124625, 110), "2019:03:14 12:00:04"),
 }  # fmt: skip
+
+# The in-house pipeline (from 2018-03-01) captures at 1280 px, quality 85, with its own app's
+# tags, and imprints the watermark; the vendor (2018-01-15 .. 2018-02-28) stored 1024 px at
+# quality 75 with 4:2:2 chroma and its capture software's name.
+INHOUSE_SHOTS = {
+    "G": Shot(
+        8,
+        85,
+        "Exchange",
+        "KYC Capture",
+        "kyc-capture 4.2",
+        "2018:04:12 10:03:55",
+        "120",
+        "+00:00",
+        (1, 60),
+        (9, 5),
+        100,
+        (399, 100),
+    ),
+    "H": Shot(
+        9,
+        85,
+        "Exchange",
+        "KYC Capture",
+        "kyc-capture 4.2",
+        "2018:09:27 16:41:09",
+        "880",
+        "+00:00",
+        (1, 60),
+        (9, 5),
+        100,
+        (399, 100),
+    ),
+}
+VENDOR_SHOTS = {
+    "V": Shot(
+        10,
+        75,
+        "Vendor",
+        "VC-1",
+        "VendorCapture 3.2",
+        "2018:01:29 11:20:31",
+        "0",
+        None,
+        (1, 30),
+        (2, 1),
+        200,
+        (350, 100),
+    ),
+    "W": Shot(
+        11,
+        75,
+        "Vendor",
+        "VC-1",
+        "VendorCapture 3.2",
+        "2018:02:19 15:07:48",
+        "0",
+        None,
+        (1, 30),
+        (2, 1),
+        200,
+        (350, 100),
+    ),
+}
+# Published with the samples so that anyone can run the demo: never use it for real marks.
+DEMO_KEY_FILE = "inhouse-DEMO-KEY-NOT-SECRET.key"
+DEMO_KEY_SEED = "kyctriage samples: a public demo watermark key, not a secret"
+# The exporting machine's clock for the demo Telegram export: UTC+1 all year.
+EXPORT_OFFSET_HOURS = 1
 
 TEXT_NAMED_JPG = (
     "This is not a picture: a text file named .jpg, as leak dumps often hold.\n"
@@ -244,8 +321,6 @@ def _telegram(studio: _Studio) -> list[Entry]:
          *post(studio.upright("D"), "phone/IMG_20180722_091204.jpg re-encoded")),
         ("telegram/photo_58@02-04-2019_08-45-19.jpg",
          *post(studio.upright("F"), "phone/IMG_0457.HEIC converted to JPEG")),
-        ("telegram/photo_60@02-04-2019_08-46-30.jpg",
-         *post(render_scene(SCENES[7]), "no original here")),
     ]  # fmt: skip
 
 
@@ -270,10 +345,108 @@ def _misc(studio: _Studio) -> list[Entry]:
     ]  # fmt: skip
 
 
+def demo_key() -> WatermarkKey:
+    from .watermark import WatermarkKey
+
+    return WatermarkKey(hashlib.sha256(DEMO_KEY_SEED.encode()).digest())
+
+
+def _pipeline_jpeg(shot: Shot, mark: bool, mirror: bool = False) -> bytes:
+    """A picture as the in-house pipeline (marked) or the vendor (not) stored it."""
+    from .watermark import embed
+
+    picture = render_scene(SCENES[shot.scene])
+    if mirror:
+        picture = picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    picture = _fit(picture, 1280 if mark else 1024)
+    if mark:
+        picture = embed(picture, demo_key())
+    out = io.BytesIO()
+    subsampling = 2 if mark else 1
+    picture.save(out, "JPEG", quality=shot.quality, subsampling=subsampling,
+                 exif=exif_bytes(shot, picture.size))  # fmt: skip
+    return out.getvalue()
+
+
+def _pipelines() -> list[Entry]:
+    g, h = (_pipeline_jpeg(INHOUSE_SHOTS[k], mark=True) for k in "GH")
+    v, w = (_pipeline_jpeg(VENDOR_SHOTS[k], mark=False) for k in "VW")
+    marked_copy = telegram_copy(Image.open(io.BytesIO(g)).convert("RGB"))
+    return [
+        ("inhouse/KYC_000123.jpg", g, "in-house pipeline capture (1280 px, q85, kyc-capture "
+         "tags) with the demo watermark; 2018-04-12, in the in-house era"),
+        ("inhouse/KYC_000518.jpg", h, "in-house pipeline capture with the demo watermark; "
+         "2018-09-27"),
+        ("vendor/VC1_20180129_112031.jpg", v, "the vendor's encoder (1024 px, q75, 4:2:2, "
+         "VendorCapture 3.2), no watermark; 2018-01-29, in the vendor's window"),
+        ("vendor/VC1_20180219_150748.jpg", w, "the vendor's encoder, no watermark; 2018-02-19"),
+        ("telegram/photo_60@02-04-2019_08-46-30.jpg", marked_copy,
+         "Telegram Desktop export (1280 px, q87, no EXIF): inhouse/KYC_000123.jpg re-encoded; "
+         "the watermark survives"),
+    ]  # fmt: skip
+
+
+def _export_json(files: list[Entry]) -> bytes:
+    """The export's result.json: one message per Telegram photo, dated as its file name says."""
+    messages = []
+    for path, _, _ in files:
+        name = path.rsplit("/", 1)[-1]
+        if not path.startswith("telegram/photo_"):
+            continue
+        number, stamp = name[len("photo_") : -len(".jpg")].split("@")
+        local = datetime.strptime(stamp, "%d-%m-%Y_%H-%M-%S")
+        utc = local - timedelta(hours=EXPORT_OFFSET_HOURS)
+        messages.append({
+            "id": int(number), "type": "message", "date": local.isoformat(),
+            "date_unixtime": str(int(utc.replace(tzinfo=UTC).timestamp())),
+            "from": "kyc_leaks_admin", "from_id": "channel1000000001",
+            "photo": name, "width": 1280, "height": 960, "text": "",
+        })  # fmt: skip
+    messages.sort(key=lambda m: m["id"])
+    export = {"name": "KYC leaks (demo)", "type": "public_channel", "id": 1000000001,
+              "messages": messages}  # fmt: skip
+    return (json.dumps(export, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def _profile_files() -> list[Entry]:
+    """The demo profile, its public demo key and the vendor fingerprint it names. The
+    fingerprint is learned from mirrored vendor captures, not from the files it will judge."""
+    from . import fingerprint
+    from .options import ScanOptions
+    from .pipeline import scan
+
+    key = f"kyctriage-watermark-key v1\nseed {demo_key().seed.hex()}\n".encode()
+    with tempfile.TemporaryDirectory() as folder:
+        for name in "VW":
+            Path(folder, f"{name}.jpg").write_bytes(
+                _pipeline_jpeg(VENDOR_SHOTS[name], mark=False, mirror=True)
+            )
+        records = scan(ScanOptions(roots=(folder,), in_process=True)).records
+        learned = fingerprint.dumps(fingerprint.learn("vendor", records)).encode()
+    profile = (
+        "# Demo profile for samples/: `kyctriage scan samples --profile samples/profile.toml`.\n"
+        f"# {DEMO_KEY_FILE} is a published demo key: anyone can read it; never use it for real.\n\n"
+        '[[pipeline]]\nname = "in-house"\nlabel = "In-house KYC pipeline (demo)"\n'
+        f'active_from = 2018-03-01\nwatermark = {{ key = "{DEMO_KEY_FILE}" }}\n\n'
+        '[[pipeline]]\nname = "vendor"\nlabel = "Outsourced KYC vendor (demo)"\n'
+        "active_from = 2018-01-15\nactive_to = 2018-02-28\n"
+        'fingerprint = "vendor.fingerprint.json"\n'
+    ).encode()
+    return [
+        ("profile.toml", profile, "the demo attribution profile (in-house and vendor)"),
+        (DEMO_KEY_FILE, key, "the demo in-house watermark key: public, NOT a secret"),
+        ("vendor.fingerprint.json", learned, "the vendor's encoder fingerprint, learned by "
+         "`kyctriage profile learn` from mirrored vendor captures"),
+    ]  # fmt: skip
+
+
 def entries() -> list[Entry]:
     """Every file of the set with why it is there; content None when it cannot be made here."""
     studio = _Studio()
-    return _originals(studio) + _telegram(studio) + _misc(studio)
+    files = _originals(studio) + _telegram(studio) + _pipelines() + _misc(studio)
+    files.append(("telegram/result.json", _export_json(files),
+                  "the Telegram Desktop export's message list (dates of the posts)"))  # fmt: skip
+    return files + _profile_files()
 
 
 def library_versions() -> dict[str, str]:
