@@ -402,7 +402,7 @@ def _export_json(files: list[Entry]) -> bytes:
             "from": "kyc_leaks_admin", "from_id": "channel1000000001",
             "photo": name, "width": 1280, "height": 960, "text": "",
         })  # fmt: skip
-    messages.sort(key=lambda m: m["id"])
+    messages.sort(key=lambda m: str(m["date_unixtime"]).zfill(12))
     export = {"name": "KYC leaks (demo)", "type": "public_channel", "id": 1000000001,
               "messages": messages}  # fmt: skip
     return (json.dumps(export, indent=1, ensure_ascii=False) + "\n").encode()
