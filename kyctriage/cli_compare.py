@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from . import __version__
 from . import index as reference_index
@@ -129,7 +130,8 @@ def compare(
     def action() -> None:
         if reference_index.is_index(leak):
             raise UsageError("the leak side must be a folder or a saved scan, not an index")
-        result = run_compare(open_side(leak, workers), open_side(reference, workers))
+        leak_side, reference_side = open_side(leak, workers), open_side(reference, workers)
+        result = run_compare(leak_side, reference_side)
         outputs: list[tuple[str | None, Callable[[], str]]] = [
             (json_path, lambda: render_comparison(result, leak, reference)),
             (csv_path, lambda: render_rows(AFFECTED_COLUMNS, affected_rows(result))),
@@ -140,6 +142,9 @@ def compare(
                 write_atomic(target, render())
         if not quiet:
             _stderr().print(summary(result))
+            for side in (leak_side, reference_side):
+                for line in side.left_out:
+                    _stderr().print(Text(f"{side.source}: {line}"))
 
     _run(action)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import index
+from . import archive, index
 from .cluster import search
 from .cluster.build import THRESHOLDS, colour_distance, relate, transformations
 from .cluster.entries import Arrays, Entry, ViewMap, entries, entry
@@ -88,6 +89,7 @@ class Side:
     source: str
     records: tuple[FileRecord, ...] = ()
     entries: tuple[Entry, ...] = ()
+    left_out: tuple[str, ...] = ()  # archive members not unpacked (links, duplicates), and why
 
 
 def open_side(path: str, workers: int = 0, scan_indexes: bool = False) -> Side:
@@ -99,6 +101,13 @@ def open_side(path: str, workers: int = 0, scan_indexes: bool = False) -> Side:
         return Side(path, entries=tuple(index.load(path)))
     if Path(path).is_file() and path.lower().endswith(".json"):
         return Side(path, records=load_report(path).records)
+    if archive.is_archive(path):
+        with tempfile.TemporaryDirectory(prefix="kyctriage-zip-") as folder:
+            left_out = archive.extract(path, Path(folder))
+            records = scan(ScanOptions(roots=(folder,), workers=workers)).records
+        # The records name the archive, not the private folder it was unpacked into.
+        return Side(path, records=tuple(replace(r, root=path) for r in records),
+                    left_out=tuple(left_out))  # fmt: skip
     return Side(path, records=scan(ScanOptions(roots=(path,), workers=workers)).records)
 
 

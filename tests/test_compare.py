@@ -194,3 +194,40 @@ def test_cli_compare_and_index(sides: tuple[Path, Path], tmp_path: Path) -> None
     assert [r["path"] for r in rows] == ["a.jpg", "b.jpg", "c.jpg"]
     refused = runner.invoke(main, ["compare", str(db), str(ref)])
     assert refused.exit_code == 2
+
+
+def test_archive_sides_are_unpacked_safely(sides: tuple[Path, Path], tmp_path: Path) -> None:
+    import zipfile
+
+    leak, ref = sides
+    archive_path = tmp_path / "leak.zip"
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        for path in sorted(leak.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(leak).as_posix())
+        archive.writestr("../../escape.jpg", next(p for p in leak.rglob("*.jpg")).read_bytes())
+        link = zipfile.ZipInfo("link.jpg")
+        link.external_attr = 0o120777 << 16
+        archive.writestr(link, "/etc/passwd")
+    from_folder = compare(open_side(str(leak)), open_side(str(ref)))
+    side = open_side(str(archive_path))
+    from_zip = compare(side, open_side(str(ref)))
+    assert not (tmp_path.parent / "escape.jpg").exists()
+    assert any("link.jpg" in line for line in side.left_out)
+    assert {r.root for r in side.records} == {str(archive_path)}
+    assert "escape.jpg" in {r.path for r in side.records}
+    assert len(from_zip.images) == len(from_folder.images) + 1  # the renamed traversal member
+    exact = [[i.status for i in result.images].count("exact") for result in (from_folder, from_zip)]
+    assert exact[1] >= exact[0] > 0
+
+
+def test_zip_bombs_are_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    from kyctriage.errors import KyctriageError
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.jpg", b"\x00" * (300 * 1024 * 1024))
+    with pytest.raises(KyctriageError, match="zip bomb"):
+        open_side(str(bomb))

@@ -1,0 +1,70 @@
+"""Zip archives as scan inputs: unpacked into a private folder, within bounds, names made safe."""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+import zipfile
+from pathlib import Path
+
+from .errors import KyctriageError
+
+MAX_MEMBERS = 100_000
+MAX_TOTAL_BYTES = 4 * 1024**3
+# A deflated photo shrinks little; a member that claims to grow more than this is a zip bomb.
+MAX_RATIO = 200
+CHUNK = 1 << 20
+
+
+def is_archive(path: str) -> bool:
+    return Path(path).is_file() and not path.lower().endswith(".json") and zipfile.is_zipfile(path)
+
+
+def safe_name(name: str) -> str | None:
+    """The member name inside the destination: no absolute paths, no `..`, no empty parts."""
+    parts = [p for p in posixpath.normpath(name.replace("\\", "/")).split("/") if p]
+    parts = [p for p in parts if p not in (".", "..")]
+    return "/".join(parts) or None
+
+
+def extract(path: str, destination: Path) -> list[str]:
+    """Unpack the regular files of a zip; returns one line per member left out and why.
+    Sizes are counted as bytes are written, not taken from the headers, which attackers set."""
+    skipped: list[str] = []
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise KyctriageError(f"{path}: {len(members)} members exceed {MAX_MEMBERS}")
+            for member in members:
+                mode = member.external_attr >> 16
+                name = safe_name(member.filename)
+                if member.is_dir():
+                    continue
+                kind = stat.S_IFMT(mode)  # zero when the writer stored no file type
+                if name is None or (kind and kind != stat.S_IFREG):
+                    skipped.append(f"{member.filename!r}: not a regular file, left out")
+                    continue
+                target = destination / name
+                if target.exists():
+                    skipped.append(f"{member.filename!r}: duplicate name, left out")
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                limit = max(CHUNK, member.compress_size * MAX_RATIO)
+                written = 0
+                with archive.open(member) as source, open(target, "xb") as out:
+                    while chunk := source.read(CHUNK):
+                        written += len(chunk)
+                        total += len(chunk)
+                        if written > limit or total > MAX_TOTAL_BYTES:
+                            raise KyctriageError(
+                                f"{path}: {member.filename!r} expands beyond the bounds "
+                                f"(ratio {MAX_RATIO}, total {MAX_TOTAL_BYTES} bytes): zip bomb?"
+                            )
+                        out.write(chunk)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+        raise KyctriageError(f"cannot read archive {path}: {exc}") from None
+    except RuntimeError as exc:  # encrypted members
+        raise KyctriageError(f"cannot read archive {path}: {exc}") from None
+    return skipped
