@@ -108,6 +108,12 @@ def summary(comparison: Comparison) -> str:
     show_default=True,
     help="Worker processes for scanning a folder side; 0 means one per core.",
 )
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    help="Write a self-contained HTML page: leak and reference thumbnails side by side.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def compare(
     leak: str,
@@ -116,16 +122,19 @@ def compare(
     csv_path: str | None,
     leak_csv_path: str | None,
     workers: int,
+    html_path: str | None,
     quiet: bool,
 ) -> None:
     """Match the LEAK against a REFERENCE: our own records, or an earlier leak wave.
 
-    Each side is a folder (scanned), a saved scan (`scan --json`); the reference may also be
+    Each side is a folder (scanned), a zip archive, or a saved scan (`scan --json`); the
+    reference may also be
     an index (`index build`). Every leak file is exact (same bytes), same-pixels (same image
     data, other metadata), near (the same photograph transformed, with distances and the
     likely transformation) or unmatched. As waves: repeated, changed, new.
     """
     from .cli import _run, _stderr, write_atomic
+    from .render.html_compare import render_compare_html
 
     def action() -> None:
         if reference_index.is_index(leak):
@@ -136,6 +145,7 @@ def compare(
             (json_path, lambda: render_comparison(result, leak, reference)),
             (csv_path, lambda: render_rows(AFFECTED_COLUMNS, affected_rows(result))),
             (leak_csv_path, lambda: render_rows(LEAK_COLUMNS, leak_rows(result))),
+            (html_path, lambda: render_compare_html(result, leak_side, reference_side)),
         ]
         for target, render in outputs:
             if target:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import io
 import json
 import sqlite3
@@ -231,3 +232,17 @@ def test_zip_bombs_are_refused(tmp_path: Path) -> None:
         archive.writestr("big.jpg", b"\x00" * (300 * 1024 * 1024))
     with pytest.raises(KyctriageError, match="zip bomb"):
         open_side(str(bomb))
+
+
+def test_compare_html_is_static_and_inert(sides: tuple[Path, Path], tmp_path: Path) -> None:
+    leak, ref = sides
+    hostile = leak / "<script>alert(1)<\u202e>.jpg"
+    hostile.write_bytes(next(p for p in leak.rglob("*.jpg")).read_bytes())
+    out = tmp_path / "c.html"
+    result = CliRunner().invoke(main, ["compare", str(leak), str(ref), "--html", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert "script-src 'none'" in html.unescape(page) and "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;\\u202e&gt;.jpg" in page
+    assert all(src.startswith("data:image/jpeg;base64,") for src in page.split('src="')[1:])
+    assert "exact" in page and "Affected reference records" in page

@@ -1,0 +1,97 @@
+"""The self-contained HTML page of a comparison: leak and reference thumbnails side by side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from ..compare import Comparison, Side
+from ..model import FileRecord
+from .html import THUMBNAIL_NOTES, _asset, _environment, _sha256_source, _thumbnail, visible
+
+MAX_MATCHES_SHOWN = 3  # per leak image; the JSON keeps every match
+
+
+@dataclass(frozen=True)
+class MatchView:
+    path: str
+    thumbnail: str | None
+    kind: str
+    view: str
+    steps: str
+    distances: str
+
+
+@dataclass(frozen=True)
+class LeakView:
+    path: str
+    thumbnail: str | None
+    status: str
+    note: str
+    matches: tuple[MatchView, ...]
+
+
+@dataclass(frozen=True)
+class ComparePage:
+    leak: str
+    reference: str
+    totals: tuple[tuple[str, int], ...]
+    waves: tuple[tuple[str, int], ...]
+    rule: str
+    thumbnails: str
+    thumbnail_note: str
+    rows: tuple[LeakView, ...]
+    affected: tuple[tuple[str, str, str], ...]
+
+
+def _thumbs(side: Side) -> dict[tuple[str, str], FileRecord]:
+    return {(r.root, r.path): r for r in side.records}
+
+
+def build_compare_page(comparison: Comparison, leak: Side, reference: Side) -> ComparePage:
+    leak_records, ref_records = _thumbs(leak), _thumbs(reference)
+
+    def thumb(records: dict[tuple[str, str], FileRecord], root: str, path: str) -> str | None:
+        record = records.get((root, path))
+        return _thumbnail(record) if record is not None else None
+
+    rows = []
+    for image in comparison.images:
+        matches = tuple(
+            MatchView(
+                path=visible(m.path, 200), thumbnail=thumb(ref_records, m.root, m.path),
+                kind=m.kind, view=visible(m.view), steps=visible(", ".join(m.transformations)),
+                distances=", ".join(f"{k} {d}" for k, d in m.distances),
+            )
+            for m in image.matches[:MAX_MATCHES_SHOWN]
+        )  # fmt: skip
+        rows.append(LeakView(
+            path=visible(image.path, 200), thumbnail=thumb(leak_records, image.root, image.path),
+            status=image.status, note=visible(image.error or "", 200), matches=matches,
+        ))  # fmt: skip
+    t = comparison.thresholds
+    return ComparePage(
+        leak=visible(leak.source), reference=visible(reference.source),
+        totals=tuple(comparison.totals().items()), waves=tuple(comparison.waves().items()),
+        rule=f"{' + '.join(t.hashes)} differ by at most {t.max_sum} bits in all and "
+        f"{t.max_one} in any one, upright or in the views {', '.join(t.views)}",
+        thumbnails="pixelated",
+        thumbnail_note="Thumbnails are those the scans kept: pixelated, unless a saved scan was "
+        "made with --thumbnails full. " + THUMBNAIL_NOTES["pixelated"],
+        rows=tuple(rows),
+        affected=tuple((visible(a.path, 200), a.best, visible(", ".join(a.leaked_as), 400))
+                       for a in comparison.affected),
+    )  # fmt: skip
+
+
+def render_compare_html(comparison: Comparison, leak: Side, reference: Side) -> str:
+    """No script at all: the page is static, so its policy allows only its one style."""
+    css = _asset("report.css")
+    csp = "; ".join([
+        "default-src 'none'", f"style-src {_sha256_source(css)}", "script-src 'none'",
+        "img-src data:", "base-uri 'none'", "form-action 'none'",
+    ])  # fmt: skip
+    template = _environment().get_template("compare.html")
+    return template.render(page=build_compare_page(comparison, leak, reference),
+                           css=Markup(css), csp=csp)  # fmt: skip
