@@ -297,23 +297,6 @@ def scan(folder: Path) -> tuple[FileRecord, ...]:
     return pipeline.scan(options).records
 
 
-def view_hashes(preview: Image.Image) -> tuple[cluster.ViewHashes, ...]:
-    """What the scan should add: the hash probe run on views of its own preview."""
-    w, h = preview.size
-    views = {
-        "mirror": preview.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-        "rot90": preview.transpose(Image.Transpose.ROTATE_90),
-    }
-    for name, keep in (("crop92", 0.92), ("crop87", 0.87)):
-        dx, dy = w * (1 - keep) / 2, h * (1 - keep) / 2
-        views[name] = preview.crop((round(dx), round(dy), round(w - dx), round(h - dy)))
-    out = []
-    for name, image in views.items():
-        got = hashes.perceptual(image, None)
-        out.append(cluster.ViewHashes(name, got.phash, got.dhash, got.whash))
-    return tuple(out)
-
-
 def previews(folder: Path, records: tuple[FileRecord, ...]) -> list[Image.Image]:
     """The scan's preview of each record, decoded as the scan decodes it."""
     out = []
