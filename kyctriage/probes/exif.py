@@ -7,6 +7,7 @@ import logging
 import math
 import re
 import struct
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -312,19 +313,23 @@ def _pillow_tags(tiff: bytes) -> list[RawTag]:
     from PIL import ExifTags
 
     exif = Image.Exif()
-    exif.load(tiff if tiff.startswith(b"Exif") else b"Exif\x00\x00" + tiff)
-    raw = []
-    ifds = [("IFD0", dict(exif), ExifTags.TAGS)]
-    for group, pointer, names in (
-        ("ExifIFD", ExifTags.IFD.Exif, ExifTags.TAGS),
-        ("GPS", ExifTags.IFD.GPSInfo, ExifTags.GPSTAGS),
-        ("InteropIFD", ExifTags.IFD.Interop, ExifTags.TAGS),
-        ("IFD1", ExifTags.IFD.IFD1, ExifTags.TAGS),
-    ):
-        try:
-            ifds.append((group, dict(exif.get_ifd(pointer)), names))
-        except Exception:  # a broken sub-IFD must not lose the others
-            continue
+    # Pillow warns ("Corrupt EXIF data") on the blocks that reach this fallback; a warning
+    # would escape the probe (printed in a scan, an exception under an "error" filter).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exif.load(tiff if tiff.startswith(b"Exif") else b"Exif\x00\x00" + tiff)
+        raw = []
+        ifds = [("IFD0", dict(exif), ExifTags.TAGS)]
+        for group, pointer, names in (
+            ("ExifIFD", ExifTags.IFD.Exif, ExifTags.TAGS),
+            ("GPS", ExifTags.IFD.GPSInfo, ExifTags.GPSTAGS),
+            ("InteropIFD", ExifTags.IFD.Interop, ExifTags.TAGS),
+            ("IFD1", ExifTags.IFD.IFD1, ExifTags.TAGS),
+        ):
+            try:
+                ifds.append((group, dict(exif.get_ifd(pointer)), names))
+            except Exception:  # a broken sub-IFD must not lose the others
+                continue
     for group, tags, names in ifds:
         for tag_id, value in tags.items():
             raw.append(_pillow_raw(group, tag_id, names.get(tag_id, f"Tag 0x{tag_id:04X}"), value))

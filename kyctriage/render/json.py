@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -47,6 +48,13 @@ def render_json(report: Report) -> str:
     )
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    # get_type_hints evaluates every annotation string each call: loading a 100,000-record
+    # report called it about six times per record, most of the load time.
+    return typing.get_type_hints(cls)
+
+
 def from_data(cls: Any, data: Any) -> Any:
     """Plain JSON data -> the record type `cls`, following the dataclass type hints."""
     origin = typing.get_origin(cls)
@@ -66,7 +74,7 @@ def from_data(cls: Any, data: Any) -> Any:
         item = args[0] if len(args) == 2 and args[1] is Ellipsis else Any
         return tuple(from_data(item, v) for v in data)
     if dataclasses.is_dataclass(cls):
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         values = {}
         for f in dataclasses.fields(cls):
             if f.name not in data:
