@@ -83,7 +83,7 @@ def photographs() -> list[tuple[str, Image.Image]]:
     for path in sorted(CORPUS.rglob("*.jpg")):
         with Image.open(path) as im:
             found.append((f"corpus/{path.parent.name}/{path.name}", im.convert("RGB")))
-    for path in sorted(CACHE.glob("*")) if CACHE.is_dir() else []:
+    for path in sorted(p for p in CACHE.glob("*") if p.is_file()) if CACHE.is_dir() else []:
         with Image.open(path) as im:
             frames = getattr(im, "n_frames", 1)
             for frame in range(frames):
