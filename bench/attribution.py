@@ -130,8 +130,8 @@ def _matrix(title: str, pairs: list[tuple[str, str]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared/corpus/exif-samples")  # fmt: skip
+    corpus = Path(__file__).resolve().parents[2] / "shared/corpus/exif-samples"
+    parser.add_argument("--corpus", type=Path, default=corpus)
     parser.add_argument("--work", type=Path, default=Path("/tmp/kyctriage-bench-attribution"))
     args = parser.parse_args()
     truth, profile_path = build(args.corpus, args.work)

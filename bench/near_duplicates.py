@@ -357,6 +357,7 @@ def evaluate(keep: bool = False) -> None:
             f"set: {len(records)} files, {len(photos)} photos "
             f"(built in {built - started:.0f} s, scanned in {scanned - built:.0f} s)"
         )
+
         def keep(wanted: Callable[[str], bool]) -> tuple[FileRecord, ...]:
             return tuple(
                 replace(r, hashes=replace(r.hashes, views=tuple(

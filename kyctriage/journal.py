@@ -62,7 +62,8 @@ class Journal:
         except ValueError:
             header = None
         if not isinstance(header, dict) or {k: header.get(k) for k in ("format", "scan")} != {
-            "format": FORMAT, "scan": self.header["scan"]
+            "format": FORMAT,
+            "scan": self.header["scan"],
         }:
             raise UsageError(
                 f"cannot resume: journal {self.path} belongs to another scan "

@@ -215,3 +215,24 @@ def test_mutated_real_blocks_never_raise(data: st.DataObject) -> None:
         block[data.draw(st.integers(8, len(block) - 1))] = data.draw(st.integers(0, 255))
     result = read_exif(bytes(block))
     assert isinstance(result.tags, tuple)
+
+
+def test_an_entry_count_beyond_the_data_is_cut_to_what_the_data_holds(monkeypatch) -> None:
+    # Found by fuzzing: exifread believes the count and reads 65,535 entries of zeros.
+    from exifread.core import exif_header
+
+    block = bytearray(tiff([(0x010F, ASCII, b"Canon\x00"), (0x0112, SHORT, 6)]))
+    block[8:10] = struct.pack("<H", 60_000)
+    calls = 0
+    original = exif_header.ExifHeader._process_tag
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(exif_header.ExifHeader, "_process_tag", counted)
+    result = read_exif(bytes(block))
+    assert dict(result.tags)["Make"] == "Canon"
+    assert result.partial and "claims 60000 entries" in (result.problem or "")
+    assert calls < 10

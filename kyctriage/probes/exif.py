@@ -252,9 +252,29 @@ def _undefined(name: str, values: list[int]) -> ExifValue | None:
     return f"(Binary data {len(values)} bytes, use -b option to extract)"
 
 
+class _BoundedHeader(ExifHeader):
+    """exifread believes an IFD's entry count and reads up to 65,535 entries of zeros past the
+    end of the data (0.2 s for a 2 KB file, found by fuzzing): here the count is cut, in this
+    private copy of the block, to the entries the data holds."""
+
+    def __init__(self, tiff: bytes) -> None:
+        self.block = io.BytesIO(tiff)
+        super().__init__(self.block, tiff[:1].decode("latin-1"), 0, 0, False, False, False)
+        self.size = len(tiff)
+        self.problem: str | None = None
+
+    def dump_ifd(self, ifd: int, ifd_name: str, *args: object, **kwargs: object) -> None:
+        entries, fits = self.s2n(ifd, 2), max(0, (self.size - ifd - 2) // 12)
+        if entries > fits and ifd + 2 <= self.size:
+            self.problem = f"an IFD claims {entries} entries, the data holds {fits}"
+            with self.block.getbuffer() as view:
+                view[ifd : ifd + 2] = struct.pack("<H" if self.endian == "I" else ">H", fits)
+        super().dump_ifd(ifd, ifd_name, *args, **kwargs)
+
+
 def _exifread_tags(tiff: bytes) -> tuple[list[RawTag], str | None]:
     """Every IFD exifread can read; on a failure, what it read before failing."""
-    header = ExifHeader(io.BytesIO(tiff), tiff[:1].decode("latin-1"), 0, 0, False, False, False)
+    header = _BoundedHeader(tiff)
     problem = None
     raw: list[RawTag] = []
     try:
@@ -268,6 +288,7 @@ def _exifread_tags(tiff: bytes) -> tuple[list[RawTag], str | None]:
         problem = "EXIF IFD pointers form a loop"
     except Exception as exc:  # exifread raises many kinds on malformed data
         problem = f"malformed EXIF ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})"
+    problem = problem or header.problem
     for key, tag in header.tags.items():
         prefix, _, spec_name = key.partition(" ")
         group = GROUPS.get(prefix)

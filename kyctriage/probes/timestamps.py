@@ -31,16 +31,17 @@ EARLIEST_PLAUSIBLE = datetime(1990, 1, 1)
 
 _EXIF_DATE = re.compile(
     r"^\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.(\d{1,9}))?"
-    r"\s*(Z|[+\-]\d{2}:?\d{2})?\s*$"
+    r"\s*(Z|[+\-]\d{2}:?\d{2})?\s*$",
+    re.ASCII,  # \d must not match other scripts' digits ("２０２０" is no EXIF year)
 )
-_OFFSET = re.compile(r"^\s*([+\-])(\d{2}):?(\d{2})\s*$")
+_OFFSET = re.compile(r"^\s*([+\-])(\d{2}):?(\d{2})\s*$", re.ASCII)
 _TELEGRAM_NAME = re.compile(
-    r"(?:photo|video|file)_\d+@(\d{2})-(\d{2})-(\d{4})_(\d{2})-(\d{2})-(\d{2})"
+    r"(?:photo|video|file)_\d+@(\d{2})-(\d{2})-(\d{4})_(\d{2})-(\d{2})-(\d{2})", re.ASCII
 )
 _CAMERA_NAMES = (
     # IMG_20180211_101112, PXL_20180211_101112345, 20180211_101112, VID_..., Screenshot_...
-    re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})[_\-](\d{2})(\d{2})(\d{2})(?!\d{1,2}\b)"),
-    re.compile(r"(?<!\d)(20\d{2})-(\d{2})-(\d{2})[ _\-](\d{2})[\-.:](\d{2})[\-.:](\d{2})"),
+    re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})[_\-](\d{2})(\d{2})(\d{2})(?!\d{1,2}\b)", re.A),
+    re.compile(r"(?<!\d)(20\d{2})-(\d{2})-(\d{2})[ _\-](\d{2})[\-.:](\d{2})[\-.:](\d{2})", re.A),
 )
 
 _EXIF_SOURCES = (
@@ -101,7 +102,7 @@ def _iso(value: datetime, offset: str | None) -> str:
 
 def _with_subsec(value: datetime, subsec: ExifValue | None) -> datetime:
     digits = str(subsec).strip() if subsec is not None else ""
-    if value.microsecond or not digits.isdigit():
+    if value.microsecond or not (digits.isascii() and digits.isdigit()):  # "²".isdigit()
         return value
     return value.replace(microsecond=int(digits.ljust(6, "0")[:6]))
 

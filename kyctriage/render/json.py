@@ -74,7 +74,7 @@ def from_data(cls: Any, data: Any) -> Any:
         item = args[0] if len(args) == 2 and args[1] is Ellipsis else Any
         return tuple(from_data(item, v) for v in data)
     if dataclasses.is_dataclass(cls):
-        hints = _hints(cls)
+        hints = _hints(cls)  # type: ignore[arg-type]  # a dataclass type, hashable
         values = {}
         for f in dataclasses.fields(cls):
             if f.name not in data:
