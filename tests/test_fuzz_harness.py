@@ -5,7 +5,6 @@ loads back equal). Inputs that atheris found go here as mutations of the seeds t
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
