@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
@@ -76,14 +76,18 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False, emoji=False, markup=False)
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write next to the target and rename on success: no half-written report is left."""
+def write_atomic(path: str, text: str | Iterable[str]) -> None:
+    """Write next to the target and rename on success: no half-written report is left.
+    text may come in pieces (the JSON report of a large scan does)."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+            if isinstance(text, str):
+                out.write(text)
+            else:
+                out.writelines(text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -282,12 +286,12 @@ def _deliver(
     them all, then the summary."""
     from .render.csv import render_csv, render_timeline
     from .render.html import render_html
-    from .render.json import render_json
+    from .render.json import iter_json
     from .render.manifest import file_sha256, render_manifest
     from .render.terminal import print_summary
 
     renderers = {
-        "json_path": render_json, "csv_path": render_csv, "timeline_path": render_timeline,
+        "json_path": iter_json, "csv_path": render_csv, "timeline_path": render_timeline,
         "html_path": render_html,
     }  # fmt: skip
     written = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
@@ -38,17 +37,6 @@ def _say(text: str) -> None:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300] or type(exc).__name__
-
-
-def _write_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _shown(root: str, path: str) -> str:
@@ -180,7 +168,9 @@ def detect_cmd(
     if json_path:
         document = {"version": JSON_VERSION, "key_fingerprint": fingerprint(key), "files": rows}
         try:
-            _write_atomic(json_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+            from .cli import write_atomic
+
+            write_atomic(json_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
         except OSError as exc:
             _fatal(exc)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)

@@ -18,7 +18,7 @@ STATUS_SKIPPED = "skipped"
 TRUST_LEVELS = ("high", "medium", "low", "lowest")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JpegInfo:
     """What the JPEG marker structure says about the encoder."""
 
@@ -37,7 +37,7 @@ class JpegInfo:
     trailing_bytes: int  # bytes after EOI (appended data, polyglots)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageInfo:
     """Format and geometry, read from the content, never from the file name."""
 
@@ -52,14 +52,14 @@ class ImageInfo:
     jpeg: JpegInfo | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gps:
     latitude: float | None
     longitude: float | None
     altitude: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Timestamp:
     """One time source; value is ISO 8601, naive unless the source states its offset."""
 
@@ -71,7 +71,7 @@ class Timestamp:
     note: str | None = None  # e.g. why a value was judged implausible
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ViewHashes:
     """Perceptual hashes of one view of the scan's preview (mirror, rot90, crop92, crop87)."""
 
@@ -81,7 +81,7 @@ class ViewHashes:
     whash: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hashes:
     """Perceptual hashes (imagehash hex strings) and the metadata-free data hash."""
 
@@ -93,7 +93,7 @@ class Hashes:
     views: tuple[ViewHashes, ...] = ()  # the same hashes of transformed views, for matching
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TelegramMessage:
     """The Telegram Desktop export message that carried this file."""
 
@@ -109,7 +109,7 @@ class TelegramMessage:
     text: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WatermarkCheck:
     """One detector's answer, in the one calibrated form every detector uses."""
 
@@ -123,7 +123,7 @@ class WatermarkCheck:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeatureScore:
     feature: str
     weight: float
@@ -131,7 +131,7 @@ class FeatureScore:
     detail: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FingerprintMatch:
     pipeline: str
     score: float | None  # None when the features cannot be compared (messenger re-encode)
@@ -139,21 +139,21 @@ class FingerprintMatch:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reason:
     evidence: str  # "watermark", "time", "fingerprint", "messenger", "marker"
     text: str
     supports: str | None  # the label this reason argues for, or None when it argues against all
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     label: str  # a pipeline name, "unattributed" or "inconclusive"
     confidence: str  # "high", "medium" or "low"
     reasons: tuple[Reason, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileRecord:
     """Everything known about one file under a scan root; one per file, always."""
 
@@ -195,7 +195,7 @@ KIND_SAME_PIXELS = "same-pixels"  # same image data (image_data_sha256), metadat
 KIND_NEAR = "near"  # the same photograph, transformed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Thresholds:
     """The rule that made the clusters, stated in the output."""
 
@@ -207,7 +207,7 @@ class Thresholds:
     max_bucket: int  # index buckets larger than this are skipped (and counted)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     root: str
     path: str
@@ -219,7 +219,7 @@ class Member:
     linked: bool = True  # False: matched another member, not the representative directly
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cluster:
     id: str  # "c" + the representative's sha256[:16]: same input, same id
     kind: str  # KIND_EXACT, KIND_SAME_PIXELS or KIND_NEAR
@@ -229,7 +229,7 @@ class Cluster:
     earliest_path: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clustering:
     thresholds: Thresholds
     clusters: tuple[Cluster, ...]
@@ -237,7 +237,7 @@ class Clustering:
     crowded_buckets: int  # index buckets skipped as larger than max_bucket
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScanMeta:
     """Facts about the run: what was asked, by which version, when."""
 
@@ -253,7 +253,7 @@ class ScanMeta:
     thumbnails: str = "pixelated"  # what the records' thumbnails show: pixelated, full or none
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Report:
     meta: ScanMeta
     records: tuple[FileRecord, ...]

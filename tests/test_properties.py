@@ -25,6 +25,7 @@ from kyctriage.model import (
     Verdict,
     WatermarkCheck,
 )
+from kyctriage.pipeline import _Compactor
 from kyctriage.probes import timestamps as times
 from kyctriage.render.json import from_data, load_report, render_json, to_data
 
@@ -197,3 +198,26 @@ def test_subseconds_are_ascii_digits_or_ignored(moment: datetime, subsec: str) -
         assert datetime.fromisoformat(best.value).microsecond == int(digits_only.ljust(6, "0")[:6])
     else:
         assert datetime.fromisoformat(best.value) == moment
+
+
+# --- the parent's record compaction ---------------------------------------------------------
+
+
+def _text(record: FileRecord) -> str:
+    return json.dumps(to_data(record), sort_keys=True, allow_nan=True)
+
+
+@given(st.lists(records, min_size=1, max_size=4))
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+def test_compaction_changes_no_record(found: list[FileRecord]) -> None:
+    compact = _Compactor()
+    for record in found:
+        # == alone would let 1.0 become 1 (equal in Python, not in the report): compare text.
+        assert _text(compact(record)) == _text(record)
+
+
+def test_compaction_keeps_numbers_of_each_type() -> None:
+    compact = _Compactor()
+    first = compact(FileRecord(root="r", path="a", status="ok", exif=(("X", (1, 2.0)),)))
+    second = compact(FileRecord(root="r", path="b", status="ok", exif=(("X", (1.0, 2)),)))
+    assert _text(first).count("2.0") == 1 and _text(second).count("1.0") == 1

@@ -9,7 +9,7 @@ import pytest
 from kyctriage.errors import KyctriageError
 from kyctriage.options import ScanOptions
 from kyctriage.pipeline import scan
-from kyctriage.render.json import load_report, render_json, report_data
+from kyctriage.render.json import iter_json, load_report, render_json, report_data
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +53,15 @@ def test_unknown_versions_and_foreign_files_are_refused(corpus_report, tmp_path)
         load_report(foreign)
     with pytest.raises(KyctriageError, match="cannot read"):
         load_report(tmp_path / "missing.json")
+
+
+def test_the_report_is_written_one_record_at_a_time(corpus_report):
+    pieces = list(iter_json(corpus_report))
+    whole = json.dumps(
+        report_data(corpus_report), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    assert "".join(pieces) == whole + "\n"
+    # No piece holds more than one record's text: memory stays flat however many files.
+    biggest = max(len(json.dumps(r["exif"])) for r in report_data(corpus_report)["records"])
+    assert max(len(p) for p in pieces) < biggest + 20_000
+    assert len(pieces) > len(corpus_report.records)

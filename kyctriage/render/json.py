@@ -7,6 +7,7 @@ import functools
 import json
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +34,40 @@ def to_data(value: Any) -> Any:
     return value
 
 
-def report_data(report: Report) -> dict[str, Any]:
-    data: dict[str, Any] = to_data(report)
+def report_data(report: Report, with_records: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = to_data(
+        report if with_records else dataclasses.replace(report, records=())
+    )
     data["meta"]["tool"] = "kyctriage"
     data["totals"] = {**report.totals(), "by_reason": report.reasons()}
     return data
 
 
+def _dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def iter_json(report: Report) -> Iterator[str]:
+    """The report's JSON text in pieces, one record at a time: the whole report as Python
+    data is several times the size of its text (a 100,000-record scan would need gigabytes).
+    Joined, the pieces are exactly _dumps(report_data(report)) + newline."""
+    head = report_data(report, with_records=False)
+    yield "{"
+    for index, key in enumerate(sorted(head)):
+        yield ("," if index else "") + _dumps(key) + ":"
+        if key != "records":
+            yield _dumps(head[key])
+            continue
+        yield "["
+        for number, record in enumerate(report.records):
+            yield ("," if number else "") + _dumps(to_data(record))
+        yield "]"
+    yield "}\n"
+
+
 def render_json(report: Report) -> str:
     """Sorted keys and sorted records: the same input gives the same text, timing apart."""
-    return (
-        json.dumps(report_data(report), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        + "\n"
-    )
+    return "".join(iter_json(report))
 
 
 @functools.cache
