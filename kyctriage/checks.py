@@ -59,7 +59,10 @@ def as_check(pipeline: str, result: WatermarkResult) -> WatermarkCheck:
 
 
 def run_pixel_checks(
-    preview: Image.Image, full_size: tuple[int, int], checks: tuple[PixelCheck, ...]
+    preview: Image.Image,
+    full_size: tuple[int, int],
+    checks: tuple[PixelCheck, ...],
+    crop_search: bool = True,
 ) -> tuple[WatermarkCheck, ...]:
     if not checks:
         return ()
@@ -69,7 +72,8 @@ def run_pixel_checks(
     results = []
     for check in checks:
         if check.key is not None:
-            results.append(as_check(check.pipeline, detect(preview, check.key, full_size)))
+            found = detect(preview, check.key, full_size, crop_search)
+            results.append(as_check(check.pipeline, found))
         if check.logo is not None:
             results.append(as_check(check.pipeline, detect_logo(preview, check.logo)))
     return tuple(results)

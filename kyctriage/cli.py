@@ -182,6 +182,13 @@ def main() -> None:
     "full (sharp, 160 px) or none.",
 )
 @click.option(
+    "--no-crop-search",
+    is_flag=True,
+    help="Watermark keys: only the fast test (about 2 ms per image). By default an image where "
+    "the fast test finds no mark is also searched for crops of up to 8% per side (about 0.35 s); "
+    "without it, a marked picture cropped at its borders reads as absent.",
+)
+@click.option(
     "--journal",
     "journal_path",
     type=click.Path(dir_okay=False),
@@ -206,6 +213,7 @@ def scan(
     thumbnails: str,
     file_timeout: float,
     max_worker_memory: int,
+    no_crop_search: bool,
     journal_path: str | None,
     resume: bool,
     quiet: bool,
@@ -234,7 +242,7 @@ def scan(
             roots=tuple(paths), workers=workers, max_pixels=max_pixels,
             max_file_bytes=max_file_size, preview_size=preview_size, profile=profile,
             thumbnails=thumbnails, file_time_limit=file_timeout, pixel_checks=detectors,
-            worker_memory_limit=max_worker_memory * 1024**2,
+            worker_memory_limit=max_worker_memory * 1024**2, crop_search=not no_crop_search,
         )  # fmt: skip
         implicit = journal_path is None and outputs.get("json_path") is not None
         journal = journal_path or (f"{outputs['json_path']}.journal" if implicit else None)

@@ -30,6 +30,7 @@ class ScanOptions:
     preview_size: int = DEFAULT_PREVIEW_SIZE
     profile: Profile | None = None  # pipelines to attribute to; None: no attribution
     pixel_checks: tuple[PixelCheck, ...] = ()  # the profile's keyed and logo watermark checks
+    crop_search: bool = True  # the keyed mark's crop search, when its fast test is negative
     thumbnails: str = "pixelated"  # "pixelated", "full" or "none" (see probes/thumbnail.py)
     file_time_limit: float = DEFAULT_FILE_TIME_LIMIT
     worker_memory_limit: int | None = DEFAULT_WORKER_MEMORY

@@ -185,7 +185,9 @@ def _probe_content(
             views=hashes.view_hashes(decoded.preview),
         ),
         thumbnail=thumbnail.make_thumbnail(decoded.preview, options.thumbnails),
-        watermark=run_pixel_checks(decoded.preview, decoded.full_size, options.pixel_checks),
+        watermark=run_pixel_checks(
+            decoded.preview, decoded.full_size, options.pixel_checks, options.crop_search
+        ),
     )
 
 
@@ -297,6 +299,7 @@ def _journal_scan(options: ScanOptions) -> dict[str, object]:
         "thumbnails": options.thumbnails,
         "profile_sha256": profile.sha256 if profile else None,
         "keys": [list(pair) for pair in key_fingerprints(options.pixel_checks)],
+        "crop_search": options.crop_search,
     }
 
 

@@ -59,3 +59,32 @@ def test_marked_re_encoded_and_unmarked(tmp_path):
     for name in ("plain0.jpg", "plain1.jpg"):
         assert records[name]["watermark"][0]["verdict"] in ("absent", "inconclusive")
         assert records[name]["verdict"]["label"] != "in-house"
+
+
+def test_crop_search_finds_a_cropped_copy_and_can_be_turned_off(tmp_path):
+    key_path = tmp_path / "inhouse.key"
+    keygen(str(key_path))
+    from kyctriage.watermark import load_key
+
+    original, marked = tmp_path / "orig.jpg", tmp_path / "marked.jpg"
+    _natural(3).save(original, "JPEG", quality=92)
+    embed_file(str(original), str(marked), load_key(str(key_path)))
+    leak = tmp_path / "leak"
+    leak.mkdir()
+    with Image.open(marked) as image:  # 6% off the left and top, 3% off the right
+        w, h = image.size
+        image.crop((int(0.06 * w), int(0.06 * h), int(0.97 * w), h)).save(
+            leak / "cropped.jpg", "JPEG", quality=85
+        )
+    profile = tmp_path / "profile.toml"
+    profile.write_text('[[pipeline]]\nname = "in-house"\nwatermark = { key = "inhouse.key" }\n')
+    checks = {}
+    for flags in ([], ["--no-crop-search"]):
+        report = tmp_path / f"r{len(flags)}.json"
+        args = ["scan", str(leak), "--profile", str(profile), "--json", str(report), "-q"]
+        result = CliRunner().invoke(main, args + flags)
+        assert result.exit_code == 0, result.output
+        checks[bool(flags)] = json.loads(report.read_text())["records"][0]["watermark"][0]
+    assert checks[False]["verdict"] == "present" and "cropped" in checks[False]["note"]
+    assert checks[True]["verdict"] in ("absent", "inconclusive")
+    assert "crops not searched" in checks[True]["note"]

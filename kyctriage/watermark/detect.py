@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PIL import Image
 
 from . import crop, spread
@@ -61,4 +63,8 @@ def _detect(
                 f"z {cropped.z:.1f} >= {crop.THRESHOLD:.2f} over {crop.HYPOTHESES:,} "
                 "crop hypotheses",
             )  # fmt: skip
-    return spread.negative_result(key, score, reason)
+    negative = spread.negative_result(key, score, reason)
+    if reason is None and not crop_search:
+        note = f"{negative.note}; crops not searched (--no-crop-search)"
+        return replace(negative, note=note)
+    return negative
