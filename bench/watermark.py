@@ -3,9 +3,10 @@
     python bench/watermark.py --fetch        # once: photos from PyPI packages, into the cache
     python bench/watermark.py [--workers 2]  # the table recorded in bench/README.md
 
-Photographs: ../shared/corpus/exif-samples (42 camera JPEGs), scikit-image's bundled photos,
-and photos in Pillow's source distribution (Tests/images). Large ones are cut into native-
-resolution tiles (never upscaled) so that more pictures have a longest side >= 1024 px.
+Photographs: ../shared/corpus/exif-samples (41 camera JPEGs; its flat blue test square is left
+out), three phone photos from the repository's EXIF test data, scikit-image's bundled photos and
+photos in Pillow's source distribution (Tests/images). Large ones also give four native-
+resolution windows (never upscaled) so that more pictures have a longest side >= 1024 px.
 """
 
 from __future__ import annotations
@@ -51,7 +52,17 @@ FETCH = (
      "Tests/images/xmp_test.jpg", "Tests/images/junk_jpeg_header.jpg",
      "Tests/images/exif_gps_typeerror.jpg")),
 )  # fmt: skip
-TILED = {"fujifilm.mpo": 2, "balloon.jpf": 2}  # cut into 2x2 native-resolution tiles
+# Phone photos in the repository's EXIF test data (pillow-heif's test files): a pen on squared
+# paper, a drawing on lined paper, a dog.
+REPO_PHOTOS = tuple(
+    ROOT / "tests" / "data" / "exif" / "pillow-heif" / name
+    for name in ("xiaomi.heic", "arrow.heic", "empty_icc.heic")
+)
+# Few natural photographs at hand are >= 1024 px, so large ones also give four native-resolution
+# windows (never upscaled): 60% of each side, one at each corner.
+WINDOW, WINDOW_MIN_SIDE = 0.6, 1700
+# Not photographs: a flat synthetic square (the issue asks for natural photographs).
+SKIP = {"BlueSquare.jpg"}
 
 
 def fetch() -> None:
@@ -78,31 +89,32 @@ def fetch() -> None:
     print(f"photos in {CACHE}", file=sys.stderr)
 
 
+def _windows(name: str, rgb: Image.Image) -> list[tuple[str, Image.Image]]:
+    found = [(name, rgb)]
+    w, h = rgb.size
+    if max(w, h) >= WINDOW_MIN_SIDE:
+        cw, ch = int(w * WINDOW), int(h * WINDOW)
+        for i, (x, y) in enumerate(((0, 0), (w - cw, 0), (0, h - ch), (w - cw, h - ch))):
+            found.append((f"{name}#window{i}", rgb.crop((x, y, x + cw, y + ch))))
+    return found
+
+
 def photographs() -> list[tuple[str, Image.Image]]:
+    import pillow_heif  # type: ignore[import-untyped]
+
+    pillow_heif.register_heif_opener()
+    paths = [(f"corpus/{p.parent.name}", p) for p in sorted(CORPUS.rglob("*.jpg"))]
+    paths += [("repo", p) for p in REPO_PHOTOS]
+    paths += [("pkg", p) for p in sorted(CACHE.glob("*")) if p.is_file()] if CACHE.is_dir() else []
     found: list[tuple[str, Image.Image]] = []
-    for path in sorted(CORPUS.rglob("*.jpg")):
+    for tag, path in paths:
+        if path.name in SKIP:
+            continue
         with Image.open(path) as im:
-            found.append((f"corpus/{path.parent.name}/{path.name}", im.convert("RGB")))
-    for path in sorted(p for p in CACHE.glob("*") if p.is_file()) if CACHE.is_dir() else []:
-        with Image.open(path) as im:
-            frames = getattr(im, "n_frames", 1)
-            for frame in range(frames):
+            for frame in range(getattr(im, "n_frames", 1)):
                 im.seek(frame)
-                rgb = im.convert("RGB")
-                grid = TILED.get(path.name)
-                if grid is None:
-                    found.append((f"pkg/{path.name}", rgb))
-                    continue
-                w, h = rgb.size
-                for i in range(grid):
-                    for j in range(grid):
-                        box = (
-                            i * w // grid,
-                            j * h // grid,
-                            (i + 1) * w // grid,
-                            (j + 1) * h // grid,
-                        )
-                        found.append((f"pkg/{path.name}#{frame}/{i}{j}", rgb.crop(box)))
+                suffix = f"#{frame}" if frame else ""
+                found += _windows(f"{tag}/{path.name}{suffix}", im.convert("RGB"))
     return found
 
 
