@@ -182,43 +182,31 @@ def _fill(directory: str, output: str, create: bool, workers: int) -> None:
     _run(action)
 
 
+def _index_arguments(output_help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """DIRECTORY, -o and --workers, the same for `index build` and `index add`."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--workers", type=click.IntRange(min=0), default=0, show_default=True,
+            help="Worker processes; 0 means one per core.",
+        )(command)  # fmt: skip
+        command = click.option(
+            "-o", "--output", required=True, type=click.Path(dir_okay=False), help=output_help
+        )(command)
+        return click.argument("directory", type=click.Path(exists=True, file_okay=False))(command)
+
+    return decorate
+
+
 @index.command("build", epilog=EPILOG)
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The index file to create (SQLite).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Worker processes; 0 means one per core.",
-)
+@_index_arguments("The index file to create (SQLite).")
 def index_build(directory: str, output: str, workers: int) -> None:
     """Scan DIRECTORY and store its images' hashes in a new index."""
     _fill(directory, output, create=True, workers=workers)
 
 
 @index.command("add", epilog=EPILOG)
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The existing index to append to.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Worker processes; 0 means one per core.",
-)
+@_index_arguments("The existing index to append to.")
 def index_add(directory: str, output: str, workers: int) -> None:
     """Scan DIRECTORY and append its images to an existing index (same path: replaced)."""
     _fill(directory, output, create=False, workers=workers)
