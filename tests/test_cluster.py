@@ -190,3 +190,25 @@ def test_crowded_buckets_are_skipped_and_counted(monkeypatch: pytest.MonkeyPatch
     found = search.search(rows, rows, same_set=True)
     assert found.crowded > 0
     assert (0, 1) in set(zip(found.query.tolist(), found.base.tolist(), strict=True))
+
+
+def test_the_search_works_in_bounded_pieces_with_the_same_result(monkeypatch):
+    from kyctriage.cluster import search as mih
+
+    rng = np.random.default_rng(5)
+    # 400 hashes drawn from 6 templates with a few flipped bits: big buckets, many true pairs.
+    templates = rng.integers(0, 2**63, size=(6, 3), dtype=np.uint64)
+    flips = np.zeros((400, 3), np.uint64)
+    for _ in range(3):
+        flips |= np.uint64(1) << rng.integers(0, 64, size=(400, 3)).astype(np.uint64)
+    hashes = templates[rng.integers(0, 6, 400)] ^ flips
+    whole = mih.search(hashes, hashes, same_set=True)
+    monkeypatch.setattr(mih, "CHUNK", 50)
+    pieces = [q for q, _, _ in mih._candidates(hashes, hashes)]
+    assert sum(len(q) for q in pieces) > 50 * 100
+    # A piece holds at most CHUNK pairs, or the bucket of a single query.
+    assert all(len(q) <= 50 or len(np.unique(q)) == 1 for q in pieces)
+    chunked = mih.search(hashes, hashes, same_set=True)
+    assert len(whole.query) > 1000
+    for field in ("query", "base", "distances"):
+        assert np.array_equal(getattr(whole, field), getattr(chunked, field))

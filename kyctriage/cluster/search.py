@@ -27,6 +27,8 @@ BANDS_PER_HASH = 64 // BAND_BITS
 # A band value shared by more images than this says little (a flat or template-like picture);
 # its pairs are skipped and counted, so the cost stays bounded and the skip is reported.
 MAX_BUCKET = 2048
+# Candidate pairs examined at once: bounds the search's memory (about 100 bytes a pair).
+CHUNK = 1 << 20
 
 Hashes = NDArray[np.uint64]  # (n, 3): phash, dhash, whash
 Index = NDArray[np.intp]
@@ -63,7 +65,9 @@ _PROBES = np.array([0] + [1 << bit for bit in range(BAND_BITS)], dtype=np.uint64
 
 
 def _candidates(query: Hashes, base: Hashes) -> Iterator[tuple[Index, Index, int]]:
-    """Candidate (query, base) rows sharing a band value within Hamming radius 1."""
+    """Candidate (query, base) rows sharing a band value within Hamming radius 1, in pieces of
+    about CHUNK pairs: similar pictures (one booth's selfies) fill buckets of up to MAX_BUCKET,
+    and 100,000 queries times such buckets would be gigabytes of row numbers at once."""
     for q_band, b_band in zip(_bands(query), _bands(base), strict=True):
         # 16-bit band values index a table directly: bucket sizes and starts, no search.
         order = np.argsort(b_band, kind="stable")
@@ -75,14 +79,23 @@ def _candidates(query: Hashes, base: Hashes) -> Iterator[tuple[Index, Index, int
             counts = sizes[wanted]
             crowded = counts > MAX_BUCKET
             counts[crowded] = 0
-            total = int(counts.sum())
-            if total == 0:
-                yield np.empty(0, np.intp), np.empty(0, np.intp), int(crowded.sum())
-                continue
-            q_rows = np.repeat(np.arange(len(query)), counts)
-            starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
-            b_rows = order[starts + np.arange(total)]
-            yield q_rows, b_rows, int(crowded.sum())
+            skipped = int(crowded.sum())
+            ends = np.cumsum(counts)
+            first = 0
+            while first < len(query):
+                # the queries whose candidates fit in this piece (at least one query)
+                limit = (ends[first - 1] if first else 0) + CHUNK
+                last = max(first + 1, int(np.searchsorted(ends, limit, side="right")))
+                piece = counts[first:last]
+                total = int(piece.sum())
+                if total:
+                    q_rows = np.repeat(np.arange(first, last), piece)
+                    starts = np.repeat(lo[first:last] - np.cumsum(piece) + piece, piece)
+                    yield q_rows, order[starts + np.arange(total)], skipped
+                    skipped = 0
+                first = last
+            if skipped:  # nothing to yield for this probe, but the skip still counts
+                yield np.empty(0, np.intp), np.empty(0, np.intp), skipped
 
 
 def _verify(
