@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import KyctriageError, UsageError
 from .model import FileRecord
@@ -21,10 +22,17 @@ class Journal:
     line being written; the loader ignores a torn last line."""
 
     def __init__(
-        self, path: str | Path, scan: dict[str, Any], reference: str, resume: bool
+        self,
+        path: str | Path,
+        scan: dict[str, Any],
+        reference: str,
+        resume: bool,
+        keep: Callable[[FileRecord], FileRecord] = lambda record: record,
     ) -> None:
         """`scan` names what is scanned and how (compared on resume); `reference` is the time
-        the scan first started, kept so that a resumed scan judges dates as the first did."""
+        the scan first started, kept so that a resumed scan judges dates as the first did.
+        `keep` is applied to each record loaded back (the scan compacts them as it loads)."""
+        self.keep = keep
         self.path = Path(path)
         self.header = {"format": FORMAT, "scan": scan, "reference": reference}
         self.done: dict[tuple[str, str], FileRecord] = {}
@@ -39,7 +47,7 @@ class Journal:
             raise KyctriageError(f"cannot open journal {self.path}: {exc.strerror}") from None
         if not resume:
             self._write(self.header)
-        elif self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
+        elif not self._ends_with_newline():
             os.write(self._fd, b"\n")  # end the torn line so the next record starts clean
 
     def _write(self, data: dict[str, Any]) -> None:
@@ -52,13 +60,24 @@ class Journal:
     def close(self) -> None:
         os.close(self._fd)
 
+    def _ends_with_newline(self) -> bool:
+        with self.path.open("rb") as journal:
+            if journal.seek(0, os.SEEK_END) == 0:
+                return True
+            journal.seek(-1, os.SEEK_END)
+            return journal.read(1) == b"\n"
+
     def _load(self) -> dict[tuple[str, str], FileRecord]:
+        """Line by line: a 100,000-record journal is hundreds of MB of text."""
         try:
-            lines = self.path.read_bytes().split(b"\n")
+            with self.path.open("rb") as journal:
+                return self._read(journal)
         except OSError as exc:
             raise UsageError(f"cannot resume: journal {self.path}: {exc.strerror}") from None
+
+    def _read(self, lines: BinaryIO) -> dict[tuple[str, str], FileRecord]:
         try:
-            header = json.loads(lines[0])
+            header = json.loads(next(lines, b""))
         except ValueError:
             header = None
         if not isinstance(header, dict) or {k: header.get(k) for k in ("format", "scan")} != {
@@ -71,12 +90,12 @@ class Journal:
             )
         self.header["reference"] = header.get("reference", self.header["reference"])
         done = {}
-        for line in lines[1:]:
+        for line in lines:
             try:
                 record = from_data(FileRecord, json.loads(line))
             except (ValueError, TypeError, KeyError):
                 continue  # the torn last line of an interrupted write
-            done[(record.root, record.path)] = record
+            done[(record.root, record.path)] = self.keep(record)
         return done
 
     def __enter__(self) -> Journal:

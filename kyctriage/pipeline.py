@@ -330,18 +330,21 @@ def scan(
     reference = started.replace(tzinfo=None)
     journal = None
     records: list[FileRecord] = []
+    compact = _Compactor()
     if journal_path:
-        journal = Journal(journal_path, _journal_scan(options), reference.isoformat(), resume)
+        journal = Journal(
+            journal_path, _journal_scan(options), reference.isoformat(), resume, keep=compact
+        )
         reference = datetime.fromisoformat(str(journal.header["reference"]))
         pending = []
         for source in sources:
-            done = journal.done.get((source.root, source.path))
+            done = journal.done.pop((source.root, source.path), None)
             if done is not None and _unchanged(source, done):
                 records.append(done)
             else:
                 pending.append(source)
+        journal.done.clear()  # records of files no longer there: not in this report
         sources = pending
-    compact = _Compactor()
     try:
         for record in _probe_all(sources, options, reference, progress):
             if journal is not None:

@@ -97,3 +97,28 @@ def test_sigint_then_resume_gives_the_uninterrupted_report(tmp_path):
         for key in ("started", "finished", "workers", "command"):
             data["meta"].pop(key)
     assert resumed == expected
+
+
+def test_records_loaded_back_pass_through_keep_and_a_torn_line_is_skipped(tmp_path):
+    from dataclasses import replace
+
+    from kyctriage.journal import Journal
+    from kyctriage.model import FileRecord
+
+    path = tmp_path / "j"
+    with Journal(path, {"roots": ["r"]}, "2026-01-01T00:00:00", resume=False) as journal:
+        for name in ("a.jpg", "b.jpg"):
+            journal.append(FileRecord(root="r", path=name, status="ok", size=1))
+    with path.open("ab") as torn:
+        torn.write(b'{"root":"r","path":"c.jp')
+    seen = []
+
+    def keep(record):
+        seen.append(record.path)
+        return replace(record, size=2)
+
+    resumed = Journal(path, {"roots": ["r"]}, "later", resume=True, keep=keep)
+    resumed.close()
+    assert seen == ["a.jpg", "b.jpg"]
+    assert {r.size for r in resumed.done.values()} == {2}
+    assert path.read_bytes().endswith(b"c.jp\n")  # the torn line is ended before appending
