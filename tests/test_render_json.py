@@ -64,4 +64,5 @@ def test_the_report_is_written_one_record_at_a_time(corpus_report):
     # No piece holds more than one record's text: memory stays flat however many files.
     biggest = max(len(json.dumps(r["exif"])) for r in report_data(corpus_report)["records"])
     assert max(len(p) for p in pieces) < biggest + 20_000
-    assert len(pieces) > len(corpus_report.records)
+    assert corpus_report.clusters is not None and corpus_report.clusters.clusters
+    assert len(pieces) > len(corpus_report.records) + len(corpus_report.clusters.clusters)

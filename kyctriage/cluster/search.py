@@ -28,7 +28,7 @@ BANDS_PER_HASH = 64 // BAND_BITS
 # its pairs are skipped and counted, so the cost stays bounded and the skip is reported.
 MAX_BUCKET = 2048
 # Candidate pairs examined at once: bounds the search's memory (about 100 bytes a pair).
-CHUNK = 1 << 20
+CHUNK = 1 << 18
 
 Hashes = NDArray[np.uint64]  # (n, 3): phash, dhash, whash
 Index = NDArray[np.intp]

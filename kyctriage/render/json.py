@@ -7,7 +7,7 @@ import functools
 import json
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,18 @@ def to_data(value: Any) -> Any:
     return value
 
 
-def report_data(report: Report, with_records: bool = True) -> dict[str, Any]:
-    data: dict[str, Any] = to_data(
-        report if with_records else dataclasses.replace(report, records=())
-    )
+def _head(report: Report) -> dict[str, Any]:
+    """Everything but the records and the clusters (those two may be large)."""
+    data: dict[str, Any] = to_data(dataclasses.replace(report, records=(), clusters=None))
     data["meta"]["tool"] = "kyctriage"
     data["totals"] = {**report.totals(), "by_reason": report.reasons()}
+    return data
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    data = _head(report)
+    data["records"] = to_data(report.records)
+    data["clusters"] = to_data(report.clusters)
     return data
 
 
@@ -47,22 +53,41 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def iter_json(report: Report) -> Iterator[str]:
-    """The report's JSON text in pieces, one record at a time: the whole report as Python
-    data is several times the size of its text (a 100,000-record scan would need gigabytes).
-    Joined, the pieces are exactly _dumps(report_data(report)) + newline."""
-    head = report_data(report, with_records=False)
+Pieces = Callable[[], Iterator[str]]
+
+
+def _iter_list(items: Iterable[Any]) -> Iterator[str]:
+    """A JSON array, item by item (each converted only when it is written)."""
+    yield "["
+    for number, item in enumerate(items):
+        yield ("," if number else "") + _dumps(to_data(item))
+    yield "]"
+
+
+def _iter_object(data: dict[str, Any], parts: dict[str, Pieces]) -> Iterator[str]:
+    """A JSON object with sorted keys; the keys in parts are written by their own pieces."""
     yield "{"
-    for index, key in enumerate(sorted(head)):
+    for index, key in enumerate(sorted(data)):
         yield ("," if index else "") + _dumps(key) + ":"
-        if key != "records":
-            yield _dumps(head[key])
-            continue
-        yield "["
-        for number, record in enumerate(report.records):
-            yield ("," if number else "") + _dumps(to_data(record))
-        yield "]"
-    yield "}\n"
+        if key in parts:
+            yield from parts[key]()
+        else:
+            yield _dumps(data[key])
+    yield "}"
+
+
+def iter_json(report: Report) -> Iterator[str]:
+    """The report's JSON text in pieces, one record and one cluster at a time: the whole
+    report as Python data is several times the size of its text (gigabytes at 100,000 files).
+    Joined, the pieces are exactly _dumps(report_data(report)) + newline."""
+    parts: dict[str, Pieces] = {"records": lambda: _iter_list(report.records)}
+    clustering = report.clusters
+    if clustering is not None:
+        shell = to_data(dataclasses.replace(clustering, clusters=()))
+        members: dict[str, Pieces] = {"clusters": lambda: _iter_list(clustering.clusters)}
+        parts["clusters"] = lambda: _iter_object(shell, members)
+    yield from _iter_object(_head(report), parts)
+    yield "\n"
 
 
 def render_json(report: Report) -> str:
