@@ -208,7 +208,22 @@ def test_the_search_works_in_bounded_pieces_with_the_same_result(monkeypatch):
     assert sum(len(q) for q in pieces) > 50 * 100
     # A piece holds at most CHUNK pairs, or the bucket of a single query.
     assert all(len(q) <= 50 or len(np.unique(q)) == 1 for q in pieces)
+    merged_sizes = []
+    merge = mih._merge
+
+    def spy(keys, dists):
+        merged_sizes.append(sum(len(k) for k in keys))
+        return merge(keys, dists)
+
+    monkeypatch.setattr(mih, "_merge", spy)
     chunked = mih.search(hashes, hashes, same_set=True)
     assert len(whole.query) > 1000
+    # Repeated finds of a pair are merged as they pile up, never all held at once.
+    finds = sum(
+        int(mih._verify(hashes, hashes, q[q < b], b[q < b])[0].sum())
+        for q, b, _ in mih._candidates(hashes, hashes)
+    )
+    assert finds > 2 * len(whole.query)
+    assert max(merged_sizes) < len(whole.query) + 50 + 400
     for field in ("query", "base", "distances"):
         assert np.array_equal(getattr(whole, field), getattr(chunked, field))
