@@ -187,7 +187,12 @@ def test_key_files_and_fingerprint(tmp_path):
     with pytest.raises(WatermarkKeyError):
         keygen(str(path))
     secret = "c0ffee15badbadbadbad"  # a truncated seed must not be echoed back in the error
-    for bad in (b"", b"not a key", f"kyctriage-watermark-key v1\nseed {secret}\n".encode(), b"\xff" * 10**5):
+    for bad in (
+        b"",
+        b"not a key",
+        f"kyctriage-watermark-key v1\nseed {secret}\n".encode(),
+        b"\xff" * 10**5,
+    ):
         (tmp_path / "bad.key").write_bytes(bad)
         with pytest.raises(WatermarkKeyError) as info:
             load_key(str(tmp_path / "bad.key"))
