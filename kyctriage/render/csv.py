@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 
 from ..model import FileRecord, Report
 
@@ -18,12 +19,15 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def _write(header: list[str], rows: Iterable[Sequence[object]]) -> str:
+def _write(header: list[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """The CSV text a row at a time, so that a 100,000-file report is never one string."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
-    return out.getvalue()
+    for row in itertools.chain([header], ([safe_cell(v) for v in row] for row in rows)):
+        writer.writerow(row)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
 
 
 IMAGE_COLUMNS = [
@@ -49,7 +53,7 @@ def _image_row(record: FileRecord) -> list[object]:
     ]  # fmt: skip
 
 
-def render_csv(report: Report) -> str:
+def render_csv(report: Report) -> Iterator[str]:
     return _write(IMAGE_COLUMNS, (_image_row(r) for r in report.records))
 
 
@@ -59,7 +63,7 @@ TIMELINE_COLUMNS = [
 ]  # fmt: skip
 
 
-def render_timeline(report: Report) -> str:
+def render_timeline(report: Report) -> Iterator[str]:
     """Timesketch's CSV import: message, datetime, timestamp_desc, plus our own columns.
     A naive time (no offset) is written without a zone and says so in its message."""
     rows = []
