@@ -156,7 +156,16 @@ def run_scan(args: list[str], interrupt_after: float | None = None) -> dict[str,
     """Run kyctriage scan, sampling memory; SIGINT after interrupt_after seconds if given."""
     command = [shutil.which("kyctriage") or "kyctriage", "scan", *args]
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # A job started in the background (`cmd &`, nohup) inherits SIGINT ignored, and Python then
+    # keeps ignoring it: give the scan the default disposition, as a terminal's Ctrl-C finds it.
+    # Its stderr goes to a file: an unread pipe would stall the scan once the pipe is full.
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     peak_tree = peak_parent = 0
     interrupted = False
     while process.poll() is None:
@@ -167,9 +176,12 @@ def run_scan(args: list[str], interrupt_after: float | None = None) -> dict[str,
                 process.send_signal(signal.SIGINT)
                 interrupted = True
         time.sleep(0.2)
-    stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
-    if process.returncode not in (0, 130) and not interrupted:
-        raise SystemExit(f"scan failed ({process.returncode}): {stderr[-2000:]}")
+    log.seek(0)
+    stderr = log.read().decode("utf-8", "replace")
+    log.close()
+    expected = 130 if interrupted else 0
+    if process.returncode != expected:
+        raise SystemExit(f"scan exited {process.returncode}, not {expected}: {stderr[-2000:]}")
     return {
         "seconds": time.perf_counter() - started,
         "peak_tree": peak_tree,
