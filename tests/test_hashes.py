@@ -79,3 +79,27 @@ def test_an_rgb_decode_is_its_own_preview_and_a_large_one_is_reduced_on_a_copy()
     Image.new("RGB", (900, 300), (10, 20, 30)).save(out, "PNG")
     large = load.decode(out.getvalue(), "PNG", 10**8, 64)
     assert large.preview.size == (128, 43) and large.image.size == (900, 300)
+
+
+@pytest.mark.parametrize("index", range(0, len(_previews()), 7))
+def test_view_hashes_equal_imagehash_of_each_view(index):
+    """The views are hashed as one stack; each must still be imagehash's hashes of its view."""
+    preview = _previews()[index]
+    gray = preview.resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX).convert("L")
+    views = {
+        "mirror": gray.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        "rot90": gray.transpose(Image.Transpose.ROTATE_90),
+    }
+    for name, keep in hashes.CROP_VIEWS:
+        w, h = preview.size
+        dx, dy = w * (1 - keep) / 2, h * (1 - keep) / 2
+        box = (round(dx), round(dy), round(w - dx), round(h - dy))
+        crop = preview.crop(box).resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
+        views[name] = crop.convert("L")
+    got = hashes.perceptual(preview, None, views=True)
+    assert [v.view for v in got.views] == list(views)
+    for view in got.views:
+        image = views[view.view]
+        expected = (str(imagehash.phash(image)), str(imagehash.dhash(image)),
+                    str(imagehash.whash(image)))  # fmt: skip
+        assert (view.phash, view.dhash, view.whash) == expected, view.view
