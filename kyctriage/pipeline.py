@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from .model import (
 from .options import ScanOptions
 from .probes import exif as exif_probe
 from .probes import hashes, jpeg, thumbnail, timestamps, xmp
+from .render.json import field_names
 from .workers import Failed, run_supervised
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -180,10 +181,7 @@ def _probe_content(
         status=STATUS_OK,
         error=None,
         image=image,
-        hashes=replace(
-            hashes.perceptual(decoded.preview, data_hash),
-            views=hashes.view_hashes(decoded.preview),
-        ),
+        hashes=hashes.perceptual(decoded.preview, data_hash, views=True),
         thumbnail=thumbnail.make_thumbnail(decoded.preview, options.thumbnails),
         watermark=run_pixel_checks(
             decoded.preview, decoded.full_size, options.pixel_checks, options.crop_search
@@ -243,17 +241,17 @@ class _Compactor:
         return self.shared.setdefault(value, value)  # type: ignore[return-value]
 
     def _value(self, value: Any) -> Any:
-        if isinstance(value, str):
+        kind: type = type(value)
+        if kind is str:
             return sys.intern(value) if len(value) <= self.SHORT else value
-        if isinstance(value, tuple):
+        if kind is tuple:
+            if not value or type(value[0]) in _NUMBERS:
+                return value  # numbers (hash rows, table entries): nothing to share inside
             return tuple(self._value(item) for item in value)
-        if is_dataclass(value) and not isinstance(value, type):
-            return self._record(value)
-        return value
-
-    def _record(self, value: Any) -> Any:
-        changes = {f.name: self._value(getattr(value, f.name)) for f in fields(value)}
-        return type(value)(**changes)
+        names = field_names(kind)
+        if names is None:
+            return value
+        return kind(**{name: self._value(getattr(value, name)) for name in names})
 
     def _pair(self, pair: tuple[str, Any]) -> tuple[str, Any]:
         """One copy of each (tag, value) pair: a camera model's records repeat most of
@@ -264,7 +262,7 @@ class _Compactor:
         return self.shared.setdefault(key, (sys.intern(name), value))  # type: ignore[return-value]
 
     def __call__(self, record: FileRecord) -> FileRecord:
-        compact: FileRecord = self._record(record)
+        compact: FileRecord = self._value(record)
         image = compact.image
         if image is not None and image.jpeg is not None:
             jpeg = replace(
@@ -279,6 +277,9 @@ class _Compactor:
             pass
         best = next((s for s in compact.timestamps if s == compact.best_time), None)
         return replace(compact, best_time=best) if best is not None else compact
+
+
+_NUMBERS = frozenset({int, float, bool})
 
 
 def _types(value: object) -> object:

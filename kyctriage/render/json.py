@@ -20,18 +20,37 @@ _PAIR_FIELDS = {"exif", "xmp"}
 
 def to_data(value: Any) -> Any:
     """Records -> plain JSON data (dicts, lists, scalars)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    kind: type = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is tuple or kind is list:
+        return [to_data(v) for v in value]
+    names = field_names(kind)
+    if names is not None:
         return {
-            f.name: (
-                {k: to_data(v) for k, v in getattr(value, f.name)}
-                if f.name in _PAIR_FIELDS
-                else to_data(getattr(value, f.name))
+            name: (
+                {k: to_data(v) for k, v in getattr(value, name)}
+                if name in _PAIR_FIELDS
+                else to_data(getattr(value, name))
             )
-            for f in dataclasses.fields(value)
+            for name in names
         }
     if isinstance(value, (tuple, list)):
         return [to_data(v) for v in value]
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type, None for any other type: asked once per type,
+    since dataclasses.is_dataclass and fields() were a third of a scan's own work in the
+    parent process (records are converted for the journal and again for the report)."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def _head(report: Report) -> dict[str, Any]:
