@@ -28,11 +28,13 @@ class PixelCheck:
 
 def pixel_checks(profile: Profile | None) -> tuple[PixelCheck, ...]:
     """Load each pipeline's key and logo once, before the scan starts."""
+    if profile is None:
+        return ()  # and the detectors (scipy.fft, ~0.2 s of start-up) are never imported
     from .watermark import load_key
     from .watermark.logo import load_logo
 
     checks: list[PixelCheck] = []
-    for pipeline in profile.pipelines if profile else ():
+    for pipeline in profile.pipelines:
         if pipeline.watermark_key is not None:
             checks.append(PixelCheck(pipeline.name, key=load_key(str(pipeline.watermark_key))))
         if pipeline.logo_template is not None:

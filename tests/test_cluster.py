@@ -227,3 +227,21 @@ def test_the_search_works_in_bounded_pieces_with_the_same_result(monkeypatch):
     assert max(merged_sizes) < len(whole.query) + 50 + 400
     for field in ("query", "base", "distances"):
         assert np.array_equal(getattr(whole, field), getattr(chunked, field))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_components_are_scipys_connected_components(seed: int) -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from kyctriage.cluster.build import components
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    edges = int(rng.integers(0, 2 * n))
+    a, b = rng.integers(0, n, edges), rng.integers(0, n, edges)
+    if seed == 0:  # a long chain joined from its far end: the most rounds of hooking
+        a, b = np.arange(n - 1, 0, -1), np.arange(n - 2, -1, -1)
+    graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
+    expected = connected_components(graph, directed=False)[1]
+    assert components(n, a, b).tolist() == expected.tolist()
