@@ -236,3 +236,30 @@ def test_an_entry_count_beyond_the_data_is_cut_to_what_the_data_holds(monkeypatc
     assert dict(result.tags)["Make"] == "Canon"
     assert result.partial and "claims 60000 entries" in (result.problem or "")
     assert calls < 10
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    block=st.binary(min_size=8, max_size=64),
+    offset=st.integers(-4, 70),
+    length=st.sampled_from([1, 2, 3, 4, 8]),
+    signed=st.booleans(),
+)
+def test_the_in_memory_s2n_reads_every_number_as_exifread_does(block, offset, length, signed):
+    import io
+
+    from exifread.core.exif_header import ExifHeader
+
+    from kyctriage.probes.exif import _BoundedHeader
+
+    tiff = (b"II" if block[0] % 2 else b"MM") + block[2:]
+    ours = _BoundedHeader(tiff)
+    theirs = ExifHeader(io.BytesIO(tiff), tiff[:1].decode(), 0, 0, False, False, False)
+
+    def outcome(header: ExifHeader) -> object:
+        try:
+            return header.s2n(offset, length, signed)
+        except (ValueError, struct.error) as exc:
+            return type(exc)
+
+    assert outcome(ours) == outcome(theirs)
