@@ -158,7 +158,9 @@ def _probe_content(
         warnings=record.warnings + meta.warnings + (decoded.warnings if decoded else ()),
     )
     if decoded is None:
-        return _replace(record, error=decode_error)
+        # The pixels are lost, the file's own facts are not: a truncated or corrupted JPEG
+        # still declares its size, tables and markers (the encoder's fingerprint).
+        return _replace(record, error=decode_error, image=_undecoded_jpeg(source, meta))
     data_hash = None
     if meta.jpeg is not None:
         data_hash = hashes.jpeg_data_sha256(data, meta.jpeg.image_data_spans)
@@ -186,6 +188,28 @@ def _probe_content(
         watermark=run_pixel_checks(
             decoded.preview, decoded.full_size, options.pixel_checks, options.crop_search
         ),
+    )
+
+
+# Pillow's mode for a JPEG of that many components.
+_JPEG_MODES = {1: "L", 3: "RGB", 4: "CMYK"}
+
+
+def _undecoded_jpeg(source: Source, meta: _Extracted) -> ImageInfo | None:
+    frame = meta.jpeg.frame if meta.jpeg is not None else None
+    if meta.jpeg is None or frame is None or frame[0] == 0 or frame[1] == 0:
+        return None
+    width, height, components = frame
+    return ImageInfo(
+        format="JPEG",
+        extension_mismatch=_extension_mismatch(source.path, "JPEG"),
+        width=width,
+        height=height,
+        mode=_JPEG_MODES.get(components, f"{components} components"),
+        orientation=meta.exif.orientation if meta.exif else None,
+        frames=1,
+        has_thumbnail=bool(meta.exif and meta.exif.has_thumbnail),
+        jpeg=meta.jpeg.info,
     )
 
 

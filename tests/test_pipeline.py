@@ -40,3 +40,15 @@ def test_a_crashing_or_hanging_probe_is_one_error_record(tmp_path, monkeypatch):
     assert "crashed (SIGABRT)" in records["crash.jpg"].error
     assert "timed out after 2 s" in records["hang.jpg"].error
     assert all(records[f"ok_{i}.jpg"].status == "ok" for i in range(6))
+
+
+def test_a_jpeg_that_cannot_be_decoded_keeps_its_declared_size_and_encoder_facts(tmp_path):
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 30)).save(out, "JPEG", quality=75, subsampling=2)
+    (tmp_path / "cut.jpg").write_bytes(out.getvalue()[: len(out.getvalue()) // 2])
+    (record,) = scan(ScanOptions(roots=(str(tmp_path),), in_process=True)).records
+    assert record.status == "error" and "truncated" in (record.error or "")
+    assert record.image is not None and record.image.jpeg is not None
+    assert (record.image.width, record.image.height, record.image.mode) == (640, 480, "RGB")
+    assert record.image.jpeg.quality == 75 and record.image.jpeg.subsampling == "4:2:0"
+    assert record.hashes is None  # no pixels, no perceptual hashes

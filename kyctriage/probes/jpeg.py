@@ -77,6 +77,7 @@ class JpegSegments:
     exif_tiff: bytes | None  # APP1 Exif payload after "Exif\0\0"
     xmp: bytes | None
     image_data_spans: tuple[tuple[int, int], ...]  # from the first SOS to EOI, metadata excluded
+    frame: tuple[int, int, int] | None = None  # SOF's width, height and component count
 
 
 def _app_name(marker: int, payload: bytes) -> str:
@@ -227,7 +228,18 @@ def parse(data: bytes) -> JpegSegments:
         comments=tuple(comments),
         trailing_bytes=end - (eoi + 2) if eoi is not None else 0,
     )
-    return JpegSegments(info=info, exif_tiff=exif_tiff, xmp=xmp, image_data_spans=_merge(spans))
+    return JpegSegments(
+        info=info, exif_tiff=exif_tiff, xmp=xmp, image_data_spans=_merge(spans),
+        frame=_frame(sof),
+    )  # fmt: skip
+
+
+def _frame(sof: bytes) -> tuple[int, int, int] | None:
+    """Width, height and components as the SOF declares them (what exiftool reports too)."""
+    if len(sof) < 6:
+        return None
+    height, width = struct.unpack_from(">HH", sof, 1)
+    return width, height, sof[5]
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
