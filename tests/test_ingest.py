@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 
@@ -71,13 +72,62 @@ def test_single_file_root_and_missing_root(tmp_path):
         list(walk((str(tmp_path / "missing"),)))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder; needs a normal user")
-def test_unlistable_folder_becomes_an_error_source(tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0)
+NOBODY = 65534
+
+
+def _unprivileged(job):
+    """job() in this process as it is, or, where the tests run as root (CI), in a child that
+    has dropped to the `nobody` user: root reads every file and lists every folder."""
+    if os.geteuid() != 0:
+        return job()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.write(write, json.dumps(job()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+def _open_folder(tmp_path):
+    """A folder the `nobody` user can reach (pytest's own tmp folders are private to root)."""
+    folder = tmp_path / "world"
+    folder.mkdir()
+    for parent in [folder, *folder.parents]:
+        if str(parent) in ("/", "/tmp"):
+            break
+        parent.chmod(parent.stat().st_mode | 0o005)
+    return folder
+
+
+def test_unlistable_folder_and_unreadable_file_become_error_records(tmp_path):
+    from kyctriage.options import ScanOptions
+    from kyctriage.pipeline import scan
+
+    folder = _open_folder(tmp_path)
+    (folder / "locked").mkdir()
+    (folder / "locked" / "inside.jpg").write_bytes(b"x")
+    (folder / "secret.jpg").write_bytes(b"\xff\xd8\xff")
+    (folder / "locked").chmod(0)
+    (folder / "secret.jpg").chmod(0)
+
+    def job():
+        report = scan(ScanOptions(roots=(str(folder),), in_process=True))
+        return {r.path: [r.status, r.error] for r in report.records}
+
     try:
-        found = _by_path(tmp_path)
+        found = _unprivileged(job)
     finally:
-        locked.chmod(0o755)
-    assert "cannot list folder" in found["locked"].error
+        (folder / "locked").chmod(0o755)
+    assert found == {
+        "locked": ["error", "cannot list folder: Permission denied"],
+        "secret.jpg": ["error", "cannot open: Permission denied"],
+    }
