@@ -180,6 +180,9 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
             frames = getattr(image, "n_frames", 1)
             if fmt == "JPEG":
                 image.draft("RGB", (preview_size, preview_size))
+                # The bytes are in memory already: one decoder call instead of one per 64 KiB
+                # (42 for a phone photo, each copying what was left over); ~0.8 ms less.
+                image.decodermaxblock = max(len(data), image.decodermaxblock)
             image.load()
             # An RGB decode is the preview itself: a copy of it costs as much as the hashes.
             preview = image.convert("RGB") if image.mode != "RGB" else image
