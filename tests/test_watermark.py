@@ -20,9 +20,11 @@ from kyctriage.watermark import (
     detect,
     embed,
     fingerprint,
+    frame,
     keygen,
     load_key,
     spread,
+    stretch,
 )
 from kyctriage.watermark.result import gaussian_tail_bound, gaussian_threshold
 
@@ -135,6 +137,48 @@ def test_crop_is_found_by_the_crop_search(marked):
     assert result.verdict == PRESENT
     assert result.threshold == pytest.approx(crop.THRESHOLD, abs=0.01)
     assert "crop" in result.note
+
+
+def counting_exact_tests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
+    """The scale pairs the crop search hands to its exact (FFT over all offsets) test."""
+    calls: list[tuple[float, float]] = []
+    exact = crop._best
+
+    def counted(luma, sx, sy, template):
+        calls.append((sx, sy))
+        return exact(luma, sx, sy, template)
+
+    monkeypatch.setattr(crop, "_best", counted)
+    return calls
+
+
+def test_first_pass_ranks_the_true_scale_pair_of_a_crop_first(marked):
+    w, h = marked.size
+    cropped = marked.crop((int(0.07 * w), int(0.02 * h), w - int(0.03 * w), h - int(0.06 * h)))
+    preview, _ = preview_of(jpeg(cropped, 85))
+    first = stretch.scores(frame.to_luma(preview), KEY, crop.COARSE_WIDTHS)
+    iy, ix = np.unravel_index(int(np.argmax(first)), first.shape)
+    kept = (crop.FINE_SCALES[crop.COARSE_INDEX[ix]], crop.FINE_SCALES[crop.COARSE_INDEX[iy]])
+    assert kept == pytest.approx((0.90, 0.92), abs=0.013)  # within half a coarse step or so
+    assert first.max() >= crop.GATE
+
+
+def test_crop_search_of_an_unmarked_picture_tries_no_exact_test(photo, monkeypatch):
+    calls = counting_exact_tests(monkeypatch)
+    result = check(jpeg(photo, 85))
+    assert result.verdict == ABSENT
+    assert calls == []  # the first pass alone rules every scale pair out
+    assert crop.search(preview_of(jpeg(photo, 85))[0], KEY).first < crop.GATE
+
+
+def test_a_marked_crop_is_found_with_few_exact_tests(marked, monkeypatch):
+    w, h = marked.size
+    cropped = marked.crop((int(0.02 * w), int(0.08 * h), w - int(0.06 * w), h - int(0.01 * h)))
+    calls = counting_exact_tests(monkeypatch)
+    result = check(jpeg(cropped, 85))
+    assert result.verdict == PRESENT
+    assert 0 < len(calls) <= crop.CANDIDATES * 9  # the fine neighbours of the best few pairs
+    assert all(sx in crop.FINE_SCALES and sy in crop.FINE_SCALES for sx, sy in calls)
 
 
 def test_tiny_flat_and_blurred_images_are_inconclusive_never_absent(photo):

@@ -10,19 +10,23 @@ from PIL import Image
 from scipy.fft import irfft2, rfft2  # type: ignore[import-untyped]
 
 from . import frame as fr
+from . import stretch
 from .keys import WatermarkKey
 from .result import FALSE_POSITIVE_TARGET, gaussian_threshold
+
+
+def _widths(scale: float, grid: int) -> int:
+    return max(1, round(scale * grid))
+
 
 # Kept fraction per axis: 0.84..1.0 covers crops of up to 8% per side. FINE_STEP keeps the
 # phase error at the top of the band under a fifth of a cycle across the frame.
 MIN_KEPT, FINE_STEP, COARSE_EVERY = 0.84, 0.004, 3
 FINE_SCALES = tuple(round(MIN_KEPT + FINE_STEP * j, 4) for j in range(41))
 COARSE_INDEX = tuple(range(1, len(FINE_SCALES), COARSE_EVERY))
-CANDIDATES = 3  # coarse scale pairs whose neighbours are tried
-
-
-def _widths(scale: float, grid: int) -> int:
-    return max(1, round(scale * grid))
+COARSE_WIDTHS = tuple(_widths(FINE_SCALES[i], fr.FRAME) for i in COARSE_INDEX)
+CANDIDATES = 2  # coarse scale pairs whose neighbours are tried
+GATE = 5.0  # first-pass z below which no scale pair is tried
 
 
 def _hypotheses() -> int:
@@ -40,6 +44,7 @@ class CropScore:
     z: float
     kept: tuple[float, float]  # fraction of the original frame kept, x and y
     offset: tuple[float, float]  # where the crop starts, as a fraction of the original
+    first: float  # the first pass's best approximate z (no exact test when below GATE)
 
 
 def _radial_filter(grid: int, low: float, high: float) -> np.ndarray:
@@ -88,21 +93,20 @@ def _best(luma: Image.Image, sx: float, sy: float, template: np.ndarray) -> tupl
 
 
 def search(preview: Image.Image, key: WatermarkKey) -> CropScore:
-    """Every third scale of the grid first (the mark tolerates a scale error of about 0.006),
-    then the neighbours of the best few; each scale pair scans all offsets by one FFT."""
-    template = _template(key)
+    """The first pass (stretch.py) ranks every third scale pair of the grid (the mark tolerates a
+    scale error of about 0.006); the exact test then tries the fine neighbours of the best few,
+    each scale pair scanning all offsets by one FFT, and alone decides. Below GATE no pair is
+    tried: in the bench, marked crops scored >= 5.87 there, 984 unmarked checks <= 4.79."""
     luma = fr.to_luma(preview)
-    ranked = []
-    for iy in COARSE_INDEX:
-        for ix in COARSE_INDEX:
-            z, ox, oy = _best(luma, FINE_SCALES[ix], FINE_SCALES[iy], template)
-            ranked.append((z, ix, iy, ox, oy))
-    ranked.sort(reverse=True)
-    z, ix, iy, ox, oy = ranked[0]
-    best = CropScore(z, (FINE_SCALES[ix], FINE_SCALES[iy]), (ox / fr.FRAME, oy / fr.FRAME))
-    seen = {(ix, iy) for _, ix, iy, _, _ in ranked}
+    first = stretch.scores(luma, key, COARSE_WIDTHS)
+    best = CropScore(0.0, (1.0, 1.0), (0.0, 0.0), float(first.max()))
+    template = _template(key)
+    seen: set[tuple[int, int]] = set()
     last = len(FINE_SCALES) - 1
-    for _, cx, cy, _, _ in ranked[:CANDIDATES]:
+    for flat in np.argsort(first, axis=None)[::-1][:CANDIDATES]:
+        cy, cx = (COARSE_INDEX[int(i)] for i in np.unravel_index(int(flat), first.shape))
+        if first.flat[flat] < GATE or best.z >= THRESHOLD:
+            break
         for iy in range(max(cy - 1, 0), min(cy + 1, last) + 1):
             for ix in range(max(cx - 1, 0), min(cx + 1, last) + 1):
                 if (ix, iy) in seen:
@@ -111,5 +115,5 @@ def search(preview: Image.Image, key: WatermarkKey) -> CropScore:
                 sx, sy = FINE_SCALES[ix], FINE_SCALES[iy]
                 z, ox, oy = _best(luma, sx, sy, template)
                 if z > best.z:
-                    best = CropScore(z, (sx, sy), (ox / fr.FRAME, oy / fr.FRAME))
+                    best = CropScore(z, (sx, sy), (ox / fr.FRAME, oy / fr.FRAME), best.first)
     return best
