@@ -25,11 +25,11 @@ from .model import (
     ImageInfo,
     Report,
     ScanMeta,
+    field_names,
 )
 from .options import ScanOptions
 from .probes import exif as exif_probe
 from .probes import hashes, jpeg, thumbnail, timestamps, xmp
-from .render.json import field_names
 from .workers import Failed, run_supervised
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -167,17 +167,7 @@ def _probe_content(
     elif fmt == "PNG":
         data_hash = hashes.png_data_sha256(data)
     width, height = meta.stored_size or decoded.full_size
-    image = ImageInfo(
-        format=fmt,
-        extension_mismatch=_extension_mismatch(source.path, fmt),
-        width=width,
-        height=height,
-        mode=decoded.image.mode,
-        orientation=meta.exif.orientation if meta.exif else None,
-        frames=decoded.frames,
-        has_thumbnail=bool(meta.exif and meta.exif.has_thumbnail),
-        jpeg=meta.jpeg.info if meta.jpeg else None,
-    )
+    image = _image_info(source, fmt, meta, width, height, decoded.image.mode, decoded.frames)
     return _replace(
         record,
         status=STATUS_OK,
@@ -197,19 +187,26 @@ _JPEG_MODES = {1: "L", 3: "RGB", 4: "CMYK"}
 
 def _undecoded_jpeg(source: Source, meta: _Extracted) -> ImageInfo | None:
     frame = meta.jpeg.frame if meta.jpeg is not None else None
-    if meta.jpeg is None or frame is None or frame[0] == 0 or frame[1] == 0:
+    if frame is None or frame[0] == 0 or frame[1] == 0:
         return None
     width, height, components = frame
+    mode = _JPEG_MODES.get(components, f"{components} components")
+    return _image_info(source, "JPEG", meta, width, height, mode, frames=1)
+
+
+def _image_info(
+    source: Source, fmt: str, meta: _Extracted, width: int, height: int, mode: str, frames: int
+) -> ImageInfo:
     return ImageInfo(
-        format="JPEG",
-        extension_mismatch=_extension_mismatch(source.path, "JPEG"),
+        format=fmt,
+        extension_mismatch=_extension_mismatch(source.path, fmt),
         width=width,
         height=height,
-        mode=_JPEG_MODES.get(components, f"{components} components"),
+        mode=mode,
         orientation=meta.exif.orientation if meta.exif else None,
-        frames=1,
+        frames=frames,
         has_thumbnail=bool(meta.exif and meta.exif.has_thumbnail),
-        jpeg=meta.jpeg.info,
+        jpeg=meta.jpeg.info if meta.jpeg else None,
     )
 
 

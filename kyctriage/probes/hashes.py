@@ -162,8 +162,7 @@ def _haar_inverse_step(
     aa: np.ndarray, da: np.ndarray, ad: np.ndarray, dd: np.ndarray
 ) -> np.ndarray:
     """pywt.idwt2 over the last two axes: columns first, then rows."""
-    rows = _upsample(_upsample(aa, ad, -1), _upsample(da, dd, -1), -2)
-    return rows
+    return _upsample(_upsample(aa, ad, -1), _upsample(da, dd, -1), -2)
 
 
 def _upsample(low: np.ndarray, high: np.ndarray, axis: int) -> np.ndarray:

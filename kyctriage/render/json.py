@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import KyctriageError
-from ..model import SCHEMA_VERSION, Report
+from ..model import SCHEMA_VERSION, Report, field_names
 
 # Fields held as tuples of (name, value) pairs in records and as objects in JSON.
 _PAIR_FIELDS = {"exif", "xmp"}
@@ -41,16 +41,6 @@ def to_data(value: Any) -> Any:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-@functools.cache
-def field_names(kind: type) -> tuple[str, ...] | None:
-    """The field names of a dataclass type, None for any other type: asked once per type,
-    since dataclasses.is_dataclass and fields() were a third of a scan's own work in the
-    parent process (records are converted for the journal and again for the report)."""
-    if not dataclasses.is_dataclass(kind):
-        return None
-    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def _head(report: Report) -> dict[str, Any]:
