@@ -103,3 +103,32 @@ def test_view_hashes_equal_imagehash_of_each_view(index):
         expected = (str(imagehash.phash(image)), str(imagehash.dhash(image)),
                     str(imagehash.whash(image)))  # fmt: skip
         assert (view.phash, view.dhash, view.whash) == expected, view.view
+
+
+def test_phash_falls_back_to_scipy_only_on_near_ties(monkeypatch):
+    """Natural pictures take the matrix DCT; a flat one (every AC term ~0) is redone with
+    scipy.fftpack, and both give imagehash's bits."""
+    import scipy.fftpack
+
+    calls = []
+    real = scipy.fftpack.dct
+    monkeypatch.setattr(scipy.fftpack, "dct", lambda *a, **k: calls.append(1) or real(*a, **k))
+    ramp = _previews()[-1]
+    assert _ours(ramp) == _imagehash(ramp)
+    ours_calls = len(calls) - 2  # imagehash's own two DCTs
+    assert ours_calls == 0
+    calls.clear()
+    flat = Image.new("RGB", (300, 200), (7, 200, 30))
+    assert _ours(flat) == _imagehash(flat)
+    assert len(calls) == 4  # two of ours, two of imagehash's
+
+
+def test_the_scan_path_does_not_import_scipy():
+    """scipy.fft costs ~0.4 s of start-up, serial before the workers fork; only the watermark
+    detectors (with a profile) and near-tied phashes need it."""
+    import subprocess
+    import sys
+
+    code = "import sys, kyctriage.cli, kyctriage.pipeline; print('scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
