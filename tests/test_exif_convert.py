@@ -263,3 +263,37 @@ def test_the_in_memory_s2n_reads_every_number_as_exifread_does(block, offset, le
             return type(exc)
 
     assert outcome(ours) == outcome(theirs)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    block=st.binary(min_size=8, max_size=200),
+    offset=st.integers(-8, 210),
+    count=st.integers(0, 60),
+    field_type=st.integers(1, 12),
+    name=st.sampled_from(["Image Make", "MakerNote", "MakerNote Tag 0x000D"]),
+)
+def test_the_batched_field_reader_reads_every_array_as_exifread_does(
+    block, offset, count, field_type, name
+):
+    """One unpack per array where it fits, exifread's s2n loop where it does not: the same
+    values (and the same failures) either way, cut-off and negative offsets included."""
+    import io
+
+    from exifread.core.exif_header import ExifHeader
+    from exifread.tags.fields import FIELD_DEFINITIONS
+
+    from kyctriage.probes.exif import _BoundedHeader
+
+    tiff = (b"II" if block[0] % 2 else b"MM") + block[2:]
+    length = FIELD_DEFINITIONS[field_type][0]
+    ours = _BoundedHeader(tiff)
+    theirs = ExifHeader(io.BytesIO(tiff), tiff[:1].decode(), 0, 0, False, False, False)
+
+    def outcome(header: ExifHeader, method) -> object:  # type: ignore[no-untyped-def]
+        try:
+            return [repr(v) for v in method(header, name, count, field_type, length, offset)]
+        except Exception as exc:  # noqa: BLE001 - the kind of failure must agree too
+            return type(exc)
+
+    assert outcome(ours, type(ours)._process_field) == outcome(theirs, ExifHeader._process_field)
