@@ -32,10 +32,11 @@ from kyctriage.model import (
     Verdict,
     WatermarkCheck,
 )
-from kyctriage.render.html import build_page, render_html, visible
+from kyctriage.render.html import build_page, render_html
 from kyctriage.render.html_chart import build_chart, verdict_slots
 from kyctriage.render.json import render_json
 from kyctriage.render.manifest import render_manifest
+from kyctriage.render.text import visible
 
 # Each payload sets window.__pwned if it ever runs; the browser tests check that it does not.
 PAYLOADS = (

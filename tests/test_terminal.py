@@ -20,7 +20,7 @@ HOSTILE = [
 
 
 def test_inert_escapes_controls_and_bidi():
-    assert inert("a\x1bb").plain == "a\\x1bb"
+    assert inert("a\x1bb").plain == "a\\u001bb"
     assert inert("x\u202ey").plain == "x\\u202ey"
     assert inert("[bold]x[/bold]").plain == "[bold]x[/bold]"
 

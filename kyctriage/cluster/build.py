@@ -65,7 +65,7 @@ def _components(table: Arrays) -> tuple[NDArray[np.intp], int]:
     found = search.search(uniq, uniq, same_set=True)
     edges.append((first[found.query], first[found.base]))
     crowded = found.crowded
-    nodes = np.unique(first)
+    nodes = np.sort(first)  # distinct already: one first row per unique triple
     for k in range(len(search.VIEWS)):
         rows = nodes[table.has_view[nodes, k]]
         if len(rows):

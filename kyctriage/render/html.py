@@ -16,10 +16,8 @@ from markupsafe import Markup
 
 from ..model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
 from .html_chart import Chart, build_chart, verdict_slots
+from .text import visible
 
-# Controls, bidi overrides and invisible characters would make a name read differently from
-# what it is (evil\u202egpj.exe shows as evilexe.jpg), so they are shown as escapes.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 # Long attacker-chosen texts (EXIF comments, Telegram messages) are cut in the HTML; the JSON
 # report keeps them whole.
@@ -34,16 +32,6 @@ THUMBNAIL_NOTES = {
     "documents. Handle and forward it as personal data.",
     "none": "Thumbnails are left out of this report.",
 }
-
-
-def visible(value: object, limit: int | None = None) -> str:
-    """Evidence text for display: invisible and direction-changing characters made visible."""
-    text = "" if value is None else str(value)
-    cut = limit is not None and len(text) > limit
-    if cut:
-        text = text[:limit]
-    shown = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return shown + (" [...]" if cut else "")
 
 
 @dataclass(frozen=True)

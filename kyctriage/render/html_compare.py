@@ -8,7 +8,8 @@ from markupsafe import Markup
 
 from ..compare import Comparison, Side
 from ..model import FileRecord
-from .html import THUMBNAIL_NOTES, _asset, _environment, _sha256_source, _thumbnail, visible
+from .html import THUMBNAIL_NOTES, _asset, _environment, _sha256_source, _thumbnail
+from .text import visible
 
 MAX_MATCHES_SHOWN = 3  # per leak image; the JSON keeps every match
 

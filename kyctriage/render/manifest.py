@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ..model import FileRecord, Report
-from .html import visible
+from .text import visible
 
 FORMAT = 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from rich.console import Console, Group, RenderableType
@@ -11,20 +10,15 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
+from .text import visible
 
 MAX_ERRORS_SHOWN = 20
 MAX_VALUES_SHOWN = 8
 
-# C0 and C1 controls, DEL, and the Unicode bidi and invisible formatting characters that can
-# make a name read differently from what it is.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-
 
 def inert(text: str) -> Text:
     """Evidence text for the terminal: no markup, no emoji codes, no escape sequences."""
-    shown = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text)  # fmt: skip
-    return Text(shown)
+    return Text(visible(text))
 
 
 def _status_table(report: Report) -> Table:
