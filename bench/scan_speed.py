@@ -24,6 +24,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -206,7 +207,7 @@ def _run(commands: Sequence[str], cwd: Path) -> tuple[float, float]:
 
 
 def contenders(
-    folder: Path, workers: int, previews: Sequence[int], out: Path
+    folder: Path, workers: int, previews: Sequence[int], out: Path, other: str | None = None
 ) -> dict[str, list[str]]:
     me = f"{sys.executable} {Path(__file__).resolve()}"
     found: dict[str, list[str]] = {
@@ -226,6 +227,10 @@ def contenders(
         found[f"kyctriage scan (preview {size})"] = [
             f"kyctriage scan . --workers {workers} --preview-size {size} -q --json {out}"
         ]
+        if other:
+            found[f"{other} scan (preview {size})"] = [
+                f"{other} scan . --workers {workers} --preview-size {size} -q --json {out}"
+            ]
     return found
 
 
@@ -255,6 +260,10 @@ def main() -> None:
     parser.add_argument("--exif-source", type=Path, default=DEFAULT_EXIF_SOURCE)
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--no-chain", action="store_true", help="skip the slow chain")
+    parser.add_argument(
+        "--other", metavar="KYCTRIAGE", help="another build's kyctriage executable, run beside "
+        "this one in every round (before/after comparisons on the same load)"
+    )  # fmt: skip
     parser.add_argument("--chain-hashes", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.chain_hashes:
@@ -268,17 +277,21 @@ def main() -> None:
     mean_mb = sum(p.stat().st_size for p in paths) / len(paths) / 1e6
     previews = [int(s) for s in args.preview_size.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        runs = contenders(folder, args.workers, previews, Path(tmp) / "report.json")
+        runs = contenders(folder, args.workers, previews, Path(tmp) / "report.json", args.other)
         if args.no_chain:
             del runs[CHAIN]
         best: dict[str, float] = {}
         cpu: dict[str, float] = {}
+        paired: dict[str, list[float]] = {}  # each round's time over that round's floor
         # Interleaved rounds: every contender sees the same load on the shared machine.
         for round_ in range(args.repeat):
             for name, commands in runs.items():
                 wall, used = _run(commands, folder)
                 best[name] = min(best.get(name, wall), wall)
                 cpu[name] = min(cpu.get(name, used), used)
+                if name == FLOOR:
+                    floor_wall = wall
+                paired.setdefault(name, []).append(wall / floor_wall)
                 print(
                     f"round {round_ + 1}: {name}: {wall:.2f} s, CPU {used:.2f} s", file=sys.stderr
                 )
@@ -291,14 +304,16 @@ def main() -> None:
     )
     print(machine())
     print(
-        "\n| run | images/s | time / floor | time / chain | CPU ms per image "
-        "| CPU / floor | CPU / chain |"
+        "\n| run | images/s | time / floor | same-round time / floor, median (range) "
+        "| time / chain | CPU ms per image | CPU / floor | CPU / chain |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, wall in best.items():
         used = cpu[name]
+        ratios = sorted(paired[name])
         print(
-            f"| {name} | {n / wall:.1f} | {wall / floor:.2f} | "
+            f"| {name} | {n / wall:.1f} | {wall / floor:.2f} | {statistics.median(ratios):.2f} "
+            f"({ratios[0]:.2f}-{ratios[-1]:.2f}) | "
             f"{f'{wall / chain:.3f}' if chain else '-'} | {used / n * 1e3:.1f} | "
             f"{used / floor_cpu:.2f} | {f'{used / chain_cpu:.3f}' if chain_cpu else '-'} |"
         )
