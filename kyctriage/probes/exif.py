@@ -287,11 +287,10 @@ class _BoundedHeader(ExifHeader):
         lies inside the data (a MakerNote's arrays are most of a camera's 800 numbers): the
         same values in the same order; exifread's own loop for floats and for the rest."""
         ratio = field_type in RATIO_FIELD_TYPES
-        code = _CODES.get((4 if ratio else type_length, field_type in SIGNED_FIELD_TYPES))
+        size = 4 if ratio else type_length  # a ratio is two 4-byte numbers
         start, numbers = self.offset + offset, count * (2 if ratio else 1)
-        size = 4 if ratio else type_length
         if (
-            code is None
+            size not in (1, 2, 4)
             or field_type in FLOAT_FIELD_TYPES
             or not (count < 1000 or tag_name in ("MakerNote", canon.CAMERA_INFO_TAG_NAME))
             or start < 0
@@ -299,6 +298,7 @@ class _BoundedHeader(ExifHeader):
         ):
             return super()._process_field(tag_name, count, field_type, type_length, offset)
         order = "<" if self.endian == "I" else ">"
+        code = _CODES[size, field_type in SIGNED_FIELD_TYPES]
         values = struct.unpack_from(f"{order}{numbers}{code}", self._view, start)
         if ratio:
             return [Ratio(a, b) for a, b in zip(values[0::2], values[1::2], strict=True)]
@@ -313,18 +313,18 @@ class _BoundedHeader(ExifHeader):
         super().dump_ifd(ifd, ifd_name, *args, **kwargs)
 
 
+# exifread's struct codes per (byte length, signed). Its "L" and "l" with a "<" or ">" prefix
+# are 4 bytes, so an 8-byte value fails to unpack there as here (struct.error), and the reads
+# agree number for number; the batched array reader takes only the 1-, 2- and 4-byte codes.
+_CODES = {
+    (1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
+    (4, False): "I", (4, True): "i", (8, False): "L", (8, True): "l",
+}  # fmt: skip
 _UNPACKERS = {
     (little, length, signed): struct.Struct(("<" if little else ">") + code).unpack
     for little in (True, False)
-    for (length, signed), code in {
-        (1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
-        (4, False): "I", (4, True): "i", (8, False): "L", (8, True): "l",
-    }.items()
-}  # fmt: skip
-_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h", (4, False): "I",
-          (4, True): "i"}  # fmt: skip
-# exifread's own codes: "L" and "l" with a "<" or ">" prefix are 4 bytes, so an 8-byte value
-# fails to unpack there as here (struct.error), and the reads agree number for number.
+    for (length, signed), code in _CODES.items()
+}
 
 
 def _exifread_tags(tiff: bytes) -> tuple[list[RawTag], str | None]:
