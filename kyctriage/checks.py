@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .aspect import DEFAULT_ASPECT_RATIOS, AspectRatios
 from .model import FileRecord, WatermarkCheck
 from .profile import Profile
 
@@ -24,6 +25,7 @@ class PixelCheck:
     pipeline: str
     key: WatermarkKey | None = None
     logo: LogoTemplate | None = None
+    aspects: AspectRatios | None = DEFAULT_ASPECT_RATIOS  # the crop search's
 
 
 def pixel_checks(profile: Profile | None) -> tuple[PixelCheck, ...]:
@@ -36,7 +38,8 @@ def pixel_checks(profile: Profile | None) -> tuple[PixelCheck, ...]:
     checks: list[PixelCheck] = []
     for pipeline in profile.pipelines:
         if pipeline.watermark_key is not None:
-            checks.append(PixelCheck(pipeline.name, key=load_key(str(pipeline.watermark_key))))
+            key = load_key(str(pipeline.watermark_key))
+            checks.append(PixelCheck(pipeline.name, key=key, aspects=pipeline.watermark_aspects))
         if pipeline.logo_template is not None:
             logo = load_logo(str(pipeline.logo_template))
             checks.append(PixelCheck(pipeline.name, logo=logo))
@@ -74,7 +77,7 @@ def run_pixel_checks(
     results = []
     for check in checks:
         if check.key is not None:
-            found = detect(preview, check.key, full_size, crop_search)
+            found = detect(preview, check.key, full_size, crop_search, check.aspects)
             results.append(as_check(check.pipeline, found))
         if check.logo is not None:
             results.append(as_check(check.pipeline, detect_logo(preview, check.logo)))

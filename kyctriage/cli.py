@@ -409,6 +409,7 @@ def profile_learn(directory: str, name: str, output: str) -> None:
 @click.argument("profile_file", type=click.Path(exists=True, dir_okay=False))
 def profile_show(profile_file: str) -> None:
     """Check a profile and print its pipelines (stdout)."""
+    from .aspect import describe
     from .profile import load_profile
 
     def action() -> None:
@@ -419,6 +420,8 @@ def profile_show(profile_file: str) -> None:
             checks = {"watermark": p.watermark_key, "logo": p.logo_template, "marker": p.marker}
             checks["fingerprint"] = p.fingerprint
             marks = [name for name, value in checks.items() if value]
+            if p.watermark_key:
+                marks[0] = f"watermark (crops of {describe(p.watermark_aspects)} originals)"
             click.echo(
                 f"  {p.name}: {p.label}; active {window}; {', '.join(marks) or 'dates only'}"
             )

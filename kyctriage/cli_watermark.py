@@ -14,6 +14,7 @@ from typing import NoReturn
 
 import click
 
+from .aspect import DEFAULT_ASPECT_RATIOS, describe, parse_aspect_ratios
 from .errors import FileProblem, KyctriageError
 from .ingest import walk
 from .load import PILLOW_FORMATS, decode, read_file, sniff
@@ -126,9 +127,14 @@ def embed(keyfile: str, source: str, output: str) -> None:
     show_default=True, help="The reduced decode, as scan makes it.",
 )  # fmt: skip
 @click.option("--no-crop-search", is_flag=True, help="Only the fast test (no crop search).")
+@click.option(
+    "--aspect-ratios", default=describe(DEFAULT_ASPECT_RATIOS).replace(" ", ""), show_default=True,
+    help="Aspect ratios of the marked originals (portrait forms implied), which bound the crop "
+    'search; "any" searches every crop (about 2.5x slower where no mark is found).',
+)  # fmt: skip
 def detect_cmd(
     keyfile: str, paths: tuple[str, ...], json_path: str | None, preview_size: int,
-    no_crop_search: bool,
+    no_crop_search: bool, aspect_ratios: str,
 ) -> None:  # fmt: skip
     """Look for the keyed mark in every image under PATHS.
 
@@ -137,6 +143,10 @@ def detect_cmd(
     """
     from .watermark import PRESENT, detect, fingerprint, load_key
 
+    try:
+        aspects = parse_aspect_ratios(aspect_ratios)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--aspect-ratios") from None
     try:
         key = load_key(keyfile)
     except KyctriageError as exc:
@@ -157,7 +167,7 @@ def detect_cmd(
                 rows.append(row)
                 continue
             decoded = decode(data, fmt, DEFAULT_MAX_PIXELS, preview_size)
-            result = detect(decoded.preview, key, decoded.full_size, not no_crop_search)
+            result = detect(decoded.preview, key, decoded.full_size, not no_crop_search, aspects)
         except (FileProblem, KyctriageError, OSError, ValueError, MemoryError) as exc:
             failed += 1
             row["error"] = _one_line(exc)

@@ -10,12 +10,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, parse_aspect_ratios
 from .errors import UsageError
 
 PIPELINE_KEYS = {
     "name", "label", "active_from", "active_to", "watermark", "fingerprint", "logo", "marker",
 }  # fmt: skip
-WATERMARK_KEYS = {"key"}
+WATERMARK_KEYS = {"key", "aspect_ratios"}
 LOGO_KEYS = {"template"}
 MARKER_KEYS = {"field", "pattern"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -38,6 +39,8 @@ class Pipeline:
     fingerprint: Path | None = None
     logo_template: Path | None = None
     marker: Marker | None = None
+    # The marked originals' aspect ratios, which bound the crop search; None: any.
+    watermark_aspects: AspectRatios | None = DEFAULT_ASPECT_RATIOS
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,15 @@ def _pipeline(raw: Any, base: Path) -> Pipeline:
     if active_from and active_to and active_to < active_from:
         raise ValueError(f"active_to {active_to} is before active_from {active_from}")
     watermark = logo = None
+    aspects: AspectRatios | None = DEFAULT_ASPECT_RATIOS
     if "watermark" in table:
         mark = _check_keys(table["watermark"], WATERMARK_KEYS, "watermark")
         watermark = _path(base, mark.get("key"), "watermark.key")
+        if "aspect_ratios" in mark:
+            try:
+                aspects = parse_aspect_ratios(mark["aspect_ratios"])
+            except ValueError as exc:
+                raise ValueError(f"watermark.aspect_ratios: {exc}") from None
     if "logo" in table:
         logo_table = _check_keys(table["logo"], LOGO_KEYS, "logo")
         logo = _path(base, logo_table.get("template"), "logo.template")
@@ -132,7 +141,9 @@ def _pipeline(raw: Any, base: Path) -> Pipeline:
     label = table.get("label", name)
     if not isinstance(label, str):
         raise ValueError("label must be text")
-    return Pipeline(name, label, active_from, active_to, watermark, fingerprint, logo, marker)
+    return Pipeline(
+        name, label, active_from, active_to, watermark, fingerprint, logo, marker, aspects
+    )
 
 
 def load_profile(path: str | Path) -> Profile:

@@ -25,6 +25,17 @@ class Failed:
     reason: str
 
 
+def _one_thread_per_worker() -> None:  # pragma: no cover - runs in the child
+    """The pool runs one worker per core; a library's own threads (OpenBLAS's, in the
+    watermark's matrix products) would only fight it for the cores and spin. Libraries
+    loaded later read the variables, those already loaded (inherited) are told directly."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    threadpool_limits(1)
+
+
 def _worker_main(
     func: Callable[[Any], Any], conn: Connection, memory_limit: int | None
 ) -> None:  # pragma: no cover - runs in the child
@@ -37,6 +48,7 @@ def _worker_main(
     os.dup2(devnull, 2)
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    _one_thread_per_worker()
     while True:
         try:
             item = conn.recv()

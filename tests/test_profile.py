@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from click.testing import CliRunner
 
+from kyctriage.aspect import DEFAULT_ASPECT_RATIOS
+from kyctriage.cli import main
 from kyctriage.errors import UsageError
 from kyctriage.profile import load_profile
 
@@ -66,6 +69,19 @@ def test_mistakes_are_one_clear_error(tmp_path, change, message):
     assert old in GOOD
     with pytest.raises(UsageError, match=message):
         load_profile(_write(tmp_path, GOOD.replace(old, new, 1)))
+
+
+def test_watermark_aspect_ratios(tmp_path):
+    inhouse = load_profile(_write(tmp_path, GOOD)).pipelines[0]
+    assert inhouse.watermark_aspects == DEFAULT_ASPECT_RATIOS
+    for value, expected in [('"any"', None), ('["4:3", "16:9"]', ((4, 3), (16, 9)))]:
+        text = GOOD.replace('key = "inhouse.key"', f'key = "inhouse.key", aspect_ratios = {value}')
+        assert load_profile(_write(tmp_path, text)).pipelines[0].watermark_aspects == expected
+    shown = CliRunner().invoke(main, ["profile", "show", str(_write(tmp_path, text))])
+    assert "watermark (crops of 4:3, 16:9 originals)" in shown.output
+    bad = GOOD.replace('key = "inhouse.key"', 'key = "inhouse.key", aspect_ratios = "wide"')
+    with pytest.raises(UsageError, match=r"line 6: watermark.aspect_ratios: aspect ratio 'wide'"):
+        load_profile(_write(tmp_path, bad))
 
 
 def test_unreadable_and_empty_profiles(tmp_path):

@@ -76,15 +76,21 @@ def test_crop_search_finds_a_cropped_copy_and_can_be_turned_off(tmp_path):
         image.crop((int(0.06 * w), int(0.06 * h), int(0.97 * w), h)).save(
             leak / "cropped.jpg", "JPEG", quality=85
         )
-    profile = tmp_path / "profile.toml"
+    profile, square = tmp_path / "profile.toml", tmp_path / "square.toml"
     profile.write_text('[[pipeline]]\nname = "in-house"\nwatermark = { key = "inhouse.key" }\n')
+    square.write_text('[[pipeline]]\nname = "in-house"\n'
+                      'watermark = { key = "inhouse.key", aspect_ratios = ["1:1"] }\n')  # fmt: skip
     checks = {}
-    for flags in ([], ["--no-crop-search"]):
-        report = tmp_path / f"r{len(flags)}.json"
-        args = ["scan", str(leak), "--profile", str(profile), "--json", str(report), "-q"]
+    for name, path, flags in [("crop", profile, []), ("fast", profile, ["--no-crop-search"]),
+                              ("square", square, [])]:  # fmt: skip
+        report = tmp_path / f"{name}.json"
+        args = ["scan", str(leak), "--profile", str(path), "--json", str(report), "-q"]
         result = CliRunner().invoke(main, args + flags)
         assert result.exit_code == 0, result.output
-        checks[bool(flags)] = json.loads(report.read_text())["records"][0]["watermark"][0]
-    assert checks[False]["verdict"] == "present" and "cropped" in checks[False]["note"]
-    assert checks[True]["verdict"] in ("absent", "inconclusive")
-    assert "crops not searched" in checks[True]["note"]
+        checks[name] = json.loads(report.read_text())["records"][0]["watermark"][0]
+    assert checks["crop"]["verdict"] == "present" and "cropped" in checks["crop"]["note"]
+    assert checks["fast"]["verdict"] in ("absent", "inconclusive")
+    assert "crops not searched" in checks["fast"]["note"]
+    # The profile says the marked originals are square: no crop of a square is this 4:3 copy.
+    assert checks["square"]["verdict"] == "absent"
+    assert "no crop of originals of 1:1 either" in checks["square"]["note"]

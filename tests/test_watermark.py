@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
+from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, parse_aspect_ratios
 from kyctriage.load import decode
 from kyctriage.watermark import (
     ABSENT,
@@ -57,9 +58,11 @@ def preview_of(data: bytes, fmt: str = "JPEG") -> tuple[Image.Image, tuple[int, 
     return decoded.preview, decoded.full_size
 
 
-def check(data: bytes, key: WatermarkKey = KEY, fmt: str = "JPEG", crop_search: bool = True):
+def check(
+    data: bytes, key: WatermarkKey = KEY, fmt: str = "JPEG", crop_search: bool = True, **options
+):
     preview, size = preview_of(data, fmt)
-    return detect(preview, key, size, crop_search=crop_search)
+    return detect(preview, key, size, crop_search=crop_search, **options)
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +140,40 @@ def test_crop_is_found_by_the_crop_search(marked):
     assert result.verdict == PRESENT
     assert result.threshold == pytest.approx(crop.THRESHOLD, abs=0.01)
     assert "crop" in result.note
+
+
+def test_crop_search_covers_the_diagonal_of_a_listed_aspect_and_little_else():
+    pairs = crop.scale_pairs((1280, 960), DEFAULT_ASPECT_RATIOS)  # 4:3
+    assert pairs.diagonal().all()  # crops keeping the original's 4:3
+    assert pairs.sum() <= pairs.size / 3
+    assert crop.scale_pairs((1280, 960), None) is None
+    assert not crop.scale_pairs((3000, 1000), ((1, 1),)).any()  # no 8% crop of a square is 3:1
+
+
+def test_crop_search_finds_an_unlisted_aspect_only_when_asked(photo):
+    marked = embed(textured(600, 480, seed=11), KEY)  # 5:4, not a default aspect ratio
+    w, h = marked.size
+    data = jpeg(marked.crop((int(0.07 * w), int(0.02 * h), w - int(0.03 * w), h - int(0.06 * h))))
+    missed = check(data)
+    assert missed.verdict == ABSENT
+    assert "no crop of originals of 1:1, 4:3, 3:2, 16:9 either" in missed.note
+    assert check(data, aspects=((5, 4),)).verdict == PRESENT
+    assert check(data, aspects=None).verdict == PRESENT
+    assert "any aspect ratio" in check(jpeg(photo), aspects=None).note
+
+
+@pytest.mark.parametrize(
+    ("text", "ratios"),
+    [("4:3", ((4, 3),)), (" 16 : 9,1:1 ", ((16, 9), (1, 1))), (["3:2"], ((3, 2),)), ("ANY", None)],
+)
+def test_aspect_ratios_parse(text, ratios):
+    assert parse_aspect_ratios(text) == ratios
+
+
+@pytest.mark.parametrize("text", ["", "4x3", "4:0", [], [4], "4:3,", 1.33])
+def test_bad_aspect_ratios_are_refused(text):
+    with pytest.raises(ValueError, match="aspect ratio"):
+        parse_aspect_ratios(text)
 
 
 def counting_exact_tests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:

@@ -83,6 +83,9 @@ def test_cli_keygen_embed_detect(tmp_path):
     bad = runner.invoke(main, ["watermark", "detect", "--key", str(tmp_path / "bad.key"), str(out)])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     assert runner.invoke(main, ["watermark", "detect", str(out)]).exit_code == 2
+    args = ["watermark", "detect", "--key", str(key_path), "--aspect-ratios", "4x3", str(out)]
+    refused = runner.invoke(main, args)
+    assert refused.exit_code == 2 and "--aspect-ratios" in refused.output
 
 
 def _record(exif=(), xmp=(), comments=()):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
+from threadpoolctl import threadpool_limits
+
 from kyctriage.workers import Failed, run_supervised
 
 
@@ -38,3 +41,16 @@ def test_every_item_is_answered_despite_crashes_and_hangs():
 
 def test_empty_input():
     assert list(run_supervised(_probe, [], workers=2, time_limit=1)) == []
+
+
+def _blas_threads(_: int) -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_workers_run_blas_on_one_thread():
+    assert np.ones(1) @ np.ones(1) == 1  # OpenBLAS loaded in the parent, inherited by the fork
+    with threadpool_limits(2):
+        results = dict(run_supervised(_blas_threads, [0, 1], 2, 30.0))
+    assert results[0] and all(threads == [1] * len(threads) for threads in results.values())

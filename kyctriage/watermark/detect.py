@@ -6,7 +6,9 @@ from dataclasses import replace
 
 from PIL import Image
 
+from ..aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, describe
 from . import crop, spread
+from . import frame as fr
 from .keys import WatermarkKey
 from .result import INCONCLUSIVE, PRESENT, WatermarkResult, gaussian_tail_bound
 
@@ -16,13 +18,15 @@ def detect(
     key: WatermarkKey,
     full_size: tuple[int, int] | None = None,
     crop_search: bool = True,
+    aspects: AspectRatios | None = DEFAULT_ASPECT_RATIOS,
 ) -> WatermarkResult:
     """Present, absent or inconclusive for the scan's upright RGB preview. full_size is the
-    image's own size (the preview may be a reduced decode); it only gates tiny images.
+    image's own size (the preview may be a reduced decode): it gates tiny images and gives the
+    crop search the exact aspect ratio. aspects: the marked originals' ratios (None for any).
 
     Never raises on pixel content: anything unexpected becomes an inconclusive result."""
     try:
-        return _detect(preview, key, full_size, crop_search)
+        return _detect(preview, key, full_size, crop_search, aspects)
     except (ValueError, OSError, MemoryError) as exc:
         text = " ".join(str(exc).split())[:200] or type(exc).__name__
         return _inconclusive(key, f"cannot analyse the pixels: {text}")
@@ -41,17 +45,19 @@ def _detect(
     key: WatermarkKey,
     full_size: tuple[int, int] | None,
     crop_search: bool,
+    aspects: AspectRatios | None,
 ) -> WatermarkResult:
     sides = [*preview.size, *(full_size or ())]
     if min(sides) < spread.MIN_SIDE:
         return _inconclusive(key, f"too small: shorter side {min(sides)} px < {spread.MIN_SIDE} px")
+    preview = fr.to_luma(preview)  # once, for the fast test and the crop search
     score = spread.fast_score(preview, key)
     found = spread.fast_result(key, score)
     if found is not None:
         return found
     reason = spread.unusable_reason(preview, score)
     if reason is None and crop_search:
-        cropped = crop.search(preview, key)
+        cropped = crop.search(preview, key, full_size, aspects)
         if cropped.z >= crop.THRESHOLD:
             kept = f"{cropped.kept[0]:.0%} x {cropped.kept[1]:.0%}"
             return WatermarkResult(
@@ -64,7 +70,9 @@ def _detect(
                 "crop hypotheses",
             )  # fmt: skip
     negative = spread.negative_result(key, score, reason)
-    if reason is None and not crop_search:
-        note = f"{negative.note}; crops not searched (--no-crop-search)"
-        return replace(negative, note=note)
-    return negative
+    if reason is not None:
+        return negative
+    if not crop_search:
+        return replace(negative, note=f"{negative.note}; crops not searched (--no-crop-search)")
+    searched = "any aspect ratio" if aspects is None else f"originals of {describe(aspects)}"
+    return replace(negative, note=f"{negative.note}; no crop of {searched} either")

@@ -33,7 +33,10 @@ ORIENTATION_NAMES = (
 
 
 def to_luma(image: Image.Image) -> Image.Image:
-    """Float luminance (ITU-R 601, as JPEG's Y) of any Pillow image mode."""
+    """Float luminance (ITU-R 601, as JPEG's Y) of any Pillow image mode; a float image is
+    taken to be luminance already (detect converts once for every test and key)."""
+    if image.mode == "F":
+        return image
     if image.mode not in ("L", "RGB"):
         image = (
             image.convert("RGBA").convert("RGB")

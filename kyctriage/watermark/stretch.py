@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 from PIL import Image
-from scipy.fft import ifft, irfft, rfft2  # type: ignore[import-untyped]
+from scipy.fft import rfft2  # type: ignore[import-untyped]
 from scipy.ndimage import uniform_filter  # type: ignore[import-untyped]
 
 from . import frame as fr
@@ -64,8 +64,51 @@ def _spectra(key: WatermarkKey, widths: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-def scores(luma: Image.Image, key: WatermarkKey, widths: tuple[int, ...]) -> np.ndarray:
-    """Approximate z of each (width y, width x) pair, the best over its offsets: shape (n, n)."""
+def _runs(wanted: np.ndarray) -> list[slice]:
+    """The runs of True in a row of the pair mask, as slices."""
+    columns = np.flatnonzero(wanted)
+    if not len(columns):
+        return []
+    breaks = np.flatnonzero(np.diff(columns) > 1)
+    starts = [columns[0], *columns[breaks + 1]]
+    stops = [*(columns[breaks] + 1), columns[-1] + 1]
+    return [slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+# Only the first few dozen offsets of each inverse transform are wanted, so both run as
+# matrix products (BLAS) instead of whole FFTs: ~3x less time for the first pass.
+@lru_cache(maxsize=2)
+def _inverse_y(offsets: int) -> np.ndarray:
+    """(offsets, rows): scipy's inverse DFT along y over the kept rows, at offsets 0.."""
+    frequency = np.fft.fftfreq(GRID)[_ROWS] * GRID
+    angle = 2j * np.pi * np.arange(offsets)[:, None] * frequency[None, :] / GRID
+    out: np.ndarray = (np.exp(angle) / GRID).astype(np.complex64)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _inverse_x(offsets: int) -> np.ndarray:
+    """(2 TOP, offsets): irfft along x (n = GRID, no bin at or past TOP) at offsets 0..,
+    as one real product with a half spectrum's interleaved real and imaginary parts."""
+    fx = np.arange(TOP)[:, None]
+    angle = 2 * np.pi * fx * np.arange(offsets)[None, :] / GRID
+    weight = np.where(fx == 0, 1.0, 2.0) / GRID  # the conjugate half counted twice
+    out = np.empty((2 * TOP, offsets), dtype=np.float32)
+    out[0::2] = weight * np.cos(angle)
+    out[1::2] = -weight * np.sin(angle)
+    return out
+
+
+def scores(
+    luma: Image.Image, key: WatermarkKey, widths: tuple[int, ...], pairs: np.ndarray | None = None
+) -> np.ndarray:
+    """Approximate z of each (width y, width x) pair, the best over its offsets: shape (n, n).
+    pairs (bool, (n, n)) limits the work to those pairs; the others score -inf."""
+    n = len(widths)
+    wanted = np.ones((n, n), dtype=bool) if pairs is None else pairs
+    best = np.full((n, n), -np.inf)
+    if not wanted.any():
+        return best
     shrunk = shrunk_width(widths)
     spectra = _spectra(key, widths)
     small = np.asarray(luma.resize((shrunk, shrunk), Image.Resampling.BILINEAR), np.float32)
@@ -77,18 +120,18 @@ def scores(luma: Image.Image, key: WatermarkKey, widths: tuple[int, ...]) -> np.
     wpower = white.real**2 + white.imag**2
     energy = float(2.0 * wpower.sum() - wpower[:, 0].sum()) / (GRID * GRID)
     if energy <= 0:
-        return np.zeros((len(widths), len(widths)))
-    limits = [int((fr.FRAME - w) * shrunk / w) + 1 for w in widths]
-    shifts = max(limits)
-    outside = np.arange(shifts)[None, None, :] >= np.array(limits)[:, None, None]
-    product = np.zeros((len(widths), GRID, TOP), dtype=np.complex64)  # zero rows: unused bins
-    best = np.empty((len(widths), len(widths)))
+        return np.where(wanted, 0.0, -np.inf)
+    limits = np.array([int((fr.FRAME - w) * shrunk / w) + 1 for w in widths])
+    inverse_y = _inverse_y(int(limits.max()))
     for iy, ly in enumerate(limits):
-        np.multiply(white[:TOP], spectra[iy, :, :TOP], out=product[:, :TOP])
-        np.multiply(white[TOP:], spectra[iy, :, TOP:], out=product[:, GRID - TOP + 1 :])
-        rows = ifft(product, axis=-2, overwrite_x=False, workers=1)[:, :ly]
-        corr = irfft(rows, n=GRID, axis=-1, workers=1)[:, :, :shifts]
-        best[iy] = np.where(outside, -np.inf, corr).max(axis=(1, 2))
+        for run in _runs(wanted[iy]):
+            shifts = int(limits[run].max())
+            product = np.multiply(spectra[iy, run], white)  # (k, rows, TOP)
+            rows = inverse_y[:ly] @ product  # (k, ly, TOP)
+            corr = rows.view(np.float32).reshape(-1, 2 * TOP) @ _inverse_x(shifts)
+            outside = np.arange(shifts)[None, None, :] >= limits[run][:, None, None]
+            corr = np.where(outside, -np.inf, corr.reshape(-1, ly, shifts))
+            best[iy, run] = corr.max(axis=(1, 2))
     # A stretched basis vector has squared norm shrunk / width per axis.
     norm = np.sqrt(energy) * shrunk / np.sqrt(np.outer(widths, widths))
     result: np.ndarray = best / norm

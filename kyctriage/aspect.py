@@ -1,0 +1,34 @@
+"""Aspect ratios of the marked originals, which bound the crop search (see watermark/crop.py)."""
+
+from __future__ import annotations
+
+import re
+
+# What cameras, phones and KYC capture SDKs write (portrait forms are implied).
+AspectRatios = tuple[tuple[int, int], ...]
+DEFAULT_ASPECT_RATIOS: AspectRatios = ((1, 1), (4, 3), (3, 2), (16, 9))
+ANY = "any"
+_RATIO = re.compile(r"^\s*(\d{1,5})\s*:\s*(\d{1,5})\s*$")
+
+
+def parse_aspect_ratios(value: object) -> AspectRatios | None:
+    """ "4:3,16:9" (or a list of such strings) -> ((4, 3), (16, 9)); "any" -> None (no limit)."""
+    if isinstance(value, str):
+        if value.strip().lower() == ANY:
+            return None
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, list) and value:
+        items = list(value)
+    else:
+        raise ValueError(f'aspect ratios must be like "4:3,16:9" or "any", not {value!r}')
+    ratios = []
+    for item in items:
+        match = _RATIO.match(item) if isinstance(item, str) else None
+        if match is None or int(match[1]) == 0 or int(match[2]) == 0:
+            raise ValueError(f'aspect ratio {item!r} is not like "4:3"')
+        ratios.append((int(match[1]), int(match[2])))
+    return tuple(ratios)
+
+
+def describe(ratios: AspectRatios | None) -> str:
+    return ANY if ratios is None else ", ".join(f"{w}:{h}" for w, h in ratios)
