@@ -427,7 +427,8 @@ def _profile_files() -> list[Entry]:
         "# Demo profile for samples/: `kyctriage scan samples --profile samples/profile.toml`.\n"
         f"# {DEMO_KEY_FILE} is a published demo key: anyone can read it; never use it for real.\n\n"
         '[[pipeline]]\nname = "in-house"\nlabel = "In-house KYC pipeline (demo)"\n'
-        f'active_from = 2018-03-01\nwatermark = {{ key = "{DEMO_KEY_FILE}" }}\n\n'
+        f'active_from = 2018-03-01\nwatermark = {{ key = "{DEMO_KEY_FILE}", '
+        'aspect_ratios = ["4:3"] }  # what its capture writes: bounds the crop search\n\n'
         '[[pipeline]]\nname = "vendor"\nlabel = "Outsourced KYC vendor (demo)"\n'
         "active_from = 2018-01-15\nactive_to = 2018-02-28\n"
         'fingerprint = "vendor.fingerprint.json"\n'
