@@ -18,6 +18,8 @@ def parse_aspect_ratios(value: object) -> AspectRatios | None:
             return None
         items: list[object] = list(value.split(","))
     elif isinstance(value, list) and value:
+        if any(isinstance(item, str) and item.strip().lower() == ANY for item in value):
+            return None
         items = list(value)
     else:
         raise ValueError(f'aspect ratios must be like "4:3,16:9" or "any", not {value!r}')

@@ -164,7 +164,13 @@ def test_crop_search_finds_an_unlisted_aspect_only_when_asked(photo):
 
 @pytest.mark.parametrize(
     ("text", "ratios"),
-    [("4:3", ((4, 3),)), (" 16 : 9,1:1 ", ((16, 9), (1, 1))), (["3:2"], ((3, 2),)), ("ANY", None)],
+    [
+        ("4:3", ((4, 3),)),
+        (" 16 : 9,1:1 ", ((16, 9), (1, 1))),
+        (["3:2"], ((3, 2),)),
+        ("ANY", None),
+        (["any"], None),
+    ],
 )
 def test_aspect_ratios_parse(text, ratios):
     assert parse_aspect_ratios(text) == ratios
