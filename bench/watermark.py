@@ -194,7 +194,7 @@ def _check(
     decoded = decode(data, _format(data), 10**9, PREVIEW_SIZE)
     options = {"aspects": (ratio,)} if ratio else {}
     start = time.process_time()
-    result = detect(decoded.preview, key, decoded.full_size, **options)  # type: ignore[arg-type]
+    result = detect(decoded.preview, key, decoded.upright_size, **options)  # type: ignore[arg-type]
     return result.verdict, (time.process_time() - start) * 1000
 
 
@@ -256,7 +256,7 @@ def _detect_ms(data: bytes, crop_search: bool, aspects: object = "default") -> f
     decoded = decode(data, "JPEG", 10**9, PREVIEW_SIZE)
     options = {} if aspects == "default" else {"aspects": aspects}
     started = time.process_time()
-    detect(decoded.preview, KEY, decoded.full_size, crop_search, **options)  # type: ignore[arg-type]
+    detect(decoded.preview, KEY, decoded.upright_size, crop_search, **options)  # type: ignore[arg-type]
     return (time.process_time() - started) * 1000
 
 

@@ -167,7 +167,7 @@ def detect_cmd(
                 rows.append(row)
                 continue
             decoded = decode(data, fmt, DEFAULT_MAX_PIXELS, preview_size)
-            result = detect(decoded.preview, key, decoded.full_size, not no_crop_search, aspects)
+            result = detect(decoded.preview, key, decoded.upright_size, not no_crop_search, aspects)
         except (FileProblem, KyctriageError, OSError, ValueError, MemoryError) as exc:
             failed += 1
             row["error"] = _one_line(exc)

@@ -151,9 +151,16 @@ class Decoded:
 
     image: Image.Image  # opened image (header, info, EXIF); pixels not loaded at full size
     preview: Image.Image  # RGB, EXIF orientation applied, reduced scale where the codec allows
-    full_size: tuple[int, int]
+    full_size: tuple[int, int]  # as stored (what the header and exiftool report)
     frames: int
     warnings: tuple[str, ...] = ()  # what the codec warned about (malformed metadata)
+    transposed: bool = False  # EXIF orientation 5-8: upright, width and height swap
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """The full size the way the preview is turned."""
+        width, height = self.full_size
+        return (height, width) if self.transposed else (width, height)
 
 
 def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded:
@@ -198,8 +205,9 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
             raise FileProblem(f"cannot decode {fmt}: {_one_line(exc)}") from None
     notes = tuple(dict.fromkeys(f"pillow: {_one_line(w.message)}" for w in caught))
     return Decoded(
-        image=image, preview=preview, full_size=(width, height), frames=frames, warnings=notes
-    )
+        image=image, preview=preview, full_size=(width, height), frames=frames, warnings=notes,
+        transposed=orientation in _TRANSPOSING,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -243,6 +251,8 @@ _UPRIGHT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+_TRANSPOSING = frozenset({5, 6, 7, 8})
 
 
 def _orientation(image: Image.Image) -> int:

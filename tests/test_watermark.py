@@ -55,7 +55,7 @@ def jpeg(image: Image.Image, quality: int = 85) -> bytes:
 
 def preview_of(data: bytes, fmt: str = "JPEG") -> tuple[Image.Image, tuple[int, int]]:
     decoded = decode(data, fmt, 10**9, 256)
-    return decoded.preview, decoded.full_size
+    return decoded.preview, decoded.upright_size
 
 
 def check(
@@ -160,6 +160,22 @@ def test_crop_search_finds_an_unlisted_aspect_only_when_asked(photo):
     assert check(data, aspects=((5, 4),)).verdict == PRESENT
     assert check(data, aspects=None).verdict == PRESENT
     assert "any aspect ratio" in check(jpeg(photo), aspects=None).note
+
+
+def test_crop_search_takes_the_aspect_ratio_of_the_upright_picture(marked):
+    """A phone stores a portrait shot sideways with EXIF orientation 6; the crop relation holds
+    between the upright crop and the upright original."""
+    w, h = marked.size  # 4:3, the only ratio named below (its portrait form is not 4:3's set)
+    upright = marked.crop((int(0.07 * w), int(0.02 * h), w - int(0.03 * w), h - int(0.06 * h)))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: the decoder rotates it back by 270 degrees
+    buffer = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buffer, "JPEG", quality=85, exif=exif)
+    decoded = decode(buffer.getvalue(), "JPEG", 10**9, 256)
+    assert decoded.preview.width > decoded.preview.height and decoded.transposed
+    assert decoded.upright_size == upright.size and decoded.full_size == upright.size[::-1]
+    result = detect(decoded.preview, KEY, decoded.upright_size, aspects=((4, 3),))
+    assert result.verdict == PRESENT, result.note
 
 
 @pytest.mark.parametrize(

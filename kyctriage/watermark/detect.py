@@ -21,8 +21,9 @@ def detect(
     aspects: AspectRatios | None = DEFAULT_ASPECT_RATIOS,
 ) -> WatermarkResult:
     """Present, absent or inconclusive for the scan's upright RGB preview. full_size is the
-    image's own size (the preview may be a reduced decode): it gates tiny images and gives the
-    crop search the exact aspect ratio. aspects: the marked originals' ratios (None for any).
+    image's own size turned as the preview is (Decoded.upright_size; the preview may be a
+    reduced decode): it gates tiny images and gives the crop search the exact aspect ratio.
+    aspects: the marked originals' ratios (None for any).
 
     Never raises on pixel content: anything unexpected becomes an inconclusive result."""
     try:
