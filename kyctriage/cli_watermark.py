@@ -184,7 +184,10 @@ def detect_cmd(
     _say(f"{len(rows)} file(s): {present} with the mark of key {fingerprint(key)}; "
          f"{failed} unreadable")  # fmt: skip
     if json_path:
-        document = {"version": JSON_VERSION, "key_fingerprint": fingerprint(key), "files": rows}
+        document = {
+            "version": JSON_VERSION, "key_fingerprint": fingerprint(key), "files": rows,
+            "crop_search": None if no_crop_search else {"aspect_ratios": describe(aspects)},
+        }  # fmt: skip
         try:
             from .cli import write_atomic
 
