@@ -150,6 +150,14 @@ def test_crop_search_covers_the_diagonal_of_a_listed_aspect_and_little_else():
     assert not crop.scale_pairs((3000, 1000), ((1, 1),)).any()  # no 8% crop of a square is 3:1
 
 
+def test_the_stretched_patterns_are_made_only_for_the_pairs_searched(photo):
+    stretch._stretched.cache_clear()
+    preview, size = preview_of(jpeg(photo))
+    assert check(jpeg(photo)).verdict == ABSENT
+    made = stretch._stretched(KEY, crop.COARSE_WIDTHS).made
+    assert (made == crop.scale_pairs(size, DEFAULT_ASPECT_RATIOS)).all()
+
+
 def test_crop_search_finds_an_unlisted_aspect_only_when_asked(photo):
     marked = embed(textured(600, 480, seed=11), KEY)  # 5:4, not a default aspect ratio
     w, h = marked.size

@@ -15,9 +15,9 @@ from .keys import WatermarkKey
 
 # The picture is resampled once, to the smallest kept width of a GRID canvas, and transformed
 # once; each scale pair then stretches the pattern instead (a product and an inverse transform
-# per pair, the stretched spectra precomputed per key). A stretched band tops at 96 / 0.84 < 116
-# cycles, so a 256 grid holds it; the coarser grid and the approximate stretch cost some z
-# (median ~10%), which only decides which scale pairs the exact test in crop.py tries.
+# per pair, the stretched spectra made once per key and pair). A stretched band tops at
+# 96 / 0.84 < 116 cycles, so a 256 grid holds it; the coarser grid and the approximate stretch
+# cost some z (median ~10%), which only decides which scale pairs the exact test in crop.py tries.
 GRID = 256
 TOP = 116  # cycles per GRID kept in each direction
 _ROWS = np.r_[0:TOP, GRID - TOP + 1 : GRID]  # frequencies 0..115, -115..-1
@@ -50,18 +50,34 @@ def _band_mask() -> np.ndarray:
 _MASK = _band_mask()
 
 
-@lru_cache(maxsize=4)  # ~42 MB and ~1 s per key: a profile rarely holds more than a few keys
-def _spectra(key: WatermarkKey, widths: tuple[int, ...]) -> np.ndarray:
-    """The stretched pattern's spectrum for every (width y, width x): (n, n, rows, TOP)."""
-    shrunk = shrunk_width(widths)
-    signs = np.where(fr.BAND, fr.key_signs(key), np.float32(0.0))
-    bases = [_basis(w, shrunk) for w in widths]
-    out = np.empty((len(widths), len(widths), len(_ROWS), TOP), dtype=np.complex64)
-    for ix, bx in enumerate(bases):
-        half = signs @ bx.T  # (BLOCK, GRID): stretched along x only
-        for iy, by in enumerate(bases):
-            out[iy, ix] = rfft2(by @ half, workers=1)[_ROWS, :TOP]
-    return out
+class _Stretched:
+    """The key's pattern stretched to each (width y, width x), as a spectrum (rows, TOP),
+    made on first use: with the originals' aspect ratios known a scan needs only the pairs its
+    pictures allow (all 196 take ~0.3 s and 42 MB per key)."""
+
+    def __init__(self, key: WatermarkKey, widths: tuple[int, ...]):
+        n = len(widths)
+        self.signs = np.where(fr.BAND, fr.key_signs(key), np.float32(0.0))
+        self.bases = [_basis(w, shrunk_width(widths)) for w in widths]
+        self.halves: dict[int, np.ndarray] = {}  # stretched along x only: (BLOCK, GRID)
+        self.spectra = np.empty((n, n, len(_ROWS), TOP), dtype=np.complex64)
+        self.made = np.zeros((n, n), dtype=bool)
+
+    def row(self, iy: int, run: slice) -> np.ndarray:
+        """The spectra of width y iy with the widths x of run: (k, rows, TOP)."""
+        for ix in range(run.start, run.stop):
+            if not self.made[iy, ix]:
+                if ix not in self.halves:
+                    self.halves[ix] = self.signs @ self.bases[ix].T
+                stretched = self.bases[iy] @ self.halves[ix]
+                self.spectra[iy, ix] = rfft2(stretched, workers=1)[_ROWS, :TOP]
+                self.made[iy, ix] = True
+        return self.spectra[iy, run]
+
+
+@lru_cache(maxsize=4)  # a profile rarely holds more than a few keys
+def _stretched(key: WatermarkKey, widths: tuple[int, ...]) -> _Stretched:
+    return _Stretched(key, widths)
 
 
 def _runs(wanted: np.ndarray) -> list[slice]:
@@ -110,7 +126,7 @@ def scores(
     if not wanted.any():
         return best
     shrunk = shrunk_width(widths)
-    spectra = _spectra(key, widths)
+    stretched = _stretched(key, widths)
     small = np.asarray(luma.resize((shrunk, shrunk), Image.Resampling.BILINEAR), np.float32)
     spectrum = rfft2(small - small.mean(), s=(GRID, GRID), workers=1)
     # Local whitening: each bin over the RMS of its neighbours (frequencies wrap along y).
@@ -126,7 +142,7 @@ def scores(
     for iy, ly in enumerate(limits):
         for run in _runs(wanted[iy]):
             shifts = int(limits[run].max())
-            product = np.multiply(spectra[iy, run], white)  # (k, rows, TOP)
+            product = np.multiply(stretched.row(iy, run), white)  # (k, rows, TOP)
             rows = inverse_y[:ly] @ product  # (k, ly, TOP)
             corr = rows.view(np.float32).reshape(-1, 2 * TOP) @ _inverse_x(shifts)
             outside = np.arange(shifts)[None, None, :] >= limits[run][:, None, None]
