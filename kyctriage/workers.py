@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import multiprocessing
 import os
@@ -36,6 +37,25 @@ def _one_thread_per_worker() -> None:  # pragma: no cover - runs in the child
     threadpool_limits(1)
 
 
+# glibc's mallopt parameters, and what the workers set them to.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+KEEP_FREED = 64 << 20  # freed memory the heap keeps for the next file, at most
+HEAP_BLOCKS_BELOW = 16 << 20  # blocks smaller than this come from the heap, not fresh mmaps
+
+
+def _reuse_freed_memory() -> None:  # pragma: no cover - runs in the child
+    """Each file makes the same few arrays of a few hundred KiB (the preview, its luminance, the
+    watermark's frames and spectra). glibc hands such freed blocks back to the kernel, and the
+    next file's arrays come back as fresh zeroed pages: with a watermark key ~1,400 page faults
+    per 12 MP photo, ~3 ms of system time. Kept in the heap, they are reused."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # glibc (and musl); absent on macOS
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, HEAP_BLOCKS_BELOW)
+    mallopt(_M_TRIM_THRESHOLD, KEEP_FREED)
+
+
 def _worker_main(
     func: Callable[[Any], Any], conn: Connection, memory_limit: int | None
 ) -> None:  # pragma: no cover - runs in the child
@@ -49,6 +69,7 @@ def _worker_main(
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     _one_thread_per_worker()
+    _reuse_freed_memory()
     while True:
         try:
             item = conn.recv()
