@@ -150,6 +150,31 @@ def test_crop_search_covers_the_diagonal_of_a_listed_aspect_and_little_else():
     assert not crop.scale_pairs((3000, 1000), ((1, 1),)).any()  # no 8% crop of a square is 3:1
 
 
+def _cells_near_the_line(size, original, inner):
+    """Brute force: coarse cells whose centre some crop of an original of that aspect ratio
+    (kx / ky = own / original, within ASPECT_TOLERANCE) comes within `inner` of, on both axes."""
+    kept = np.array([crop.FINE_SCALES[i] for i in crop.COARSE_INDEX])
+    ky = np.linspace(crop.MIN_KEPT - 0.01, 1.01, 20001)
+    near = np.zeros((len(kept), len(kept)), dtype=bool)
+    for ratio in (size[0] / size[1] / original, size[0] / size[1] * original):
+        for factor in np.linspace(1 - crop.ASPECT_TOLERANCE, 1 + crop.ASPECT_TOLERANCE, 41):
+            rows = np.abs(ky[None, :] - kept[:, None]) < inner
+            columns = np.abs(ratio * factor * ky[None, :] - kept[:, None]) < inner
+            near |= (rows.astype(np.uint8) @ columns.T.astype(np.uint8)) > 0
+    return near
+
+
+def test_crop_search_tries_the_cells_its_aspect_line_passes_near_not_those_it_clips():
+    half = crop.FINE_STEP * crop.COARSE_EVERY / 2
+    clipped = 0
+    for size in ((1280, 960), (1230, 951), (2047, 1494), (1000, 1500), (1280, 720)):
+        wanted = crop.scale_pairs(size, ((4, 3),))
+        assert (_cells_near_the_line(size, 4 / 3, crop.INNER - 1e-4) <= wanted).all()
+        assert (wanted <= _cells_near_the_line(size, 4 / 3, crop.INNER + 1e-4)).all()
+        clipped += int((_cells_near_the_line(size, 4 / 3, half) & ~wanted).sum())
+    assert clipped > 0  # cells the widened line only clips near a corner are left out
+
+
 def test_the_stretched_patterns_are_made_only_for_the_pairs_searched(photo):
     stretch._stretched.cache_clear()
     preview, size = preview_of(jpeg(photo))

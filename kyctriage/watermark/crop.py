@@ -27,6 +27,10 @@ FINE_SCALES = tuple(round(MIN_KEPT + FINE_STEP * j, 4) for j in range(41))
 COARSE_INDEX = tuple(range(1, len(FINE_SCALES), COARSE_EVERY))
 COARSE_WIDTHS = tuple(_widths(FINE_SCALES[i], fr.FRAME) for i in COARSE_INDEX)
 ASPECT_TOLERANCE = 0.01  # the reduced decode's rounding, and originals a pixel or two off
+# A cell is tried only where that widened line comes within a quarter step of its centre (in
+# either axis): a line that merely clips a cell's corner is served as well by the cell it
+# passes through. 27 pairs instead of 39 (median over the bench's crops), none lost there.
+INNER = FINE_STEP * COARSE_EVERY / 4
 CANDIDATES = 2  # coarse scale pairs whose neighbours are tried
 GATE = 5.0  # first-pass z below which no scale pair is tried
 
@@ -97,19 +101,19 @@ def _best(luma: Image.Image, sx: float, sy: float, template: np.ndarray) -> tupl
 def scale_pairs(size: tuple[int, int], aspects: AspectRatios | None) -> np.ndarray | None:
     """Which coarse (kept y, kept x) pairs a crop of an original of one of these aspect ratios
     can have: the crop keeps kx / ky = (its own aspect) / (the original's). Each coarse pair
-    stands for the cell of fine pairs around it. None (any aspect) leaves the whole grid."""
+    stands for the cell of fine pairs around it, tried when that line (widened by
+    ASPECT_TOLERANCE) passes near its centre (INNER). None (any aspect) leaves the whole grid."""
     if aspects is None:
         return None
     kept = np.array([FINE_SCALES[i] for i in COARSE_INDEX])
-    half = FINE_STEP * COARSE_EVERY / 2
     ky, kx = kept[:, None], kept[None, :]
     own = size[0] / size[1]
     wanted = np.zeros((len(kept), len(kept)), dtype=bool)
     for w, h in aspects:
         for original in {w / h, h / w}:
             ratio = own / original
-            wanted |= ((kx + half) / (ky - half) >= ratio * (1 - ASPECT_TOLERANCE)) & (
-                (kx - half) / (ky + half) <= ratio * (1 + ASPECT_TOLERANCE)
+            wanted |= (ratio * (1 - ASPECT_TOLERANCE) * (ky - INNER) < kx + INNER) & (
+                ratio * (1 + ASPECT_TOLERANCE) * (ky + INNER) > kx - INNER
             )
     return wanted
 
