@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import stat
 import zipfile
@@ -20,6 +21,20 @@ def is_archive(path: str) -> bool:
     return Path(path).is_file() and not path.lower().endswith(".json") and zipfile.is_zipfile(path)
 
 
+def is_zip_root(path: str) -> bool:
+    """A zip named as a scan root: a regular file that starts as a zip does. zipfile alone
+    would also take a JPEG with a zip appended (it looks for the directory at the end), and
+    such a polyglot is evidence to record as it is, not to unpack."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # before opening: a FIFO would block
+            return False
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    return head in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(path)
+
+
 def safe_name(name: str) -> str | None:
     """The member name inside the destination: no absolute paths, no `..`, no empty parts."""
     parts = [p for p in posixpath.normpath(name.replace("\\", "/")).split("/") if p]
@@ -28,9 +43,17 @@ def safe_name(name: str) -> str | None:
 
 
 def extract(path: str, destination: Path) -> list[str]:
-    """Unpack the regular files of a zip; returns one line per member left out and why.
-    Sizes are counted as bytes are written, not taken from the headers, which attackers set."""
-    skipped: list[str] = []
+    """Unpack the regular files of a zip; returns one line per member left out and why."""
+    return [f"{name!r}: {reason}" for name, reason in unpack(path, destination)]
+
+
+def unpack(path: str, destination: Path) -> list[tuple[str, str]]:
+    """Unpack the regular files of a zip; returns (member name, why) for each left out.
+    Sizes are counted as bytes are written, not taken from the headers, which attackers set.
+    Every file unpacked takes the archive's own mtime, so that a scan resumed after unpacking
+    again sees the same files; raises KyctriageError when the archive cannot be read."""
+    skipped: list[tuple[str, str]] = []
+    stamp = os.stat(path).st_mtime_ns
     total = 0
     try:
         with zipfile.ZipFile(path) as archive:
@@ -44,11 +67,11 @@ def extract(path: str, destination: Path) -> list[str]:
                     continue
                 kind = stat.S_IFMT(mode)  # zero when the writer stored no file type
                 if name is None or (kind and kind != stat.S_IFREG):
-                    skipped.append(f"{member.filename!r}: not a regular file, left out")
+                    skipped.append((member.filename, "not a regular file, left out"))
                     continue
                 target = destination / name
                 if target.exists():
-                    skipped.append(f"{member.filename!r}: duplicate name, left out")
+                    skipped.append((member.filename, "duplicate name, left out"))
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 limit = max(CHUNK, member.compress_size * MAX_RATIO)
@@ -63,6 +86,7 @@ def extract(path: str, destination: Path) -> list[str]:
                                 f"(ratio {MAX_RATIO}, total {MAX_TOTAL_BYTES} bytes): zip bomb?"
                             )
                         out.write(chunk)
+                os.utime(target, ns=(stamp, stamp))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise KyctriageError(f"cannot read archive {path}: {exc}") from None
     except RuntimeError as exc:  # encrypted members

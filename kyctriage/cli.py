@@ -220,12 +220,17 @@ def scan(
     quiet: bool,
     **outputs: str | None,
 ) -> None:
-    """Scan folders or files and build the evidence inventory.
+    """Scan folders, zip archives or files and build the evidence inventory.
 
     Every file under PATHS gets a record: size, mtime, SHA-256 and MD5, the format read
     from the content, EXIF (named as exiftool names it), GPS, every time source with its
     trust and the best time, JPEG encoder facts, and perceptual hashes. Symbolic links are
     not followed; pipes, sockets and devices are listed as skipped, never opened.
+
+    A zip named in PATHS is recorded itself (its hashes), then unpacked into a private
+    temporary folder, within bounds (zip bombs stop it), and each member recorded with its
+    name inside the archive; links and duplicate names are listed as skipped. Zips found
+    inside a folder are recorded as files, not unpacked.
 
     The summary goes to stderr; the JSON report (--json) holds every record.
     """

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .errors import UsageError
 from .model import TelegramMessage
@@ -134,6 +136,39 @@ def _inside(rel_folder: str, export_folder: str) -> bool:
     )
 
 
-def walk(roots: tuple[str, ...]) -> Iterator[Source]:
+def walk_archive(root: str, scratch: str) -> Iterator[Source]:
+    """A zip named as a root: the archive's own record (its hashes are the custody of what was
+    received), then every member unpacked into a private folder under scratch, each recorded
+    with root = the archive and path = its name inside; members left out (links, duplicate
+    names) are skipped records that say why. The archive itself is only read."""
+    from . import archive
+
+    folder = tempfile.mkdtemp(prefix="zip-", dir=scratch)
+    try:
+        left_out = archive.unpack(root, Path(folder))
+        problem = None
+    except Exception as exc:  # hostile archives reach zlib and struct errors too
+        left_out, problem = [], " ".join(str(exc).split())[:300] or type(exc).__name__
+    (own,) = walk_root(root)
+    members = list(walk_root(folder))
+    listed = f"{len(members)} members unpacked and listed, {len(left_out)} left out"
+    yield replace(own, note=f"zip archive: {problem}; {listed}" if problem else f"zip: {listed}")
+    origin = f"unpacked from {own.path}; mtime is the archive's"
+    for member in members:
+        note = f"{member.note}; {origin}" if member.note else origin
+        yield replace(member, root=root, note=note)
+    for member_name, reason in left_out:
+        shown, raw_hex = printable_name(member_name)
+        yield Source(root, shown, "", raw_hex, skip_reason=f"zip member {reason}")
+
+
+def walk(roots: tuple[str, ...], scratch: str | None = None) -> Iterator[Source]:
+    """Every source under the roots; with scratch (a private folder), zip roots are unpacked
+    there and their members walked (see walk_archive)."""
+    from .archive import is_zip_root
+
     for root in roots:
-        yield from walk_root(root)
+        if scratch is not None and is_zip_root(root):
+            yield from walk_archive(root, scratch)
+        else:
+            yield from walk_root(root)

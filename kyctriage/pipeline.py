@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -336,19 +337,15 @@ def _unchanged(source: Source, record: FileRecord) -> bool:
     return st.st_size == record.size and _mtime_iso(st.st_mtime_ns) == record.mtime
 
 
-def scan(
+def _scan_sources(
+    sources: list[Source],
     options: ScanOptions,
-    command: tuple[str, ...] = (),
-    progress: Progress | None = None,
-    journal_path: str | None = None,
-    resume: bool = False,
-) -> Report:
-    """Walk, probe every file (in parallel), attribute, and return the finished Report.
-
-    With a journal, every record is appended to it as it is made; with resume, files whose
-    records are in the journal and whose size and mtime are unchanged are not read again."""
-    started = datetime.now(UTC)
-    sources = list(walk(options.roots))
+    started: datetime,
+    progress: Progress | None,
+    journal_path: str | None,
+    resume: bool,
+) -> list[FileRecord]:
+    """Probe every source (or take its record from the journal), in completion order."""
     reference = started.replace(tzinfo=None)
     journal = None
     records: list[FileRecord] = []
@@ -375,6 +372,25 @@ def scan(
     finally:
         if journal is not None:
             journal.close()
+    return records
+
+
+def scan(
+    options: ScanOptions,
+    command: tuple[str, ...] = (),
+    progress: Progress | None = None,
+    journal_path: str | None = None,
+    resume: bool = False,
+) -> Report:
+    """Walk, probe every file (in parallel), attribute, and return the finished Report.
+
+    With a journal, every record is appended to it as it is made; with resume, files whose
+    records are in the journal and whose size and mtime are unchanged are not read again."""
+    started = datetime.now(UTC)
+    # Zip roots are unpacked here for the scan's length (never beside the evidence).
+    with tempfile.TemporaryDirectory(prefix="kyctriage-unpacked-") as scratch:
+        records = _scan_sources(list(walk(options.roots, scratch)), options, started, progress,
+                                journal_path, resume)  # fmt: skip
     records.sort(key=lambda r: record_order(r, options.roots))
     profile = options.profile
     analysed = attribute_all(tuple(records), profile)
