@@ -142,7 +142,10 @@ def detect_cmd(
     or inconclusive, with its score, threshold and false-positive bound.
     """
     from .watermark import PRESENT, detect, fingerprint, load_key
+    from .workers import one_thread_per_process, reuse_freed_memory
 
+    one_thread_per_process()  # as a scan's worker does: same cost per file, no spinning threads
+    reuse_freed_memory()
     try:
         aspects = parse_aspect_ratios(aspect_ratios)
     except ValueError as exc:

@@ -139,3 +139,28 @@ def test_logo_detector(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(LogoError):
         load_logo(str(tmp_path / "bad.png"))
+
+
+def test_detect_runs_blas_on_one_thread(tmp_path):
+    """The detect loop is one process: a second OpenBLAS thread only spun (twice the CPU for
+    the same wall time), so it runs as a scan's worker does. In a child: the settings are
+    per process."""
+    import subprocess
+    import sys
+
+    _camera_jpeg(tmp_path / "a.jpg")
+    key_path = tmp_path / "k.key"
+    assert CliRunner().invoke(main, ["watermark", "keygen", str(key_path)]).exit_code == 0
+    probe = (
+        "from click.testing import CliRunner;"
+        "from threadpoolctl import threadpool_info, threadpool_limits;"
+        "from kyctriage.cli import main; import numpy;"
+        "threadpool_limits(2);"
+        f"r = CliRunner().invoke(main, ['watermark', 'detect', '--key', {str(key_path)!r}, "
+        f"{str(tmp_path / 'a.jpg')!r}]); assert r.exit_code == 0, r.output;"
+        "print([p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'])"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    threads = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert threads and set(threads) == {1}
