@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
+import struct
 import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import KyctriageError
@@ -42,17 +45,46 @@ def safe_name(name: str) -> str | None:
     return "/".join(parts) or None
 
 
+@dataclass
+class Unpacked:
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (member name, why)
+    times: dict[str, str] = field(default_factory=dict)  # unpacked name -> its stored time
+
+
+_EXTENDED_TIME = 0x5455  # Info-ZIP's "UT" extra field: Unix times, UTC
+
+
+def member_time(member: zipfile.ZipInfo) -> str:
+    """The member's modification time as the zip stores it: the UT extra field's UTC time
+    when present (as "...Z"), else the DOS time, the zipping machine's local time."""
+    extra, at = member.extra, 0
+    while at + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, at)
+        body = extra[at + 4 : at + 4 + size]
+        if tag == _EXTENDED_TIME and len(body) >= 5 and body[0] & 1:
+            try:
+                stamp = datetime.fromtimestamp(struct.unpack_from("<i", body, 1)[0], UTC)
+                return stamp.strftime("%Y-%m-%d %H:%M:%SZ")
+            except (OverflowError, OSError, ValueError):
+                break
+        at += 4 + size
+    year, month, day, hour, minute, second = member.date_time
+    return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
+
+
 def extract(path: str, destination: Path) -> list[str]:
     """Unpack the regular files of a zip; returns one line per member left out and why."""
-    return [f"{name!r}: {reason}" for name, reason in unpack(path, destination)]
+    return [f"{name!r}: {reason}" for name, reason in unpack(path, destination).left_out]
 
 
-def unpack(path: str, destination: Path) -> list[tuple[str, str]]:
-    """Unpack the regular files of a zip; returns (member name, why) for each left out.
-    Sizes are counted as bytes are written, not taken from the headers, which attackers set.
-    Every file unpacked takes the archive's own mtime, so that a scan resumed after unpacking
-    again sees the same files; raises KyctriageError when the archive cannot be read."""
-    skipped: list[tuple[str, str]] = []
+def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpacked:
+    """Unpack the regular files of a zip into found (a new Unpacked by default): the members
+    left out and why, and each unpacked member's stored time. Sizes are counted as bytes are
+    written, not taken from the headers, which attackers set. Every file unpacked takes the
+    archive's own mtime, so that a scan resumed after unpacking again sees the same files.
+    Raises KyctriageError when the archive cannot be read; found keeps what came before."""
+    found = Unpacked() if found is None else found
+    skipped = found.left_out
     stamp = os.stat(path).st_mtime_ns
     total = 0
     try:
@@ -87,8 +119,9 @@ def unpack(path: str, destination: Path) -> list[tuple[str, str]]:
                             )
                         out.write(chunk)
                 os.utime(target, ns=(stamp, stamp))
+                found.times[name] = member_time(member)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise KyctriageError(f"cannot read archive {path}: {exc}") from None
     except RuntimeError as exc:  # encrypted members
         raise KyctriageError(f"cannot read archive {path}: {exc}") from None
-    return skipped
+    return found

@@ -26,6 +26,7 @@ class Source:
     error: str | None = None
     telegram: TelegramMessage | None = None  # joined from a Telegram export's result.json
     note: str | None = None  # e.g. why an export's result.json could not be joined
+    archived: str | None = None  # a zip member's stored modification time (archive.member_time)
 
     @property
     def openable(self) -> bool:
@@ -144,11 +145,13 @@ def walk_archive(root: str, scratch: str) -> Iterator[Source]:
     from . import archive
 
     folder = tempfile.mkdtemp(prefix="zip-", dir=scratch)
+    unpacked = archive.Unpacked()
     try:
-        left_out = archive.unpack(root, Path(folder))
+        archive.unpack(root, Path(folder), unpacked)
         problem = None
     except Exception as exc:  # hostile archives reach zlib and struct errors too
-        left_out, problem = [], " ".join(str(exc).split())[:300] or type(exc).__name__
+        problem = " ".join(str(exc).split())[:300] or type(exc).__name__
+    left_out = unpacked.left_out
     (own,) = walk_root(root)
     members = list(walk_root(folder))
     listed = f"{len(members)} members unpacked and listed, {len(left_out)} left out"
@@ -156,7 +159,7 @@ def walk_archive(root: str, scratch: str) -> Iterator[Source]:
     origin = f"unpacked from {own.path}; mtime is the archive's"
     for member in members:
         note = f"{member.note}; {origin}" if member.note else origin
-        yield replace(member, root=root, note=note)
+        yield replace(member, root=root, note=note, archived=unpacked.times.get(member.path))
     for member_name, reason in left_out:
         shown, raw_hex = printable_name(member_name)
         yield Source(root, shown, "", raw_hex, skip_reason=f"zip member {reason}")

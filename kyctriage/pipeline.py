@@ -145,8 +145,9 @@ def _probe_content(
     meta = _metadata(data, fmt, decoded)
     exif_tags = dict(meta.exif.tags) if meta.exif else {}
     posted = source.telegram.posted if source.telegram else None
+    mtime_ns = None if source.archived else content.mtime_ns  # a member's is the archive's
     stamps, best = timestamps.collect(
-        exif_tags, dict(meta.xmp), source.path, content.mtime_ns, reference, posted
+        exif_tags, dict(meta.xmp), source.path, mtime_ns, reference, posted, source.archived
     )
     record = _replace(
         record,

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import stat
+import struct
 import tempfile
 import zipfile
 from pathlib import Path
@@ -104,3 +105,25 @@ def test_a_jpeg_with_a_zip_appended_is_evidence_not_an_archive(tmp_path):
     assert zipfile.is_zipfile(polyglot)
     (record,) = _scan(tmp_path, polyglot)["records"]
     assert record["path"] == "photo.jpg" and record["image"]["format"] == "JPEG"
+
+
+def test_a_members_stored_time_is_a_time_source_and_the_archives_mtime_is_not(tmp_path):
+    """Info-ZIP's UT field keeps the modification time in UTC; without it the DOS time is the
+    zipping machine's local time, labelled naive. The unpacked copy's mtime is the archive's,
+    which says nothing about the member: no fs:mtime source for members."""
+    path = tmp_path / "leak.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        utc = zipfile.ZipInfo("utc.jpg", date_time=(2018, 2, 3, 19, 44, 10))
+        utc.extra = struct.pack("<HHBi", 0x5455, 5, 1, 1517672650)  # 2018-02-03 15:44:10 UTC
+        archive.writestr(utc, _jpeg(5))
+        archive.writestr(zipfile.ZipInfo("local.jpg", date_time=(2018, 2, 11, 9, 58, 40)), _jpeg(6))
+    records = {r["path"]: r for r in _scan(tmp_path, path)["records"]}
+    for name, value, offset in (
+        ("utc.jpg", "2018-02-03T15:44:10+00:00", "+00:00"),
+        ("local.jpg", "2018-02-11T09:58:40", None),
+    ):
+        stamps = {s["source"]: s for s in records[name]["timestamps"]}
+        assert "fs:mtime" not in stamps
+        assert stamps["zip:ModifyDate"]["value"] == value
+        assert stamps["zip:ModifyDate"]["utc_offset"] == offset
+        assert records[name]["best_time"]["source"] == "zip:ModifyDate"  # nothing better here

@@ -24,6 +24,7 @@ PRIORITY = (
     "telegram:posted",
     "filename:telegram",
     "filename:camera",
+    "zip:ModifyDate",
     "fs:mtime",
 )
 
@@ -230,12 +231,19 @@ def collect(
     mtime_ns: int | None,
     reference: datetime,
     posted: str | None = None,
+    archived: str | None = None,
 ) -> tuple[tuple[Timestamp, ...], Timestamp | None]:
-    """All time sources in PRIORITY order, and the best: the first plausible one."""
+    """All time sources in PRIORITY order, and the best: the first plausible one. archived is
+    a zip member's stored time ("...Z" when the zip kept it in UTC, else the zipping machine's
+    local time); a member's mtime_ns is the archive's and not passed."""
     stamps = _exif_sources(exif, reference) + _xmp_sources(xmp, reference)
     if posted:
         stamps.append(posted_stamp(posted))
     stamps += _name_sources(name.rsplit("/", 1)[-1], reference)
+    if archived:
+        stamp = _stamp("zip:ModifyDate", archived, parse_datetime(archived), "low", None, reference)
+        if stamp:
+            stamps.append(stamp)
     if mtime_ns is not None:
         stamps.append(mtime_stamp(mtime_ns))
     stamps.sort(key=lambda s: PRIORITY.index(s.source))
