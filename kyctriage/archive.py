@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import stat
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,46 +84,80 @@ def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpac
     left out and why, and each unpacked member's stored time. Sizes are counted as bytes are
     written, not taken from the headers, which attackers set. Every file unpacked takes the
     archive's own mtime, so that a scan resumed after unpacking again sees the same files.
-    Raises KyctriageError when the archive cannot be read; found keeps what came before."""
+    A member that cannot be unpacked (corrupt data, an unsupported method, a password, a name
+    the file system refuses) is left out and the rest go on. Raises KyctriageError when the
+    archive cannot be read or exceeds the bounds; found keeps what came before."""
     found = Unpacked() if found is None else found
-    skipped = found.left_out
     stamp = os.stat(path).st_mtime_ns
-    total = 0
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            if len(members) > MAX_MEMBERS:
-                raise KyctriageError(f"{path}: {len(members)} members exceed {MAX_MEMBERS}")
-            for member in members:
-                mode = member.external_attr >> 16
-                name = safe_name(member.filename)
-                if member.is_dir():
-                    continue
-                kind = stat.S_IFMT(mode)  # zero when the writer stored no file type
-                if name is None or (kind and kind != stat.S_IFREG):
-                    skipped.append((member.filename, "not a regular file, left out"))
-                    continue
-                target = destination / name
+        archive = zipfile.ZipFile(path)
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise KyctriageError(f"cannot read archive {path}: {_one_line(exc)}") from None
+    if len(members) > MAX_MEMBERS:
+        raise KyctriageError(f"{path}: {len(members)} members exceed {MAX_MEMBERS}")
+    total = 0
+    with archive:
+        for member in members:
+            mode = member.external_attr >> 16
+            name = safe_name(member.filename)
+            if member.is_dir():
+                continue
+            kind = stat.S_IFMT(mode)  # zero when the writer stored no file type
+            if name is None or (kind and kind != stat.S_IFREG):
+                found.left_out.append((member.filename, "not a regular file, left out"))
+                continue
+            target = destination / name
+            try:
                 if target.exists():
-                    skipped.append((member.filename, "duplicate name, left out"))
+                    found.left_out.append((member.filename, "duplicate name, left out"))
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                limit = max(CHUNK, member.compress_size * MAX_RATIO)
-                written = 0
-                with archive.open(member) as source, open(target, "xb") as out:
-                    while chunk := source.read(CHUNK):
-                        written += len(chunk)
-                        total += len(chunk)
-                        if written > limit or total > MAX_TOTAL_BYTES:
-                            raise KyctriageError(
-                                f"{path}: {member.filename!r} expands beyond the bounds "
-                                f"(ratio {MAX_RATIO}, total {MAX_TOTAL_BYTES} bytes): zip bomb?"
-                            )
-                        out.write(chunk)
-                os.utime(target, ns=(stamp, stamp))
-                found.times[name] = member_time(member)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
-        raise KyctriageError(f"cannot read archive {path}: {exc}") from None
-    except RuntimeError as exc:  # encrypted members
-        raise KyctriageError(f"cannot read archive {path}: {exc}") from None
+                total += _copy(archive, member, target, MAX_TOTAL_BYTES - total, path)
+            except KyctriageError:
+                raise
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    raise KyctriageError(f"cannot unpack {path}: {exc.strerror}") from None
+                _forget(target)  # the strerror alone: the message names the private folder
+                found.left_out.append((member.filename, f"cannot unpack: {exc.strerror}"))
+                continue
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+                    RuntimeError, ValueError) as exc:  # fmt: skip
+                _forget(target)
+                found.left_out.append((member.filename, f"cannot unpack: {_one_line(exc)}"))
+                continue
+            os.utime(target, ns=(stamp, stamp))
+            found.times[name] = member_time(member)
     return found
+
+
+def _copy(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, budget: int, path: str
+) -> int:
+    """Write one member, counting what comes out; returns the bytes written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    limit = max(CHUNK, member.compress_size * MAX_RATIO)
+    written = 0
+    with archive.open(member) as source, open(target, "xb") as out:
+        while chunk := source.read(CHUNK):
+            written += len(chunk)
+            if written > limit or written > budget:
+                raise KyctriageError(
+                    f"{path}: {member.filename!r} expands beyond the bounds "
+                    f"(ratio {MAX_RATIO}, total {MAX_TOTAL_BYTES} bytes): zip bomb?"
+                )
+            out.write(chunk)
+    return written
+
+
+def _forget(target: Path) -> None:
+    """Remove what a failed member left half-written (never anything else)."""
+    try:
+        if target.is_file():
+            target.unlink()
+    except OSError:
+        pass
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -127,3 +127,28 @@ def test_a_members_stored_time_is_a_time_source_and_the_archives_mtime_is_not(tm
         assert stamps["zip:ModifyDate"]["value"] == value
         assert stamps["zip:ModifyDate"]["utc_offset"] == offset
         assert records[name]["best_time"]["source"] == "zip:ModifyDate"  # nothing better here
+
+
+def test_a_member_that_cannot_be_unpacked_is_left_out_and_the_rest_go_on(tmp_path):
+    path = tmp_path / "leak.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("corrupt.jpg", _jpeg(7) * 4)
+        archive.writestr("x" * 300 + ".jpg", _jpeg(8))  # longer than a file name may be
+        archive.writestr("clash", b"a file")
+        archive.writestr("clash/inner.jpg", _jpeg(9))  # needs "clash" to be a folder
+        archive.writestr("good.jpg", _jpeg(10))
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo("corrupt.jpg")
+    data = bytearray(path.read_bytes())
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra)
+    data[start + 40 : start + 200] = bytes(160)  # the deflate stream, broken
+    path.write_bytes(bytes(data))
+    records = {r["path"]: r for r in _scan(tmp_path, path)["records"]}
+    assert records["good.jpg"]["status"] == "ok"
+    for name in ("corrupt.jpg", "x" * 300 + ".jpg", "clash/inner.jpg"):
+        assert records[name]["status"] == "skipped"
+        assert records[name]["error"].startswith("zip member cannot unpack:")
+        assert "kyctriage-unpacked" not in records[name]["error"]  # no private folder shown
+    assert records["clash"]["status"] == "skipped"  # a file, unpacked; not an image
+    assert "4 members unpacked and listed" not in records["leak.zip"]["warnings"][0]
+    assert "2 members unpacked and listed, 3 left out" in records["leak.zip"]["warnings"][0]
