@@ -24,6 +24,7 @@ from .options import (
     DEFAULT_WORKER_MEMORY,
     ScanOptions,
 )
+from .render.text import visible
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE = 0, 1, 2
 
@@ -254,6 +255,12 @@ def scan(
         journal = journal_path or (f"{outputs['json_path']}.journal" if implicit else None)
         if resume and (journal is None or not Path(journal).is_file()):
             raise UsageError("--resume needs the interrupted scan's journal (--journal or --json)")
+        if not quiet:
+            from .archive import is_zip_root
+
+            for path in filter(is_zip_root, paths):  # before the bar: unpacking takes a while
+                line = f"unpacking {visible(path)} into a private temporary folder ..."
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
         with _progress(console, quiet) as progress:
             report = run_scan(
                 options, command=tuple(sys.argv), progress=progress, journal_path=journal,
@@ -327,7 +334,7 @@ def _deliver(
     if not quiet:
         print_summary(report, console)
         for target in written:
-            console.print(f"written: {target}")
+            console.print(f"written: {visible(target)}", markup=False, soft_wrap=True)
 
 
 class _progress:

@@ -152,3 +152,11 @@ def test_a_member_that_cannot_be_unpacked_is_left_out_and_the_rest_go_on(tmp_pat
     assert records["clash"]["status"] == "skipped"  # a file, unpacked; not an image
     assert "4 members unpacked and listed" not in records["leak.zip"]["warnings"][0]
     assert "2 members unpacked and listed, 3 left out" in records["leak.zip"]["warnings"][0]
+
+
+def test_the_analyst_is_told_a_zip_is_being_unpacked(tmp_path):
+    leak, _ = _leak(tmp_path)
+    leak = leak.rename(tmp_path / "leak[bold].zip")  # shown as named, not as rich markup
+    result = CliRunner().invoke(main, ["scan", str(leak), "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert f"unpacking {leak} into a private temporary folder" in result.output
