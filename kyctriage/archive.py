@@ -98,7 +98,7 @@ def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpac
         raise KyctriageError(f"{path}: {len(members)} members exceed {MAX_MEMBERS}")
     total = 0
     with archive:
-        for member in members:
+        for position, member in enumerate(members):
             mode = member.external_attr >> 16
             name = safe_name(member.filename)
             if member.is_dir():
@@ -114,9 +114,13 @@ def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpac
                     continue
                 total += _copy(archive, member, target, MAX_TOTAL_BYTES - total, path)
             except KyctriageError:
+                _forget(target)  # a bomb's first bytes are not the member
+                _stopped(found, members[position:], member)
                 raise
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
+                    _forget(target)
+                    _stopped(found, members[position:], member)
                     raise KyctriageError(f"cannot unpack {path}: {exc.strerror}") from None
                 _forget(target)  # the strerror alone: the message names the private folder
                 found.left_out.append((member.filename, f"cannot unpack: {exc.strerror}"))
@@ -148,6 +152,13 @@ def _copy(
                 )
             out.write(chunk)
     return written
+
+
+def _stopped(found: Unpacked, rest: list[zipfile.ZipInfo], at: zipfile.ZipInfo) -> None:
+    """The members never unpacked, from the one that stopped the archive on: still listed."""
+    for member in rest:
+        if not member.is_dir():
+            found.left_out.append((member.filename, f"not unpacked: stopped at {at.filename!r}"))
 
 
 def _forget(target: Path) -> None:

@@ -93,6 +93,8 @@ def test_a_broken_or_bombed_zip_is_recorded_and_the_scan_goes_on(tmp_path):
     records = {(Path(r["root"]).name, r["path"]): r for r in report["records"]}
     assert "zip bomb?" in records[("bomb.zip", "bomb.zip")]["warnings"][0]
     assert records[("bomb.zip", "ok.jpg")]["status"] == "ok"  # unpacked before the bomb
+    bombed = records[("bomb.zip", "zeros.bin")]  # listed, its first bytes not kept
+    assert bombed["status"] == "skipped" and "stopped at 'zeros.bin'" in bombed["error"]
     assert records[("truncated.zip", "truncated.zip")]["sha256"]  # recorded as received
 
 
