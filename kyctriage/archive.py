@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import KyctriageError
+from .errors import KyctriageError, one_line
 
 MAX_MEMBERS = 100_000
 MAX_TOTAL_BYTES = 4 * 1024**3
@@ -93,7 +93,7 @@ def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpac
         archive = zipfile.ZipFile(path)
         members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-        raise KyctriageError(f"cannot read archive {path}: {_one_line(exc)}") from None
+        raise KyctriageError(f"cannot read archive {path}: {one_line(exc, 200)}") from None
     if len(members) > MAX_MEMBERS:
         raise KyctriageError(f"{path}: {len(members)} members exceed {MAX_MEMBERS}")
     total = 0
@@ -128,7 +128,7 @@ def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpac
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
                     RuntimeError, ValueError) as exc:  # fmt: skip
                 _forget(target)
-                found.left_out.append((member.filename, f"cannot unpack: {_one_line(exc)}"))
+                found.left_out.append((member.filename, f"cannot unpack: {one_line(exc, 200)}"))
                 continue
             os.utime(target, ns=(stamp, stamp))
             found.times[name] = member_time(member)
@@ -168,7 +168,3 @@ def _forget(target: Path) -> None:
             target.unlink()
     except OSError:
         pass
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__

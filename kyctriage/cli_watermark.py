@@ -15,7 +15,7 @@ from typing import NoReturn
 import click
 
 from .aspect import DEFAULT_ASPECT_RATIOS, describe, parse_aspect_ratios
-from .errors import FileProblem, KyctriageError
+from .errors import FileProblem, KyctriageError, one_line
 from .ingest import walk
 from .load import PILLOW_FORMATS, decode, read_file, sniff
 from .options import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE
@@ -37,16 +37,12 @@ def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300] or type(exc).__name__
-
-
 def _shown(root: str, path: str) -> str:
     return f"{root.rstrip('/')}/{path}" if os.path.isdir(root) else path
 
 
 def _fatal(exc: BaseException) -> NoReturn:
-    _say(f"kyctriage: error: {_one_line(exc)}")
+    _say(f"kyctriage: error: {one_line(exc)}")
     sys.exit(EXIT_FATAL)
 
 
@@ -110,7 +106,7 @@ def embed(keyfile: str, source: str, output: str) -> None:
             continue
         except (FileProblem, KyctriageError, OSError, ValueError) as exc:
             failed += 1
-            _say(f"{item.path}: error: {_one_line(exc)}")
+            _say(f"{item.path}: error: {one_line(exc)}")
             continue
         done += 1
         _say(f"{item.path} -> {target} (quality {result.quality}, PSNR {result.psnr:.1f} dB)")
@@ -173,7 +169,7 @@ def detect_cmd(
             result = detect(decoded.preview, key, decoded.upright_size, not no_crop_search, aspects)
         except (FileProblem, KyctriageError, OSError, ValueError, MemoryError) as exc:
             failed += 1
-            row["error"] = _one_line(exc)
+            row["error"] = one_line(exc)
             _say(f"{item.path}: error: {row['error']}")
             rows.append(row)
             continue

@@ -11,3 +11,8 @@ class UsageError(KyctriageError):
 
 class FileProblem(Exception):
     """One file cannot be read or parsed; becomes that file's one-line error."""
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, cut to limit characters; its type if it has none."""
+    return " ".join(str(exc).split())[:limit] or type(exc).__name__

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import UsageError, one_line
 from .model import TelegramMessage
 from .telegram import EXPORT_FILE, Export, read_export
 
@@ -150,7 +150,7 @@ def walk_archive(root: str, scratch: str) -> Iterator[Source]:
         archive.unpack(root, Path(folder), unpacked)
         problem = None
     except Exception as exc:  # hostile archives reach zlib and struct errors too
-        problem = " ".join(str(exc).split())[:300] or type(exc).__name__
+        problem = one_line(exc)
     left_out = unpacked.left_out
     (own,) = walk_root(root)
     members = list(walk_root(folder))

@@ -7,6 +7,7 @@ from dataclasses import replace
 from PIL import Image
 
 from ..aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, describe
+from ..errors import one_line
 from . import crop, spread
 from . import frame as fr
 from .keys import WatermarkKey
@@ -29,8 +30,7 @@ def detect(
     try:
         return _detect(preview, key, full_size, crop_search, aspects)
     except (ValueError, OSError, MemoryError) as exc:
-        text = " ".join(str(exc).split())[:200] or type(exc).__name__
-        return _inconclusive(key, f"cannot analyse the pixels: {text}")
+        return _inconclusive(key, f"cannot analyse the pixels: {one_line(exc, 200)}")
 
 
 def _inconclusive(key: WatermarkKey, note: str) -> WatermarkResult:
