@@ -164,21 +164,51 @@ def test_thresholds_are_stated() -> None:
     assert stated.hashes == ("phash", "dhash", "whash")
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_index_finds_every_pair_the_rule_accepts(seed: int) -> None:
+def _near_pairs(seed: int) -> np.ndarray:
+    """300 random hash triples and 150 copies of them with up to 23 bits flipped over the three
+    hashes: around the threshold."""
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 2**63, size=(300, 3), dtype=np.int64).astype(np.uint64)
     near = base[:150].copy()
-    for row in near:  # up to 23 flipped bits over the three hashes: around the threshold
+    for row in near:
         for bit in rng.choice(192, size=int(rng.integers(0, 24)), replace=False):
             row[bit // 64] ^= np.uint64(1 << int(bit % 64))
-    hashes_ = np.concatenate([base, near])
+    return np.concatenate([base, near])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_index_finds_every_pair_the_rule_accepts(seed: int, monkeypatch) -> None:
+    monkeypatch.setattr(search, "DIRECT_PAIRS", 0)  # the index, not the small-set shortcut
+    hashes_ = _near_pairs(seed)
     found = search.search(hashes_, hashes_, same_set=True)
     dist = np.bitwise_count(hashes_[:, None, :] ^ hashes_[None, :, :]).astype(np.int64)
     ok = (dist.sum(axis=2) <= search.MAX_SUM) & (dist.max(axis=2) <= search.MAX_ONE)
     expected = {(i, j) for i, j in zip(*np.nonzero(np.triu(ok, 1)), strict=True)}
     assert {(int(i), int(j)) for i, j in zip(found.query, found.base, strict=True)} == expected
     assert len(expected) > 50
+
+
+@pytest.mark.parametrize("same_set", [True, False])
+def test_small_sets_checked_pair_by_pair_give_what_the_index_gives(same_set, monkeypatch):
+    hashes_ = _near_pairs(3)
+    query = hashes_ if same_set else hashes_[::3]
+    index = search._candidates
+
+    def no_index(*args):
+        raise AssertionError("a small set went through the index")
+
+    monkeypatch.setattr(search, "_candidates", no_index)
+    direct = search.search(query, hashes_, same_set)
+    monkeypatch.setattr(search, "_candidates", index)
+    monkeypatch.setattr(search, "DIRECT_PAIRS", 0)
+    indexed = search.search(query, hashes_, same_set)
+    assert len(direct.query) > 50
+    for field in ("query", "base", "distances"):
+        assert getattr(direct, field).dtype == getattr(indexed, field).dtype
+        assert np.array_equal(getattr(direct, field), getattr(indexed, field))
+    assert direct.crowded == indexed.crowded == 0
+    empty = search.search(query[:0], hashes_, same_set)
+    assert len(empty.query) == 0 and empty.distances.shape == (0, 3)
 
 
 def test_crowded_buckets_are_skipped_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,6 +232,7 @@ def test_the_search_works_in_bounded_pieces_with_the_same_result(monkeypatch):
     for _ in range(3):
         flips |= np.uint64(1) << rng.integers(0, 64, size=(400, 3)).astype(np.uint64)
     hashes = templates[rng.integers(0, 6, 400)] ^ flips
+    monkeypatch.setattr(mih, "DIRECT_PAIRS", 0)
     whole = mih.search(hashes, hashes, same_set=True)
     monkeypatch.setattr(mih, "CHUNK", 50)
     pieces = [q for q, _, _ in mih._candidates(hashes, hashes)]
