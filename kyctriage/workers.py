@@ -26,14 +26,20 @@ class Failed:
     reason: str
 
 
+def one_thread_for_libraries_loaded_later() -> None:
+    """Numerical libraries read these when they load: OpenBLAS then starts no thread of its
+    own (one that spins on the other core while the process imports and walks)."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+
+
 def one_thread_per_process() -> None:
     """The pool runs one worker per core; a library's own threads (OpenBLAS's, in the
     watermark's matrix products) would only fight it for the cores and spin. Libraries
     loaded later read the variables, those already loaded (inherited) are told directly.
     A single-process loop over files gains nothing from them either: the products are small,
     and a second OpenBLAS thread doubled `watermark detect`'s CPU for the same wall time."""
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = "1"
+    one_thread_for_libraries_loaded_later()
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     threadpool_limits(1)

@@ -1,0 +1,62 @@
+"""The `kyctriage` console script's process: exit codes, flushed output, one BLAS thread."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+# Run the console script's entry the way the installed script does, with a hook that reports
+# what the process looked like at its end (the exit handlers still run; the teardown does not).
+_RUN = """
+import atexit, sys
+
+class Teardown:
+    def __del__(self):
+        print("teardown ran", file=sys.stderr)
+
+keep = Teardown()
+
+@atexit.register
+def report():
+    from threadpoolctl import threadpool_info
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    print("blas threads", blas, file=sys.stderr)
+
+from kyctriage.entry import run
+sys.argv = ["kyctriage", *sys.argv[1:]]
+run()
+"""
+
+
+def _kyctriage(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _RUN, *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_scan_exits_zero_with_its_report_written(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    done = _kyctriage("scan", str(Path(__file__).parent.parent / "samples" / "misc"), "--json",
+                      str(out), "-q")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["records"]
+    assert "blas threads [1]" in done.stderr  # numpy loaded with OpenBLAS told: one thread
+    assert "teardown ran" not in done.stderr  # left without freeing every object one by one
+
+
+def test_usage_errors_keep_their_exit_code_and_message() -> None:
+    done = _kyctriage("scan", "/no/such/folder")
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr
+    assert "blas threads" in done.stderr  # the exit handlers ran
+
+
+def test_output_on_a_pipe_is_flushed_whole() -> None:
+    done = _kyctriage("--help")
+    assert done.returncode == 0
+    assert done.stdout.startswith("Usage: kyctriage")
+    assert "Exit codes:" in done.stdout
+    assert done.stdout.rstrip().endswith("usage error (bad option, missing input)")
+
