@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
 import stat
 import warnings
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from PIL import Image
 
 from .errors import FileProblem
 
-try:  # HEIC/HEIF/AVIF phone photos; optional so that a missing wheel degrades to one error
-    import pillow_heif
 
+def codec_ready(fmt: str) -> bool:
+    """Whether Pillow can open this sniffed format now; loads pillow-heif for HEIF and AVIF."""
+    return fmt not in ("HEIF", "AVIF") or _pillow_heif() is not None
+
+
+@functools.cache
+def _pillow_heif() -> ModuleType | None:
+    """pillow-heif for HEIC/HEIF/AVIF phone photos, loaded with the first such file (~10 ms
+    of start-up that a scan of JPEGs need not pay before its workers start); None without
+    the wheel, so that a missing one degrades to one error per file."""
+    try:
+        import pillow_heif  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+        return None
     pillow_heif.register_heif_opener()
-    HEIF_SUPPORTED = True
-except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
-    HEIF_SUPPORTED = False
+    return pillow_heif
+
 
 # We check the declared pixel count ourselves before decoding and report it; Pillow's own
 # limit would otherwise warn (89-179 MP) or raise with a message naming none of our limits.
@@ -168,7 +181,7 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
     formats = PILLOW_FORMATS.get(fmt)
     if formats is None:
         raise FileProblem(f"{fmt} is not an image format kyctriage decodes")
-    if fmt in ("HEIF", "AVIF") and not HEIF_SUPPORTED:
+    if not codec_ready(fmt):
         raise FileProblem("HEIF/AVIF support (pillow-heif) is not installed")
     # Pillow warns about malformed metadata (e.g. EXIF offsets past the end) while opening;
     # that is a finding about the file, not a reason to give up on its pixels.
@@ -221,7 +234,8 @@ class HeifStored:
 
 def heif_stored(data: bytes) -> HeifStored | None:
     """Parse the container again (no pixel decode) for the primary item as written."""
-    if not HEIF_SUPPORTED:
+    pillow_heif = _pillow_heif()
+    if pillow_heif is None:
         return None
     try:
         with warnings.catch_warnings():

@@ -60,3 +60,21 @@ def test_output_on_a_pipe_is_flushed_whole() -> None:
     assert "Exit codes:" in done.stdout
     assert done.stdout.rstrip().endswith("usage error (bad option, missing input)")
 
+
+_LAZY_HEIF = """
+import sys
+from kyctriage.load import decode, sniff
+from kyctriage.cli import main  # everything a scan imports before its workers start
+assert "pillow_heif" not in sys.modules, "pillow-heif loaded before any HEIF file"
+data = open(sys.argv[1], "rb").read()
+decoded = decode(data, sniff(data), 10**9, 256)
+print(sniff(data), decoded.full_size, "pillow_heif" in sys.modules)
+"""
+
+
+def test_pillow_heif_loads_with_the_first_heif_file() -> None:
+    heic = Path(__file__).parent.parent / "samples" / "phone" / "IMG_0457.HEIC"
+    done = subprocess.run([sys.executable, "-c", _LAZY_HEIF, str(heic)], capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "HEIF" and done.stdout.split()[-1] == "True"
