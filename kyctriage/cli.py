@@ -8,10 +8,9 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeRemainingColumn
 
 from . import __version__
 from .errors import KyctriageError, UsageError
@@ -25,6 +24,10 @@ from .options import (
     ScanOptions,
 )
 from .render.text import visible
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE = 0, 1, 2
 
@@ -75,6 +78,10 @@ def output_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _stderr() -> Console:
+    # rich (~40 ms with its progress bar and tables) loads when something is printed: for a
+    # scan, after its workers have started, and never with -q.
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, emoji=False, markup=False)
 
 
@@ -113,7 +120,29 @@ def _run(action: Callable[[], None]) -> None:
         sys.exit(130)
 
 
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group. compare, index and watermark are imported when named (or listed by
+    --help), so that a scan does not load them before its workers start."""
+
+    LAZY = {
+        "compare": ("cli_compare", "compare"),
+        "index": ("cli_compare", "index"),
+        "watermark": ("cli_watermark", "watermark"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY and name not in self.commands:
+            module, attribute = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(f".{module}", __package__), attribute))
+        return super().get_command(ctx, name)
+
+
+@click.group(
+    cls=_Commands, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="kyctriage")
 def main() -> None:
     """Forensic triage of leaked KYC photo sets.
@@ -239,8 +268,6 @@ def scan(
     from .pipeline import scan as run_scan
     from .profile import load_profile
 
-    console = _stderr()
-
     def action() -> None:
         _check_writable(outputs)
         profile = load_profile(profile_path) if profile_path else None
@@ -260,13 +287,13 @@ def scan(
 
             for path in filter(is_zip_root, paths):  # before the bar: unpacking takes a while
                 line = f"unpacking {visible(path)} into a private temporary folder ..."
-                console.print(line, markup=False, highlight=False, soft_wrap=True)
-        with _progress(console, quiet) as progress:
+                _stderr().print(line, markup=False, highlight=False, soft_wrap=True)
+        with _progress(quiet) as progress:
             report = run_scan(
                 options, command=tuple(sys.argv), progress=progress, journal_path=journal,
                 resume=resume,
             )  # fmt: skip
-        _deliver(report, console, quiet, outputs)
+        _deliver(report, quiet, outputs)
         if implicit and journal:
             Path(journal).unlink(missing_ok=True)
 
@@ -285,7 +312,7 @@ def report(saved: str, quiet: bool, **outputs: str | None) -> None:
     """
     from .render.json import load_report
 
-    _run(lambda: _deliver(load_report(saved), _stderr(), quiet, outputs, saved=saved))
+    _run(lambda: _deliver(load_report(saved), quiet, outputs, saved=saved))
 
 
 def _check_writable(outputs: dict[str, str | None]) -> None:
@@ -306,7 +333,6 @@ _RENDERERS = {
 
 def _deliver(
     report: Report,
-    console: Console,
     quiet: bool,
     outputs: dict[str, str | None],
     saved: str | None = None,
@@ -314,7 +340,6 @@ def _deliver(
     """Write the requested report files (each complete or not at all), then the manifest of
     them all, then the summary."""
     from .render.manifest import file_sha256, render_manifest
-    from .render.terminal import print_summary
 
     written = []
     for key, (module, name) in _RENDERERS.items():
@@ -332,6 +357,9 @@ def _deliver(
         write_atomic(manifest, render_manifest(report, hashes, tuple(sys.argv), source))
         written.append(manifest)
     if not quiet:
+        from .render.terminal import print_summary
+
+        console = _stderr()
         print_summary(report, console)
         for target in written:
             console.print(f"written: {visible(target)}", markup=False, soft_wrap=True)
@@ -340,8 +368,8 @@ def _deliver(
 class _progress:
     """A rich progress bar on stderr for long scans, fed by the library's callback."""
 
-    def __init__(self, console: Console, quiet: bool) -> None:
-        self.console, self.quiet = console, quiet
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
         self.bar: Progress | None = None
         self.task: TaskID | None = None
 
@@ -352,9 +380,11 @@ class _progress:
         if self.quiet or total < PROGRESS_MIN_FILES:
             return
         if self.bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
             self.bar = Progress(
                 "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                TimeRemainingColumn(), console=self.console, transient=True,
+                TimeRemainingColumn(), console=_stderr(), transient=True,
             )  # fmt: skip
             self.bar.start()
             self.task = self.bar.add_task("scanning", total=total)
@@ -439,16 +469,6 @@ def profile_show(profile_file: str) -> None:
             )
 
     _run(action)
-
-
-from .cli_watermark import watermark  # noqa: E402
-
-main.add_command(watermark)
-
-from .cli_compare import compare, index  # noqa: E402
-
-main.add_command(compare)
-main.add_command(index)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,9 @@ def report():
     from threadpoolctl import threadpool_info
     blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     print("blas threads", blas, file=sys.stderr)
+    loaded = [name for name in ("rich", "kyctriage.cli_compare", "kyctriage.cli_watermark")
+              if name in sys.modules]  # fmt: skip
+    print("loaded", loaded, file=sys.stderr)
 
 from kyctriage.entry import run
 sys.argv = ["kyctriage", *sys.argv[1:]]
@@ -44,6 +47,14 @@ def test_a_scan_exits_zero_with_its_report_written(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["records"]
     assert "blas threads [1]" in done.stderr  # numpy loaded with OpenBLAS told: one thread
     assert "teardown ran" not in done.stderr  # left without freeing every object one by one
+    # A quiet scan prints nothing and runs no other command: rich and those stay unloaded.
+    assert "loaded []" in done.stderr
+
+
+def test_commands_load_when_named() -> None:
+    done = _kyctriage("compare", "--help")
+    assert done.returncode == 0 and "Usage: kyctriage compare" in done.stdout
+    assert "loaded ['rich', 'kyctriage.cli_compare']" in done.stderr
 
 
 def test_usage_errors_keep_their_exit_code_and_message() -> None:
