@@ -14,6 +14,11 @@ shared, so read the ratios): the decode floor (djpeg -scale 1/8 -grayscale, one 
 core), exiftool -r -json, the analyst's chain (exiftool + sha256sum + md5sum + a plain Python
 loop that fully decodes each image and computes imagehash's phash, dhash, whash and colorhash)
 and kyctriage scan with --json.
+
+It runs the kyctriage of the Python that runs it. Run it from a clean venv with kyctriage
+pip-installed, as a user has it: a development interpreter's start-up hooks (.pth files: an
+editable install's finder, a sandbox's certificate patch) cost ~30 ms per process here, serial
+before the workers start, charged to the tool.
 """
 
 from __future__ import annotations
