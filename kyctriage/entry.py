@@ -34,7 +34,10 @@ def leave(code: object) -> None:
     else:
         print(code, file=sys.stderr)
         status = 1
-    atexit._run_exitfuncs()
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's, not a public API
+    if run_exit_handlers is None:
+        sys.exit(status)  # elsewhere: the usual exit, teardown included
+    run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from kyctriage import entry
 
 # Run the console script's entry the way the installed script does, with a hook that reports
 # what the process looked like at its end (the exit handlers still run; the teardown does not).
@@ -89,3 +94,10 @@ def test_pillow_heif_loads_with_the_first_heif_file() -> None:
                           text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == "HEIF" and done.stdout.split()[-1] == "True"
+
+
+def test_without_cpythons_exit_hook_it_exits_the_usual_way(monkeypatch) -> None:
+    monkeypatch.delattr(atexit, "_run_exitfuncs")
+    with pytest.raises(SystemExit) as exited:
+        entry.leave(3)
+    assert exited.value.code == 3
