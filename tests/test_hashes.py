@@ -132,3 +132,27 @@ def test_the_scan_path_does_not_import_scipy():
     code = "import sys, kyctriage.cli, kyctriage.pipeline; print('scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_row_medians_are_numpys_medians():
+    from kyctriage.probes.hashes import _row_medians
+
+    rng = np.random.default_rng(4)
+    for count in (1, 2, 7, 64):
+        rows = rng.normal(size=(5, count)) * 1e3
+        rows[1] = np.round(rows[1])  # ties
+        assert np.array_equal(_row_medians(rows), np.median(rows, axis=1))
+
+
+def test_hashing_a_picture_does_not_load_numpy_ma():
+    """np.median's NaN check imports numpy.ma (~11 ms in each worker's first file)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from PIL import Image; from kyctriage.probes.hashes import perceptual; "
+        "perceptual(Image.effect_noise((300, 200), 40).convert('RGB'), None, views=True); "
+        "print('numpy.ma' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -135,15 +135,27 @@ def _phash_bits(stack: np.ndarray) -> np.ndarray:
     comparison is redone with imagehash's own scipy.fftpack, so the bits are always its bits."""
     pixels = _resized(stack, (32, 32)).astype(np.float64)
     dct = _DCT8 @ pixels @ _DCT8.T
-    median = np.median(dct.reshape(len(dct), -1), axis=1)[:, None, None]
+    median = _row_medians(dct.reshape(len(dct), -1))[:, None, None]
     scale = np.abs(dct).max(axis=(1, 2), keepdims=True)
     if np.any(np.abs(dct - median) <= _TIE * scale):
         import scipy.fftpack  # type: ignore[import-untyped]
 
         dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=1), axis=2)[:, :8, :8]
-        median = np.median(dct.reshape(len(dct), -1), axis=1)[:, None, None]
+        median = _row_medians(dct.reshape(len(dct), -1))[:, None, None]
     bits: np.ndarray = dct > median
     return bits
+
+
+def _row_medians(rows: np.ndarray) -> np.ndarray:
+    """np.median along axis 1, the same floats (for an even count the mean of the two middle
+    values, a + b then / 2), without its NaN check: that check loads numpy.ma, ~11 ms in each
+    worker's first file, and costs ~8 us a call. The hashed values are never NaN."""
+    ordered = np.sort(rows, axis=1)
+    half = rows.shape[1] // 2
+    if rows.shape[1] % 2:
+        return ordered[:, half]
+    middle: np.ndarray = (ordered[:, half - 1] + ordered[:, half]) / 2
+    return middle
 
 
 def _dhash_bits(stack: np.ndarray) -> np.ndarray:
@@ -167,7 +179,7 @@ def _whash_bits(stack: np.ndarray) -> np.ndarray:
         low = _haar_inverse_step(low, *detail)
     for _ in range(3):
         low, _ = _haar_step(low)
-    median = np.median(low.reshape(len(low), -1), axis=1)
+    median = _row_medians(low.reshape(len(low), -1))
     bits: np.ndarray = low > median[:, None, None]
     return bits
 
