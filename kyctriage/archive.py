@@ -22,10 +22,6 @@ MAX_RATIO = 200
 CHUNK = 1 << 20
 
 
-def is_archive(path: str) -> bool:
-    return Path(path).is_file() and not path.lower().endswith(".json") and zipfile.is_zipfile(path)
-
-
 def is_zip_root(path: str) -> bool:
     """A zip named as a scan root: a regular file that starts as a zip does. zipfile alone
     would also take a JPEG with a zip appended (it looks for the directory at the end), and

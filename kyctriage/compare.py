@@ -101,7 +101,7 @@ def open_side(path: str, workers: int = 0, scan_indexes: bool = False) -> Side:
         return Side(path, entries=tuple(index.load(path)))
     if Path(path).is_file() and path.lower().endswith(".json"):
         return Side(path, records=load_report(path).records)
-    if archive.is_archive(path):
+    if archive.is_zip_root(path):  # not a JPEG with a zip appended: that is a photo
         with tempfile.TemporaryDirectory(prefix="kyctriage-zip-") as folder:
             left_out = archive.extract(path, Path(folder))
             records = scan(ScanOptions(roots=(folder,), workers=workers)).records

@@ -222,6 +222,23 @@ def test_archive_sides_are_unpacked_safely(sides: tuple[Path, Path], tmp_path: P
     assert exact[1] >= exact[0] > 0
 
 
+def test_a_photo_with_a_zip_appended_is_compared_as_the_photo(tmp_path: Path) -> None:
+    """zipfile finds the directory at the end of such a polyglot; unpacking it would drop the
+    photo from the comparison (appending a small zip would hide a leaked picture)."""
+    import io
+    import zipfile
+
+    tail = io.BytesIO()
+    with zipfile.ZipFile(tail, "w") as archive:
+        archive.writestr("hidden.txt", "payload")
+    photo = Path(__file__).parent.parent / "samples" / "phone" / "IMG_20180203_164410.jpg"
+    polyglot = tmp_path / "photo.jpg"
+    polyglot.write_bytes(photo.read_bytes() + tail.getvalue())
+    side = open_side(str(polyglot))
+    found = [(r.path, r.status, r.image.format if r.image else None) for r in side.records]
+    assert found == [("photo.jpg", "ok", "JPEG")]
+
+
 def test_zip_bombs_are_refused(tmp_path: Path) -> None:
     import zipfile
 
