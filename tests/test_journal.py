@@ -77,7 +77,7 @@ def test_sigint_then_resume_gives_the_uninterrupted_report(tmp_path):
     root = _tree(tmp_path / "leak", count=400)
     out = tmp_path / "r.json"
     journal = tmp_path / "r.journal"
-    command = [sys.executable, "-m", "kyctriage.cli", "scan", str(root), "--json", str(out),
+    command = [sys.executable, "-m", "kyctriage", "scan", str(root), "--json", str(out),
                "--journal", str(journal), "--workers", "1", "-q"]  # fmt: skip
     process = subprocess.Popen(command)
     deadline = time.time() + 30

@@ -1,0 +1,5 @@
+"""`python -m kyctriage`: the same process as the installed `kyctriage` command."""
+
+from .entry import run
+
+run()
