@@ -17,9 +17,11 @@ from PIL import Image
 from .errors import FileProblem
 
 
-def codec_ready(fmt: str) -> bool:
-    """Whether Pillow can open this sniffed format now; loads pillow-heif for HEIF and AVIF."""
-    return fmt not in ("HEIF", "AVIF") or _pillow_heif() is not None
+def require_codec(fmt: str) -> None:
+    """Make Pillow able to open this sniffed format (loads pillow-heif for HEIF and AVIF), or
+    raise FileProblem when it cannot."""
+    if fmt in ("HEIF", "AVIF") and _pillow_heif() is None:
+        raise FileProblem("HEIF/AVIF support (pillow-heif) is not installed")
 
 
 @functools.cache
@@ -181,8 +183,7 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
     formats = PILLOW_FORMATS.get(fmt)
     if formats is None:
         raise FileProblem(f"{fmt} is not an image format kyctriage decodes")
-    if not codec_ready(fmt):
-        raise FileProblem("HEIF/AVIF support (pillow-heif) is not installed")
+    require_codec(fmt)
     # Pillow warns about malformed metadata (e.g. EXIF offsets past the end) while opening;
     # that is a finding about the file, not a reason to give up on its pixels.
     with warnings.catch_warnings(record=True) as caught:

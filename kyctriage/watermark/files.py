@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import FileProblem
-from ..load import PILLOW_FORMATS, codec_ready, sniff
+from ..load import PILLOW_FORMATS, require_codec, sniff
 from ..probes import jpeg
 from .keys import WatermarkKey
 from .spread import TARGET_PSNR, mark_signal
@@ -92,8 +92,7 @@ def mark_bytes(
     fmt = sniff(data)
     if fmt not in PILLOW_FORMATS:
         raise NotAnImage(f"{fmt}, not an image")
-    if not codec_ready(fmt):
-        raise FileProblem(f"{fmt} support (pillow-heif) is not installed")
+    require_codec(fmt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # metadata warnings do not stop a deliberate embed
         try:

@@ -10,7 +10,7 @@ from PIL import Image
 from scipy.fft import irfft2, rfft2  # type: ignore[import-untyped]
 
 from ..errors import KyctriageError
-from ..load import codec_ready, sniff
+from ..load import require_codec, sniff
 from .result import ABSENT, INCONCLUSIVE, PRESENT, WatermarkResult
 
 ANALYSIS_SIDE = 384  # the preview's longer side is brought to this before matching
@@ -47,7 +47,7 @@ def load_logo(path: str, name: str | None = None) -> LogoTemplate:
             data = handle.read(MAX_TEMPLATE_BYTES + 1)
         if len(data) > MAX_TEMPLATE_BYTES:
             raise LogoError(f"logo template {path} is larger than {MAX_TEMPLATE_BYTES} bytes")
-        codec_ready(sniff(data))
+        require_codec(sniff(data))
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_TEMPLATE_PIXELS:
             raise LogoError(f"logo template {path} has too many pixels")
