@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from kyctriage.errors import FileProblem
@@ -93,3 +96,40 @@ def test_exif_and_xmp_payloads_are_found():
 def test_broken_structures_raise_one_clear_problem(data):
     with pytest.raises(FileProblem):
         jpeg.parse(data)
+
+
+# The definition scan_end_at implements: 0xFF followed by anything but a stuffed zero, a
+# restart marker or a fill byte.
+_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+def _scan_end_by_regex(data: bytes, pos: int) -> int:
+    found = _MARKER.search(data, pos)
+    return found.start() if found else len(data)
+
+
+# Bytes that matter at a scan's end, and two that do not.
+_SCAN_BYTES = st.sampled_from([0xFF, 0xFF, 0x00, 0xD0, 0xD7, 0xD8, 0xD9, 0xC4, 0xCF, 0x12])
+
+
+@given(st.lists(_SCAN_BYTES, max_size=300).map(bytes), st.integers(0, 300))
+def test_scan_end_is_the_first_marker_whatever_the_window(data, pos):
+    pos = min(pos, len(data))
+    with pytest.MonkeyPatch.context() as patch:
+        for window in (1, 2, 7, 64, jpeg._SCAN_WINDOW):
+            patch.setattr(jpeg, "_SCAN_WINDOW", window)
+            assert jpeg.scan_end_at(data, pos) == _scan_end_by_regex(data, pos)
+
+
+def test_restart_markers_and_fill_bytes_stay_inside_the_scan():
+    data = _jpeg(_photo((256, 192)), restart_marker_blocks=1)
+    scan = data.index(b"\xff\xda")
+    assert sum(data.count(bytes([0xFF, rst])) for rst in range(0xD0, 0xD8)) > 100
+    segments = jpeg.parse(data)
+    assert segments.image_data_spans == ((scan, len(data) - 2),)  # up to the EOI
+    assert segments.info.markers[-1] == "EOI" and segments.info.trailing_bytes == 0
+    # Fill bytes before the EOI are still part of the scan; a marker after them ends it.
+    filled = data[:-2] + b"\xff\xff\xff\xd9"
+    assert jpeg.scan_end_at(filled, scan + 20) == len(filled) - 2
+    # A file of nothing but restart markers costs one vectorised pass, not a loop per marker.
+    assert jpeg.scan_end_at(b"\xff\xd0" * 500_000, 0) == 1_000_000

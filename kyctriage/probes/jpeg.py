@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import dataclass
 
@@ -62,9 +61,7 @@ _APP_KINDS = (
 
 _SOF_NAMES = {0xC0 + n: f"SOF{n}" for n in range(16) if n not in (4, 8, 12)}
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and RST0-7 carry no length
-# Inside entropy-coded data a marker is 0xFF followed by anything but a stuffed zero,
-# a restart marker or a fill byte.
-_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_SCAN_WINDOW = 1 << 18  # bytes of entropy-coded data tested at a time (bounded scratch memory)
 MAX_MARKERS = 400
 MAX_COMMENT_CHARS = 2000
 
@@ -148,6 +145,32 @@ def estimate_quality(tables: dict[int, tuple[int, ...]]) -> tuple[int | None, bo
     return best + 1, bool(errors[best] == 0)
 
 
+def scan_end_at(data: bytes, pos: int) -> int:
+    """Where the entropy-coded data from pos ends: the first 0xFF that is not a stuffed zero
+    (FF 00), a restart marker (FF D0-D7) or a fill byte (FF FF), or the end of the data.
+
+    A byte loop (a regex) took 1.1 ms per phone photo, a twentieth of its decode. numpy
+    finds the first 0xFF not followed by 0x00 in each window; that is almost always the
+    marker itself, and only a window with restart markers or fill bytes is tested in full,
+    so even a file made of restart markers costs one pass, never a Python loop per marker."""
+    view = np.frombuffer(data, np.uint8)
+    last = len(data) - 1  # a marker needs the byte after its 0xFF
+    while pos < last:
+        stop = min(pos + _SCAN_WINDOW, last)
+        following = view[pos + 1 : stop + 1]
+        marker = view[pos:stop] == 0xFF
+        marker &= following != 0
+        at = int(np.argmax(marker))
+        if marker[at] and (following[at] == 0xFF or 0xD0 <= following[at] <= 0xD7):
+            marker &= following != 0xFF
+            marker &= (following < 0xD0) | (following > 0xD7)
+            at = int(np.argmax(marker))
+        if marker[at]:
+            return pos + at
+        pos = stop
+    return len(data)
+
+
 def parse(data: bytes) -> JpegSegments:
     """Walk the markers of a JPEG; raise FileProblem when the structure is broken."""
     if not data.startswith(b"\xff\xd8"):
@@ -203,8 +226,7 @@ def parse(data: bytes) -> JpegSegments:
         if marker == 0xDA:
             if not spans:
                 spans.append((start, pos))
-            found = _NEXT_MARKER.search(data, pos)
-            scan_end = found.start() if found else end
+            scan_end = scan_end_at(data, pos)
             spans.append((pos, scan_end))
             pos = scan_end
     if sof is None:
