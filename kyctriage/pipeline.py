@@ -17,7 +17,7 @@ from .checks import key_fingerprints, run_pixel_checks
 from .cluster import cluster
 from .errors import FileProblem
 from .ingest import Source, walk
-from .journal import Journal
+from .journal import Journal, journal_line
 from .model import (
     STATUS_ERROR,
     STATUS_OK,
@@ -216,14 +216,32 @@ def _replace(record: FileRecord, **changes: object) -> FileRecord:
     return replace(record, **changes)  # type: ignore[arg-type]
 
 
+Probed = tuple[FileRecord, bytes | None]  # a record and, when the scan journals, its line
+
+
+def _probe_for_journal(source: Source, options: ScanOptions, reference: datetime) -> Probed:
+    record = probe_source(source, options, reference)
+    return record, journal_line(record)
+
+
+def _probe_without_journal(source: Source, options: ScanOptions, reference: datetime) -> Probed:
+    return probe_source(source, options, reference), None
+
+
 def _probe_all(
-    sources: list[Source], options: ScanOptions, reference: datetime, progress: Progress | None
-) -> Iterator[FileRecord]:
+    sources: list[Source],
+    options: ScanOptions,
+    reference: datetime,
+    progress: Progress | None,
+    journaled: bool,
+) -> Iterator[Probed]:
     """Probe every source in supervised worker processes (in this process when asked, for
-    tests and profiling); records come back in completion order."""
+    tests and profiling); records come back in completion order, with their journal lines
+    when journaled (None for a file whose worker died: its record is made here)."""
     total = len(sources)
-    probe = partial(probe_source, options=options, reference=reference)
-    results: Iterator[tuple[int, FileRecord | Failed]]
+    work = _probe_for_journal if journaled else _probe_without_journal
+    probe = partial(work, options=options, reference=reference)
+    results: Iterator[tuple[int, Probed | Failed]]
     if options.in_process:
         results = ((i, probe(s)) for i, s in enumerate(sources))
     else:
@@ -236,10 +254,11 @@ def _probe_all(
             progress(done, total)
         if isinstance(outcome, Failed):
             source = sources[index]
-            outcome = FileRecord(
+            failed = FileRecord(
                 root=source.root, path=source.path, status=STATUS_ERROR, error=outcome.reason,
                 path_bytes_hex=source.path_bytes_hex, telegram=source.telegram,
             )  # fmt: skip
+            outcome = failed, None
         yield outcome
 
 
@@ -285,7 +304,12 @@ class _Compactor:
         return self.shared.setdefault(key, (sys.intern(name), value))  # type: ignore[return-value]
 
     def __call__(self, record: FileRecord) -> FileRecord:
-        compact: FileRecord = self._value(record)
+        try:
+            exif = tuple(self._pair(p) for p in record.exif)
+        except TypeError:  # an unhashable value: those pairs are compacted like any value
+            exif = self._value(record.exif)
+        # The pairs are shared whole, so the generic walk need not go through them first.
+        compact: FileRecord = self._value(replace(record, exif=()))
         image = compact.image
         if image is not None and image.jpeg is not None:
             jpeg = replace(
@@ -293,13 +317,9 @@ class _Compactor:
                 quant_tables=self._one(image.jpeg.quant_tables),
                 markers=self._one(image.jpeg.markers),
             )
-            compact = replace(compact, image=replace(image, jpeg=jpeg))
-        try:
-            compact = replace(compact, exif=tuple(self._pair(p) for p in compact.exif))
-        except TypeError:  # an unhashable value: leave those pairs as they are
-            pass
-        best = next((s for s in compact.timestamps if s == compact.best_time), None)
-        return replace(compact, best_time=best) if best is not None else compact
+            image = replace(image, jpeg=jpeg)
+        best = next((s for s in compact.timestamps if s == compact.best_time), compact.best_time)
+        return replace(compact, exif=exif, image=image, best_time=best)
 
 
 _NUMBERS = frozenset({int, float, bool})
@@ -366,8 +386,11 @@ def _scan_sources(
         journal.done.clear()  # records of files no longer there: not in this report
         sources = pending
     try:
-        for record in _probe_all(sources, options, reference, progress):
-            if journal is not None:
+        journaled = journal is not None
+        for record, line in _probe_all(sources, options, reference, progress, journaled):
+            if journal is not None and line is not None:
+                journal.append_line(line)
+            elif journal is not None:
                 journal.append(record)
             records.append(compact(record))
     finally:
