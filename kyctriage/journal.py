@@ -15,6 +15,17 @@ from .render.json import from_data, to_data
 FORMAT = "kyctriage-journal/1"
 
 
+def journal_line(record: FileRecord) -> bytes:
+    """One record as its journal line. The scan's workers make it beside the record, while it
+    is still in their caches: in the parent it cost twice as much, on the same two cores."""
+    return _line(to_data(record))
+
+
+def _line(data: dict[str, Any]) -> bytes:
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return (text + "\n").encode("utf-8")
+
+
 class Journal:
     """Append-only JSON lines: a header naming the scan, then one record per line.
 
@@ -51,11 +62,14 @@ class Journal:
             os.write(self._fd, b"\n")  # end the torn line so the next record starts clean
 
     def _write(self, data: dict[str, Any]) -> None:
-        line = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        os.write(self._fd, (line + "\n").encode("utf-8"))
+        self.append_line(_line(data))
 
     def append(self, record: FileRecord) -> None:
-        self._write(to_data(record))
+        self.append_line(journal_line(record))
+
+    def append_line(self, line: bytes) -> None:
+        """A record's line as journal_line made it (in the worker that made the record)."""
+        os.write(self._fd, line)
 
     def close(self) -> None:
         os.close(self._fd)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import pytest
 from PIL import Image
@@ -122,3 +123,38 @@ def test_records_loaded_back_pass_through_keep_and_a_torn_line_is_skipped(tmp_pa
     assert seen == ["a.jpg", "b.jpg"]
     assert {r.size for r in resumed.done.values()} == {2}
     assert path.read_bytes().endswith(b"c.jp\n")  # the torn line is ended before appending
+
+
+def test_pool_journal_lines_come_from_the_workers_and_a_crash_is_journaled_here(
+    tmp_path, monkeypatch
+):
+    from kyctriage import pipeline
+    from kyctriage.journal import journal_line
+
+    root = _tree(tmp_path / "leak", count=6)
+    probed = tmp_path / "probed"  # what the forked workers were given, one name a line
+    original = pipeline.probe_source
+
+    def probe(source, options, reference):
+        with probed.open("a") as log:
+            log.write(source.path + "\n")
+        if source.path == "img_002.jpg":
+            os.abort()  # the worker dies: its record is made in the parent
+        return original(source, options, reference)
+
+    monkeypatch.setattr(pipeline, "probe_source", probe)  # inherited by the forked workers
+    options = ScanOptions(roots=(str(root),), workers=2)
+    journal = tmp_path / "scan.journal"
+    report = scan(options, journal_path=str(journal))
+    header, *lines = journal.read_bytes().splitlines(keepends=True)
+    by_path = {json.loads(line)["path"]: line for line in lines}
+    assert len(lines) == len(by_path) == len(report.records) == 7
+    assert b"the worker process crashed" in by_path["img_002.jpg"]
+    source = next(s for s in pipeline.walk((str(root),), str(tmp_path)) if s.path == "img_004.jpg")
+    reference = datetime.fromisoformat(json.loads(header)["reference"])
+    assert by_path["img_004.jpg"] == journal_line(original(source, options, reference))
+    # A resume probes again only the file whose worker died, and reports the same.
+    probed.unlink()
+    resumed = scan(options, journal_path=str(journal), resume=True)
+    assert probed.read_text().split() == ["img_002.jpg"]
+    assert _comparable(resumed) == _comparable(report)
