@@ -219,13 +219,9 @@ def _replace(record: FileRecord, **changes: object) -> FileRecord:
 Probed = tuple[FileRecord, bytes | None]  # a record and, when the scan journals, its line
 
 
-def _probe_for_journal(source: Source, options: ScanOptions, reference: datetime) -> Probed:
+def _probe(source: Source, options: ScanOptions, reference: datetime, journaled: bool) -> Probed:
     record = probe_source(source, options, reference)
-    return record, journal_line(record)
-
-
-def _probe_without_journal(source: Source, options: ScanOptions, reference: datetime) -> Probed:
-    return probe_source(source, options, reference), None
+    return record, journal_line(record) if journaled else None
 
 
 def _probe_all(
@@ -239,8 +235,7 @@ def _probe_all(
     tests and profiling); records come back in completion order, with their journal lines
     when journaled (None for a file whose worker died: its record is made here)."""
     total = len(sources)
-    work = _probe_for_journal if journaled else _probe_without_journal
-    probe = partial(work, options=options, reference=reference)
+    probe = partial(_probe, options=options, reference=reference, journaled=journaled)
     results: Iterator[tuple[int, Probed | Failed]]
     if options.in_process:
         results = ((i, probe(s)) for i, s in enumerate(sources))
@@ -388,10 +383,8 @@ def _scan_sources(
     try:
         journaled = journal is not None
         for record, line in _probe_all(sources, options, reference, progress, journaled):
-            if journal is not None and line is not None:
-                journal.append_line(line)
-            elif journal is not None:
-                journal.append(record)
+            if journal is not None:
+                journal.append_line(line if line is not None else journal_line(record))
             records.append(compact(record))
     finally:
         if journal is not None:
