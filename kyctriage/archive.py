@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import posixpath
@@ -110,20 +111,17 @@ def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpac
                     continue
                 total += _copy(archive, member, target, MAX_TOTAL_BYTES - total, path)
             except KyctriageError:
-                _forget(target)  # a bomb's first bytes are not the member
                 _stopped(found, members[position:], member)
                 raise
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
-                    _forget(target)
                     _stopped(found, members[position:], member)
                     raise KyctriageError(f"cannot unpack {path}: {exc.strerror}") from None
-                _forget(target)  # the strerror alone: the message names the private folder
+                # The strerror alone: the message names the private folder.
                 found.left_out.append((member.filename, f"cannot unpack: {exc.strerror}"))
                 continue
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
                     RuntimeError, ValueError) as exc:  # fmt: skip
-                _forget(target)
                 found.left_out.append((member.filename, f"cannot unpack: {one_line(exc, 200)}"))
                 continue
             os.utime(target, ns=(stamp, stamp))
@@ -134,19 +132,27 @@ def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpac
 def _copy(
     archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, budget: int, path: str
 ) -> int:
-    """Write one member, counting what comes out; returns the bytes written."""
+    """Write one member, counting what comes out; returns the bytes written. A member that
+    fails midway (a bomb, corrupt data, a full disk) leaves no half-written file behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     limit = max(CHUNK, member.compress_size * MAX_RATIO)
     written = 0
-    with archive.open(member) as source, open(target, "xb") as out:
-        while chunk := source.read(CHUNK):
-            written += len(chunk)
-            if written > limit or written > budget:
-                raise KyctriageError(
-                    f"{path}: {member.filename!r} expands beyond the bounds "
-                    f"(ratio {MAX_RATIO}, total {MAX_TOTAL_BYTES} bytes): zip bomb?"
-                )
-            out.write(chunk)
+    with archive.open(member) as source:
+        out = open(target, "xb")  # created here, so ours to remove
+        try:
+            with out:
+                while chunk := source.read(CHUNK):
+                    written += len(chunk)
+                    if written > limit or written > budget:
+                        raise KyctriageError(
+                            f"{path}: {member.filename!r} expands beyond the bounds "
+                            f"(ratio {MAX_RATIO}, total {MAX_TOTAL_BYTES} bytes): zip bomb?"
+                        )
+                    out.write(chunk)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                target.unlink()
+            raise
     return written
 
 
@@ -155,12 +161,3 @@ def _stopped(found: Unpacked, rest: list[zipfile.ZipInfo], at: zipfile.ZipInfo) 
     for member in rest:
         if not member.is_dir():
             found.left_out.append((member.filename, f"not unpacked: stopped at {at.filename!r}"))
-
-
-def _forget(target: Path) -> None:
-    """Remove what a failed member left half-written (never anything else)."""
-    try:
-        if target.is_file():
-            target.unlink()
-    except OSError:
-        pass
