@@ -25,11 +25,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from kyctriage.checks import pixel_checks
-from kyctriage.fingerprint import dumps, learn
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
-from kyctriage.profile import load_profile
+from kyctriage.attribution.checks import pixel_checks
+from kyctriage.attribution.fingerprint import dumps, learn
+from kyctriage.attribution.profile import load_profile
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
 from kyctriage.watermark import embed, keygen, load_key
 
 CLASSES = ("in-house", "vendor", "unrelated")

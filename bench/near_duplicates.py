@@ -37,10 +37,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
-from kyctriage import cluster, load, pipeline
+from kyctriage.match import clusters as cluster
 from kyctriage.model import FileRecord
-from kyctriage.options import DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE, ScanOptions
-from kyctriage.probes import hashes
+from kyctriage.probes import decode, hashes
+from kyctriage.scanning import pipeline
+from kyctriage.scanning.options import DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE, ScanOptions
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "exif-samples"
 CACHE = (
@@ -302,8 +303,8 @@ def previews(folder: Path, records: tuple[FileRecord, ...]) -> list[Image.Image]
     out = []
     for record in records:
         data = (folder / record.path).read_bytes()
-        fmt = load.sniff(data)
-        out.append(load.decode(data, fmt, DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE).preview)
+        fmt = decode.sniff(data)
+        out.append(decode.decode(data, fmt, DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE).preview)
     return out
 
 
@@ -548,9 +549,9 @@ def timing(sizes: tuple[int, ...] = (10_000, 100_000), seed: int = 7) -> None:
 
 def index_timing(n: int = 100_000, leak: int = 1_000, seed: int = 8) -> None:
     """A reference index of n random entries: write, load, and compare a leak against it."""
-    from kyctriage import index
-    from kyctriage.cluster.entries import Entry
-    from kyctriage.compare import Side, compare
+    from kyctriage.match import index
+    from kyctriage.match.compare import Side, compare
+    from kyctriage.match.entries import Entry
 
     rng = np.random.default_rng(seed)
     values = rng.integers(0, 2**63, size=(n, 15), dtype=np.int64).astype(np.uint64)

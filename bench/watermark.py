@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageEnhance
 from threadpoolctl import threadpool_limits
 
-from kyctriage.load import decode
+from kyctriage.probes.decode import decode
 from kyctriage.watermark import PRESENT, WatermarkKey, detect, embed
 from kyctriage.watermark.logo import THRESHOLD as LOGO_THRESHOLD
 from kyctriage.watermark.logo import LogoTemplate, detect_logo

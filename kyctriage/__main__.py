@@ -1,5 +1,5 @@
 """`python -m kyctriage`: the same process as the installed `kyctriage` command."""
 
-from .entry import run
+from kyctriage.cli.entry import run
 
 run()

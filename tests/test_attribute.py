@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from kyctriage.attribute import attribute, time_evidence
+from kyctriage.attribution.attribute import attribute, time_evidence
+from kyctriage.attribution.profile import Pipeline
 from kyctriage.model import (
     FeatureScore,
     FileRecord,
@@ -13,7 +14,6 @@ from kyctriage.model import (
     WatermarkCheck,
 )
 from kyctriage.probes.timestamps import posted_stamp
-from kyctriage.profile import Pipeline
 
 INHOUSE = Pipeline("in-house", "In-house", date(2018, 3, 1), None)
 VENDOR = Pipeline("vendor", "Vendor", date(2018, 1, 15), date(2018, 2, 28))

@@ -8,7 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from kyctriage.cli import main
+from kyctriage.cli.main import main
 
 
 def _commands(group: click.Group, prefix=()):

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from kyctriage import cluster
-from kyctriage.cluster import search
+from kyctriage import model
+from kyctriage.match import clusters as cluster
+from kyctriage.match import search
 from kyctriage.model import STATUS_ERROR, STATUS_OK, FileRecord, ImageInfo, Timestamp
 from kyctriage.probes import hashes
 
@@ -25,7 +26,7 @@ def photo(seed: int, size: tuple[int, int] = (256, 192)) -> Image.Image:
     return Image.fromarray(np.clip(0.75 * base + 0.25 * detail, 0, 255).astype(np.uint8))
 
 
-def views(preview: Image.Image) -> tuple[cluster.ViewHashes, ...]:
+def views(preview: Image.Image) -> tuple[model.ViewHashes, ...]:
     w, h = preview.size
     shown = {
         "mirror": preview.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
@@ -37,7 +38,7 @@ def views(preview: Image.Image) -> tuple[cluster.ViewHashes, ...]:
     out = []
     for name, image in shown.items():
         got = hashes.perceptual(image, None)
-        out.append(cluster.ViewHashes(name, got.phash, got.dhash, got.whash))
+        out.append(model.ViewHashes(name, got.phash, got.dhash, got.whash))
     return tuple(out)
 
 
@@ -50,7 +51,7 @@ def record(
     fmt: str = "JPEG",
     time: str | None = None,
     exif: bool = False,
-) -> tuple[FileRecord, tuple[cluster.ViewHashes, ...]]:
+) -> tuple[FileRecord, tuple[model.ViewHashes, ...]]:
     sha = sha or hashlib.sha256(path.encode()).hexdigest()
     info = ImageInfo(
         format=fmt, extension_mismatch=False, width=image.width, height=image.height,
@@ -65,7 +66,7 @@ def record(
     return rec, views(image)
 
 
-def run(pairs: list[tuple[FileRecord, tuple[cluster.ViewHashes, ...]]]) -> cluster.Clustering:
+def run(pairs: list[tuple[FileRecord, tuple[model.ViewHashes, ...]]]) -> model.Clustering:
     return cluster.cluster([r for r, _ in pairs], {(r.root, r.path): v for r, v in pairs})
 
 
@@ -90,7 +91,7 @@ def test_exact_duplicates() -> None:
     image = photo(1)
     result = run([record("a.jpg", image, sha="ab" * 32), record("b.jpg", image, sha="ab" * 32)])
     (c,) = result.clusters
-    assert c.kind == cluster.KIND_EXACT
+    assert c.kind == model.KIND_EXACT
     assert c.id == "c" + ("ab" * 32)[:16]
     assert [m.path for m in c.members] == ["a.jpg", "b.jpg"]
     assert c.members[1].relation == "identical"
@@ -101,12 +102,12 @@ def test_same_pixels_with_other_metadata() -> None:
     image = photo(2)
     result = run([record("a.jpg", image, data="d1", exif=True), record("b.jpg", image, data="d1")])
     (c,) = result.clusters
-    assert c.kind == cluster.KIND_SAME_PIXELS
+    assert c.kind == model.KIND_SAME_PIXELS
     assert c.representative.path == "a.jpg"  # the one that kept its EXIF
     assert c.members[1].transformations == ("metadata changed",)
 
 
-def _transformed() -> list[tuple[FileRecord, tuple[cluster.ViewHashes, ...]]]:
+def _transformed() -> list[tuple[FileRecord, tuple[model.ViewHashes, ...]]]:
     image = photo(3, (320, 240))
     w, h = image.size
     cut = image.crop((round(w * 0.06), round(h * 0.06), round(w * 0.94), round(h * 0.94)))
@@ -126,7 +127,7 @@ def _transformed() -> list[tuple[FileRecord, tuple[cluster.ViewHashes, ...]]]:
 def test_near_duplicates_and_their_labels() -> None:
     result = run(_transformed())
     (c,) = result.clusters
-    assert c.kind == cluster.KIND_NEAR
+    assert c.kind == model.KIND_NEAR
     assert c.representative.path == "original.jpg"
     by_path = {m.path: m for m in c.members}
     assert len(by_path) == 8
@@ -159,8 +160,8 @@ def test_same_input_in_any_order_gives_the_same_clusters() -> None:
 
 def test_thresholds_are_stated() -> None:
     stated = cluster.cluster([]).thresholds
-    assert stated.max_sum == cluster.MAX_SUM
-    assert stated.views == cluster.VIEWS
+    assert stated.max_sum == search.MAX_SUM
+    assert stated.views == search.VIEWS
     assert stated.hashes == ("phash", "dhash", "whash")
 
 
@@ -223,7 +224,7 @@ def test_crowded_buckets_are_skipped_and_counted(monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_search_works_in_bounded_pieces_with_the_same_result(monkeypatch):
-    from kyctriage.cluster import search as mih
+    from kyctriage.match import search as mih
 
     rng = np.random.default_rng(5)
     # 400 hashes drawn from 6 templates with a few flipped bits: big buckets, many true pairs.
@@ -265,7 +266,7 @@ def test_components_are_scipys_connected_components(seed: int) -> None:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from kyctriage.cluster.build import components
+    from kyctriage.match.clusters import components
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 400))

@@ -16,16 +16,15 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from kyctriage import index
-from kyctriage.cli import main
-from kyctriage.cluster import ViewHashes
-from kyctriage.cluster.entries import entries
-from kyctriage.compare import Side, compare, open_side
-from kyctriage.model import FileRecord
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
+from kyctriage.cli.main import main
+from kyctriage.match import index
+from kyctriage.match.compare import Side, compare, open_side
+from kyctriage.match.entries import entries
+from kyctriage.model import FileRecord, ViewHashes
 from kyctriage.probes import hashes
 from kyctriage.render.json import render_json
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
 
 
 def photo(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kyctriage import entry
+from kyctriage.cli import entry
 
 # Run the console script's entry the way the installed script does, with a hook that reports
 # what the process looked like at its end (the exit handlers still run; the teardown does not).
@@ -28,11 +28,11 @@ def report():
     from threadpoolctl import threadpool_info
     blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     print("blas threads", blas, file=sys.stderr)
-    loaded = [name for name in ("rich", "kyctriage.cli_compare", "kyctriage.cli_watermark")
+    loaded = [name for name in ("rich", "kyctriage.cli.compare", "kyctriage.cli.watermark")
               if name in sys.modules]  # fmt: skip
     print("loaded", loaded, file=sys.stderr)
 
-from kyctriage.entry import run
+from kyctriage.cli.entry import run
 sys.argv = ["kyctriage", *sys.argv[1:]]
 run()
 """
@@ -59,7 +59,7 @@ def test_a_scan_exits_zero_with_its_report_written(tmp_path: Path) -> None:
 def test_commands_load_when_named() -> None:
     done = _kyctriage("compare", "--help")
     assert done.returncode == 0 and "Usage: kyctriage compare" in done.stdout
-    assert "loaded ['rich', 'kyctriage.cli_compare']" in done.stderr
+    assert "loaded ['rich', 'kyctriage.cli.compare']" in done.stderr
 
 
 def test_usage_errors_keep_their_exit_code_and_message() -> None:
@@ -79,8 +79,8 @@ def test_output_on_a_pipe_is_flushed_whole() -> None:
 
 _LAZY_HEIF = """
 import sys
-from kyctriage.load import decode, sniff
-from kyctriage.cli import main  # everything a scan imports before its workers start
+from kyctriage.probes.decode import decode, sniff
+from kyctriage.cli.main import main  # everything a scan imports before its workers start
 assert "pillow_heif" not in sys.modules, "pillow-heif loaded before any HEIF file"
 data = open(sys.argv[1], "rb").read()
 decoded = decode(data, sniff(data), 10**9, 256)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kyctriage.ingest import Source
 from kyctriage.model import FileRecord
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import probe_source
+from kyctriage.scanning.ingest import Source
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import probe_source
 
 from .conftest import CORPUS, DATA
 

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from kyctriage import fingerprint
-from kyctriage.cli import main
+from kyctriage.attribution import fingerprint
+from kyctriage.cli.main import main
 from kyctriage.errors import UsageError
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
 
 
 def _photo(seed: int, size=(400, 300)) -> Image.Image:

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kyctriage import load
-from kyctriage.probes import hashes
+from kyctriage.probes import decode, hashes
 
 
 def _imagehash(preview: Image.Image) -> tuple[str, str, str, str]:
@@ -58,7 +57,7 @@ def test_hashes_equal_imagehash_on_a_decoded_photo(tmp_path):
     pixels = np.cumsum(rng.normal(0, 6, (600, 800, 3)), axis=1) % 256
     out = io.BytesIO()
     Image.fromarray(pixels.astype(np.uint8)).save(out, "JPEG", quality=90)
-    decoded = load.decode(out.getvalue(), "JPEG", 10**8, 64)
+    decoded = decode.decode(out.getvalue(), "JPEG", 10**8, 64)
     assert decoded.preview.size == (100, 75)  # draft mode, 1/8
     assert _ours(decoded.preview) == _imagehash(decoded.preview)
 
@@ -73,11 +72,11 @@ def test_hex_form_matches_imagehash_for_odd_lengths():
 def test_an_rgb_decode_is_its_own_preview_and_a_large_one_is_reduced_on_a_copy():
     out = io.BytesIO()
     Image.new("RGB", (1024, 768), (10, 20, 30)).save(out, "JPEG")
-    small = load.decode(out.getvalue(), "JPEG", 10**8, 256)
+    small = decode.decode(out.getvalue(), "JPEG", 10**8, 256)
     assert small.preview is small.image and small.preview.size == (512, 384)
     out = io.BytesIO()
     Image.new("RGB", (900, 300), (10, 20, 30)).save(out, "PNG")
-    large = load.decode(out.getvalue(), "PNG", 10**8, 64)
+    large = decode.decode(out.getvalue(), "PNG", 10**8, 64)
     assert large.preview.size == (128, 43) and large.image.size == (900, 300)
 
 
@@ -129,7 +128,9 @@ def test_the_scan_path_does_not_import_scipy():
     import subprocess
     import sys
 
-    code = "import sys, kyctriage.cli, kyctriage.pipeline; print('scipy' in sys.modules)"
+    code = (
+        "import sys, kyctriage.cli.main, kyctriage.scanning.pipeline; print('scipy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

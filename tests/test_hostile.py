@@ -8,7 +8,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from kyctriage.cli import main
+from kyctriage.cli.main import main
 
 from .hostile import ESCAPES, MARKUP, make_hostile_tree, snapshot
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from kyctriage.attribution.profile import load_profile
 from kyctriage.model import Report
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
-from kyctriage.profile import load_profile
 from kyctriage.render.html import render_html
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
 from tests.hostile import jpeg_bytes, make_hostile_tree
 from tests.test_render_html import PAYLOADS, hostile_report
 

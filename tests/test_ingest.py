@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from kyctriage.errors import UsageError
-from kyctriage.ingest import walk
+from kyctriage.scanning.ingest import walk
 
 
 def _by_path(root):
@@ -109,8 +109,8 @@ def _open_folder(tmp_path):
 
 
 def test_unlistable_folder_and_unreadable_file_become_error_records(tmp_path):
-    from kyctriage.options import ScanOptions
-    from kyctriage.pipeline import scan
+    from kyctriage.scanning.options import ScanOptions
+    from kyctriage.scanning.pipeline import scan
 
     folder = _open_folder(tmp_path)
     (folder / "locked").mkdir()

@@ -14,11 +14,11 @@ from datetime import datetime
 import pytest
 from PIL import Image
 
-from kyctriage import load
 from kyctriage.errors import UsageError
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
 from kyctriage.render.json import render_json
+from kyctriage.scanning import read
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
 
 
 def _tree(root, count=30):
@@ -47,8 +47,8 @@ def test_resume_reads_only_unfinished_files(tmp_path, monkeypatch):
     # An interruption: the header, ten records and half of the eleventh.
     journal.write_bytes(b"\n".join(lines[:11]) + b"\n" + lines[11][: len(lines[11]) // 2])
     reads = []
-    original = load.read_file
-    monkeypatch.setattr(load, "read_file", lambda p, m: reads.append(p) or original(p, m))
+    original = read.read_file
+    monkeypatch.setattr(read, "read_file", lambda p, m: reads.append(p) or original(p, m))
     resumed = scan(options, journal_path=str(journal), resume=True)
     assert len(reads) == len(full.records) - 10
     assert _comparable(resumed) == _comparable(full)
@@ -103,8 +103,8 @@ def test_sigint_then_resume_gives_the_uninterrupted_report(tmp_path):
 def test_records_loaded_back_pass_through_keep_and_a_torn_line_is_skipped(tmp_path):
     from dataclasses import replace
 
-    from kyctriage.journal import Journal
     from kyctriage.model import FileRecord
+    from kyctriage.scanning.journal import Journal
 
     path = tmp_path / "j"
     with Journal(path, {"roots": ["r"]}, "2026-01-01T00:00:00", resume=False) as journal:
@@ -128,8 +128,8 @@ def test_records_loaded_back_pass_through_keep_and_a_torn_line_is_skipped(tmp_pa
 def test_pool_journal_lines_come_from_the_workers_and_a_crash_is_journaled_here(
     tmp_path, monkeypatch
 ):
-    from kyctriage import pipeline
-    from kyctriage.journal import journal_line
+    from kyctriage.scanning import pipeline
+    from kyctriage.scanning.journal import journal_line
 
     root = _tree(tmp_path / "leak", count=6)
     probed = tmp_path / "probed"  # what the forked workers were given, one name a line

@@ -8,9 +8,9 @@ import time
 
 from PIL import Image
 
-from kyctriage import load
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
+from kyctriage.probes import decode
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
 
 
 def _jpeg(marker: bytes = b"") -> bytes:
@@ -24,7 +24,7 @@ def test_a_crashing_or_hanging_probe_is_one_error_record(tmp_path, monkeypatch):
         (tmp_path / f"ok_{i}.jpg").write_bytes(_jpeg())
     (tmp_path / "crash.jpg").write_bytes(_jpeg(b"CRASHME"))
     (tmp_path / "hang.jpg").write_bytes(_jpeg(b"HANGME"))
-    real_decode = load.decode
+    real_decode = decode.decode
 
     def booby_trapped(data, *args):
         if b"CRASHME" in data:
@@ -33,7 +33,7 @@ def test_a_crashing_or_hanging_probe_is_one_error_record(tmp_path, monkeypatch):
             time.sleep(60)
         return real_decode(data, *args)
 
-    monkeypatch.setattr(load, "decode", booby_trapped)  # inherited by the forked workers
+    monkeypatch.setattr(decode, "decode", booby_trapped)  # inherited by the forked workers
     report = scan(ScanOptions(roots=(str(tmp_path),), workers=2, file_time_limit=2))
     records = {r.path: r for r in report.records}
     assert len(records) == 8

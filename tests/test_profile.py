@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS
-from kyctriage.cli import main
+from kyctriage.attribution.profile import load_profile
+from kyctriage.cli.main import main
 from kyctriage.errors import UsageError
-from kyctriage.profile import load_profile
 
 GOOD = """
 [[pipeline]]

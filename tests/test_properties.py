@@ -25,9 +25,9 @@ from kyctriage.model import (
     Verdict,
     WatermarkCheck,
 )
-from kyctriage.pipeline import _Compactor
 from kyctriage.probes import timestamps as times
 from kyctriage.render.json import from_data, load_report, render_json, to_data
+from kyctriage.scanning.pipeline import _Compactor
 
 # Evidence strings are attacker-made: every code point JSON and UTF-8 can carry, controls included.
 text = st.text(max_size=20)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kyctriage.cli import main
+from kyctriage.cli.main import main
 from kyctriage.model import (
     Cluster,
     Clustering,

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from kyctriage.errors import KyctriageError
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
 from kyctriage.render.json import iter_json, load_report, render_json, report_data
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
-from kyctriage.samples import library_versions, write_samples
+from kyctriage.demo.samples import library_versions, write_samples
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
 
 MAX_BYTES = 3 * 1024 * 1024
 

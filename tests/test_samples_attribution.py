@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kyctriage.checks import pixel_checks
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
-from kyctriage.profile import load_profile
+from kyctriage.attribution.checks import pixel_checks
+from kyctriage.attribution.profile import load_profile
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
 
 
 @pytest.fixture(scope="module")

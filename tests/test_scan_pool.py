@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
-from kyctriage.workers import run_supervised
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
+from kyctriage.scanning.workers import run_supervised
 
 
 def _write_set(folder):

@@ -9,7 +9,7 @@ import numpy as np
 from click.testing import CliRunner
 from PIL import Image
 
-from kyctriage.cli import main
+from kyctriage.cli.main import main
 from kyctriage.watermark import keygen
 from kyctriage.watermark.files import embed_file
 

@@ -7,10 +7,10 @@ import json
 
 from PIL import Image
 
-from kyctriage.ingest import walk
-from kyctriage.options import ScanOptions
-from kyctriage.pipeline import scan
-from kyctriage.telegram import parse_export
+from kyctriage.scanning.ingest import walk
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
+from kyctriage.scanning.telegram import parse_export
 
 PLACEHOLDER = "(File not included. Change data exporting settings to download.)"
 

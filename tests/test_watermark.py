@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageEnhance
 
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, parse_aspect_ratios
-from kyctriage.load import decode
+from kyctriage.probes.decode import decode
 from kyctriage.watermark import (
     ABSENT,
     INCONCLUSIVE,

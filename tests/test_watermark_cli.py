@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from kyctriage.cli import main
+from kyctriage.cli.main import main
 from kyctriage.model import FileRecord, ImageInfo, JpegInfo
 from kyctriage.probes import jpeg as jpeg_probe
 from kyctriage.watermark import ABSENT, INCONCLUSIVE, PRESENT, fingerprint, load_key
@@ -154,7 +154,7 @@ def test_detect_runs_blas_on_one_thread(tmp_path):
     probe = (
         "from click.testing import CliRunner;"
         "from threadpoolctl import threadpool_info, threadpool_limits;"
-        "from kyctriage.cli import main; import numpy;"
+        "from kyctriage.cli.main import main; import numpy;"
         "threadpool_limits(2);"
         f"r = CliRunner().invoke(main, ['watermark', 'detect', '--key', {str(key_path)!r}, "
         f"{str(tmp_path / 'a.jpg')!r}]); assert r.exit_code == 0, r.output;"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from kyctriage.workers import Failed, run_supervised
+from kyctriage.scanning.workers import Failed, run_supervised
 
 
 def _probe(item: str) -> str:

@@ -15,8 +15,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from PIL import Image
 
-from kyctriage.cli import main
-from kyctriage.ingest import walk
+from kyctriage.cli.main import main
+from kyctriage.scanning.ingest import walk
 
 
 def _jpeg(seed: int) -> bytes:

@@ -18,7 +18,7 @@ from exifread.tags.makernote import canon
 from exifread.utils import Ratio
 from PIL import Image
 
-from ..model import ExifValue, Gps
+from kyctriage.model import ExifValue, Gps
 
 NAME = "exif"
 

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 from PIL import Image
 
-from ..model import Hashes, ViewHashes
+from kyctriage.model import Hashes, ViewHashes
 
 NAME = "hashes"
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import FileProblem
-from ..model import JpegInfo
+from kyctriage.errors import FileProblem
+from kyctriage.model import JpegInfo
 
 NAME = "jpeg"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from ..model import ExifValue, Timestamp
+from kyctriage.model import ExifValue, Timestamp
 
 NAME = "timestamps"
 

@@ -7,7 +7,7 @@ import io
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 
-from ..model import FileRecord, Report
+from kyctriage.model import FileRecord, Report
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
 # (CSV injection); a leading apostrophe makes it text. Tab and CR start formulas too.

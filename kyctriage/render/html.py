@@ -14,9 +14,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ..model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
-from .html_chart import Chart, build_chart, verdict_slots
-from .text import visible
+from kyctriage.model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
+from kyctriage.render.html_chart import Chart, build_chart, verdict_slots
+from kyctriage.render.text import visible
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 # Long attacker-chosen texts (EXIF comments, Telegram messages) are cut in the HTML; the JSON

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from ..compare import Comparison, Side
-from ..model import FileRecord
-from .html import THUMBNAIL_NOTES, _asset, _environment, _sha256_source, _thumbnail
-from .text import visible
+from kyctriage.match.compare import Comparison, Side
+from kyctriage.model import FileRecord
+from kyctriage.render.html import THUMBNAIL_NOTES, _asset, _environment, _sha256_source, _thumbnail
+from kyctriage.render.text import visible
 
 MAX_MATCHES_SHOWN = 3  # per leak image; the JSON keeps every match
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import KyctriageError
-from ..model import SCHEMA_VERSION, Report, field_names
+from kyctriage.errors import KyctriageError
+from kyctriage.model import SCHEMA_VERSION, Report, field_names
 
 # Fields held as tuples of (name, value) pairs in records and as objects in JSON.
 _PAIR_FIELDS = {"exif", "xmp"}

@@ -8,8 +8,8 @@ import shlex
 from collections import Counter
 from collections.abc import Sequence
 
-from ..model import FileRecord, Report
-from .text import visible
+from kyctriage.model import FileRecord, Report
+from kyctriage.render.text import visible
 
 FORMAT = 1
 

@@ -9,8 +9,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
-from .text import visible
+from kyctriage.model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
+from kyctriage.render.text import visible
 
 MAX_ERRORS_SHOWN = 20
 MAX_VALUES_SHOWN = 8

@@ -1,9 +1,9 @@
 """The in-house watermark and the other mark detectors, all answering as WatermarkResult."""
 
-from .detect import detect
-from .keys import WatermarkKey, WatermarkKeyError, fingerprint, keygen, load_key
-from .result import ABSENT, INCONCLUSIVE, PRESENT, WatermarkResult
-from .spread import TARGET_PSNR, embed
+from kyctriage.watermark.detect import detect
+from kyctriage.watermark.keys import WatermarkKey, WatermarkKeyError, fingerprint, keygen, load_key
+from kyctriage.watermark.result import ABSENT, INCONCLUSIVE, PRESENT, WatermarkResult
+from kyctriage.watermark.spread import TARGET_PSNR, embed
 
 __all__ = [
     "ABSENT", "INCONCLUSIVE", "PRESENT", "TARGET_PSNR", "WatermarkKey", "WatermarkKeyError",

@@ -9,11 +9,11 @@ import numpy as np
 from PIL import Image
 from scipy.fft import irfft2, rfft2  # type: ignore[import-untyped]
 
-from ..aspect import DEFAULT_ASPECT_RATIOS, AspectRatios
-from . import frame as fr
-from . import stretch
-from .keys import WatermarkKey
-from .result import FALSE_POSITIVE_TARGET, gaussian_threshold
+from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios
+from kyctriage.watermark import frame as fr
+from kyctriage.watermark import stretch
+from kyctriage.watermark.keys import WatermarkKey
+from kyctriage.watermark.result import FALSE_POSITIVE_TARGET, gaussian_threshold
 
 
 def _widths(scale: float, grid: int) -> int:

@@ -6,12 +6,12 @@ from dataclasses import replace
 
 from PIL import Image
 
-from ..aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, describe
-from ..errors import one_line
-from . import crop, spread
-from . import frame as fr
-from .keys import WatermarkKey
-from .result import INCONCLUSIVE, PRESENT, WatermarkResult, gaussian_tail_bound
+from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, describe
+from kyctriage.errors import one_line
+from kyctriage.watermark import crop, spread
+from kyctriage.watermark import frame as fr
+from kyctriage.watermark.keys import WatermarkKey
+from kyctriage.watermark.result import INCONCLUSIVE, PRESENT, WatermarkResult, gaussian_tail_bound
 
 
 def detect(

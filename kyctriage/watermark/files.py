@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import FileProblem
-from ..load import PILLOW_FORMATS, require_codec, sniff
-from ..probes import jpeg
-from .keys import WatermarkKey
-from .spread import TARGET_PSNR, mark_signal
+from kyctriage.errors import FileProblem
+from kyctriage.probes import jpeg
+from kyctriage.probes.decode import PILLOW_FORMATS, require_codec, sniff
+from kyctriage.watermark.keys import WatermarkKey
+from kyctriage.watermark.spread import TARGET_PSNR, mark_signal
 
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 MAX_PIXELS = 200_000_000

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 from scipy.fft import idctn  # type: ignore[import-untyped]
 
-from .keys import WatermarkKey
+from kyctriage.watermark.keys import WatermarkKey
 
 # The whole luminance, whatever its aspect ratio, resized to FRAME x FRAME. 384 keeps the
 # band (DCT indices 12..191, i.e. up to a quarter of the frame's sampling rate) representable

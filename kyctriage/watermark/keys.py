@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from ..errors import KyctriageError
+from kyctriage.errors import KyctriageError
 
 KEY_HEADER = "kyctriage-watermark-key v1"
 MAX_KEY_FILE_BYTES = 4096

@@ -9,9 +9,9 @@ import numpy as np
 from PIL import Image
 from scipy.fft import irfft2, rfft2  # type: ignore[import-untyped]
 
-from ..errors import KyctriageError
-from ..load import require_codec, sniff
-from .result import ABSENT, INCONCLUSIVE, PRESENT, WatermarkResult
+from kyctriage.errors import KyctriageError
+from kyctriage.probes.decode import require_codec, sniff
+from kyctriage.watermark.result import ABSENT, INCONCLUSIVE, PRESENT, WatermarkResult
 
 ANALYSIS_SIDE = 384  # the preview's longer side is brought to this before matching
 MIN_LOGO_PX = 12  # a logo smaller than this in the analysis image is not looked for

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..model import FileRecord
-from .result import ABSENT, INCONCLUSIVE, PRESENT, WatermarkResult
+from kyctriage.model import FileRecord
+from kyctriage.watermark.result import ABSENT, INCONCLUSIVE, PRESENT, WatermarkResult
 
 MAX_VALUE_CHARS = 2000  # values are attacker text; bound what the pattern has to scan
 

@@ -10,9 +10,9 @@ from PIL import Image
 from scipy.fft import dctn  # type: ignore[import-untyped]
 from scipy.ndimage import gaussian_filter, uniform_filter  # type: ignore[import-untyped]
 
-from . import frame as fr
-from .keys import WatermarkKey, fingerprint
-from .result import (
+from kyctriage.watermark import frame as fr
+from kyctriage.watermark.keys import WatermarkKey, fingerprint
+from kyctriage.watermark.result import (
     ABSENT,
     FALSE_POSITIVE_TARGET,
     INCONCLUSIVE,

@@ -10,8 +10,8 @@ from PIL import Image
 from scipy.fft import rfft2  # type: ignore[import-untyped]
 from scipy.ndimage import uniform_filter  # type: ignore[import-untyped]
 
-from . import frame as fr
-from .keys import WatermarkKey
+from kyctriage.watermark import frame as fr
+from kyctriage.watermark.keys import WatermarkKey
 
 # The picture is resampled once, to the smallest kept width of a GRID canvas, and transformed
 # once; each scale pair then stretches the pattern instead (a product and an inverse transform

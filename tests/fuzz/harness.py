@@ -14,12 +14,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from kyctriage import load, pipeline
 from kyctriage.errors import FileProblem
-from kyctriage.ingest import Source
 from kyctriage.model import FileRecord
-from kyctriage.options import ScanOptions
 from kyctriage.render.json import from_data, to_data
+from kyctriage.scanning import pipeline, read
+from kyctriage.scanning.ingest import Source
+from kyctriage.scanning.options import ScanOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus" / "exif-samples"
@@ -50,7 +50,7 @@ def check_one(data: bytes) -> FileRecord | None:
     No warning may escape either (the suite turns warnings into errors; a scan would print
     them). Then the record must survive the UTF-8 JSON report and load back equal."""
     started = time.monotonic()
-    content = load.FileBytes(data=data, size=len(data), mtime_ns=MTIME_NS)
+    content = read.FileBytes(data=data, size=len(data), mtime_ns=MTIME_NS)
     sha256, md5 = pipeline.hashes.file_digests(data)
     base = FileRecord(
         root=SOURCE.root, path=SOURCE.path, status="error", size=len(data),

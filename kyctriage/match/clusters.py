@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from ..model import (
+from kyctriage.match import search
+from kyctriage.match.entries import Arrays, Entry, ViewMap, entries
+from kyctriage.model import (
     KIND_EXACT,
     KIND_NEAR,
     KIND_SAME_PIXELS,
@@ -19,8 +21,6 @@ from ..model import (
     Thresholds,
     Timestamp,
 )
-from . import search
-from .entries import Arrays, Entry, ViewMap, entries
 
 # colorhash bits (of 42) from which a member is said to have had its brightness or colours
 # changed; re-encodes and resizes stay at or below 2 on the bench.

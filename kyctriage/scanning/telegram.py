@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .model import TelegramMessage
+from kyctriage.model import TelegramMessage
 
 EXPORT_FILE = "result.json"
 MAX_EXPORT_BYTES = 256 * 1024 * 1024

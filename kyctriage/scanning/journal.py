@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import KyctriageError, UsageError
-from .model import FileRecord
-from .render.json import from_data, to_data
+from kyctriage.errors import KyctriageError, UsageError
+from kyctriage.model import FileRecord
+from kyctriage.render.json import from_data, to_data
 
 FORMAT = "kyctriage-journal/1"
 

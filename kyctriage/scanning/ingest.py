@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import UsageError, one_line
-from .model import TelegramMessage
-from .telegram import EXPORT_FILE, Export, read_export
+from kyctriage.errors import UsageError, one_line
+from kyctriage.model import TelegramMessage
+from kyctriage.scanning.telegram import EXPORT_FILE, Export, read_export
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def walk_archive(root: str, scratch: str) -> Iterator[Source]:
     received), then every member unpacked into a private folder under scratch, each recorded
     with root = the archive and path = its name inside; members left out (links, duplicate
     names) are skipped records that say why. The archive itself is only read."""
-    from . import archive
+    from kyctriage.scanning import archive
 
     folder = tempfile.mkdtemp(prefix="zip-", dir=scratch)
     unpacked = archive.Unpacked()
@@ -168,7 +168,7 @@ def walk_archive(root: str, scratch: str) -> Iterator[Source]:
 def walk(roots: tuple[str, ...], scratch: str | None = None) -> Iterator[Source]:
     """Every source under the roots; with scratch (a private folder), zip roots are unpacked
     there and their members walked (see walk_archive)."""
-    from .archive import is_zip_root
+    from kyctriage.scanning.archive import is_zip_root
 
     for root in roots:
         if scratch is not None and is_zip_root(root):

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import archive, index
-from .cluster import search
-from .cluster.build import THRESHOLDS, colour_distance, relate, transformations
-from .cluster.entries import Arrays, Entry, ViewMap, entries, entry
-from .model import FileRecord, Thresholds
-from .options import ScanOptions
+from kyctriage.match import index, search
+from kyctriage.match.clusters import THRESHOLDS, colour_distance, relate, transformations
+from kyctriage.match.entries import Arrays, Entry, ViewMap, entries, entry
+from kyctriage.model import FileRecord, Thresholds
+from kyctriage.scanning import archive
+from kyctriage.scanning.options import ScanOptions
 
 EXACT, SAME_PIXELS, NEAR, UNMATCHED = "exact", "same-pixels", "near", "unmatched"
 ERROR, SKIPPED = "error", "skipped"  # not compared: the record's own status, kept (count in = out)
@@ -94,8 +94,8 @@ class Side:
 
 def open_side(path: str, workers: int = 0, scan_indexes: bool = False) -> Side:
     """A folder or archive is scanned; a saved scan (.json) or an index (SQLite) is read."""
-    from .pipeline import scan
-    from .render.json import load_report
+    from kyctriage.render.json import load_report
+    from kyctriage.scanning.pipeline import scan
 
     if Path(path).is_file() and index.is_index(path):
         return Side(path, entries=tuple(index.load(path)))

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from PIL import Image, ImageDraw
 from PIL.TiffImagePlugin import IFDRational
 
-from .scenes import SCENES, card_image, font, render_scene
+from kyctriage.demo.scenes import SCENES, card_image, font, render_scene
 
 if TYPE_CHECKING:
-    from .watermark import WatermarkKey
+    from kyctriage.watermark import WatermarkKey
 
 
 @dataclass(frozen=True)
@@ -346,14 +346,14 @@ def _misc(studio: _Studio) -> list[Entry]:
 
 
 def demo_key() -> WatermarkKey:
-    from .watermark import WatermarkKey
+    from kyctriage.watermark import WatermarkKey
 
     return WatermarkKey(hashlib.sha256(DEMO_KEY_SEED.encode()).digest())
 
 
 def _pipeline_jpeg(shot: Shot, mark: bool, mirror: bool = False) -> bytes:
     """A picture as the in-house pipeline (marked) or the vendor (not) stored it."""
-    from .watermark import embed
+    from kyctriage.watermark import embed
 
     picture = render_scene(SCENES[shot.scene])
     if mirror:
@@ -411,9 +411,9 @@ def _export_json(files: list[Entry]) -> bytes:
 def _profile_files() -> list[Entry]:
     """The demo profile, its public demo key and the vendor fingerprint it names. The
     fingerprint is learned from mirrored vendor captures, not from the files it will judge."""
-    from . import fingerprint
-    from .options import ScanOptions
-    from .pipeline import scan
+    from kyctriage.attribution import fingerprint
+    from kyctriage.scanning.options import ScanOptions
+    from kyctriage.scanning.pipeline import scan
 
     key = f"kyctriage-watermark-key v1\nseed {demo_key().seed.hex()}\n".encode()
     with tempfile.TemporaryDirectory() as folder:

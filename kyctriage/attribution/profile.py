@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, parse_aspect_ratios
-from .errors import UsageError
+from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, parse_aspect_ratios
+from kyctriage.errors import UsageError
 
 PIPELINE_KEYS = {
     "name", "label", "active_from", "active_to", "watermark", "fingerprint", "logo", "marker",

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__
-from .errors import KyctriageError, UsageError
-from .model import Report
-from .options import (
+from kyctriage import __version__
+from kyctriage.errors import KyctriageError, UsageError
+from kyctriage.model import Report
+from kyctriage.render.text import visible
+from kyctriage.scanning.options import (
     DEFAULT_FILE_TIME_LIMIT,
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_PIXELS,
@@ -23,7 +24,6 @@ from .options import (
     DEFAULT_WORKER_MEMORY,
     ScanOptions,
 )
-from .render.text import visible
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -125,9 +125,9 @@ class _Commands(click.Group):
     --help), so that a scan does not load them before its workers start."""
 
     LAZY = {
-        "compare": ("cli_compare", "compare"),
-        "index": ("cli_compare", "index"),
-        "watermark": ("cli_watermark", "watermark"),
+        "compare": ("kyctriage.cli.compare", "compare"),
+        "index": ("kyctriage.cli.compare", "index"),
+        "watermark": ("kyctriage.cli.watermark", "watermark"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -136,7 +136,7 @@ class _Commands(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.LAZY and name not in self.commands:
             module, attribute = self.LAZY[name]
-            self.add_command(getattr(importlib.import_module(f".{module}", __package__), attribute))
+            self.add_command(getattr(importlib.import_module(module), attribute))
         return super().get_command(ctx, name)
 
 
@@ -264,9 +264,9 @@ def scan(
 
     The summary goes to stderr; the JSON report (--json) holds every record.
     """
-    from .checks import pixel_checks
-    from .pipeline import scan as run_scan
-    from .profile import load_profile
+    from kyctriage.attribution.checks import pixel_checks
+    from kyctriage.attribution.profile import load_profile
+    from kyctriage.scanning.pipeline import scan as run_scan
 
     def action() -> None:
         _check_writable(outputs)
@@ -283,7 +283,7 @@ def scan(
         if resume and (journal is None or not Path(journal).is_file()):
             raise UsageError("--resume needs the interrupted scan's journal (--journal or --json)")
         if not quiet:
-            from .archive import is_zip_root
+            from kyctriage.scanning.archive import is_zip_root
 
             for path in filter(is_zip_root, paths):  # before the bar: unpacking takes a while
                 line = f"unpacking {visible(path)} into a private temporary folder ..."
@@ -310,7 +310,7 @@ def report(saved: str, quiet: bool, **outputs: str | None) -> None:
     Prints the summary and writes any of --json, --csv, --timeline, --html, --manifest again
     from SAVED.
     """
-    from .render.json import load_report
+    from kyctriage.render.json import load_report
 
     _run(lambda: _deliver(load_report(saved), quiet, outputs, saved=saved))
 
@@ -324,10 +324,10 @@ def _check_writable(outputs: dict[str, str | None]) -> None:
 
 
 _RENDERERS = {
-    "json_path": (".render.json", "iter_json"),
-    "csv_path": (".render.csv", "render_csv"),
-    "timeline_path": (".render.csv", "render_timeline"),
-    "html_path": (".render.html", "render_html"),
+    "json_path": ("kyctriage.render.json", "iter_json"),
+    "csv_path": ("kyctriage.render.csv", "render_csv"),
+    "timeline_path": ("kyctriage.render.csv", "render_timeline"),
+    "html_path": ("kyctriage.render.html", "render_html"),
 }
 
 
@@ -339,14 +339,14 @@ def _deliver(
 ) -> None:
     """Write the requested report files (each complete or not at all), then the manifest of
     them all, then the summary."""
-    from .render.manifest import file_sha256, render_manifest
+    from kyctriage.render.manifest import file_sha256, render_manifest
 
     written = []
     for key, (module, name) in _RENDERERS.items():
         target = outputs.get(key)
         if target:
             # Imported when asked for: the HTML renderer's Jinja2 alone is ~0.05 s of a scan.
-            render = getattr(importlib.import_module(module, __package__), name)
+            render = getattr(importlib.import_module(module), name)
             write_atomic(target, render(report))
             written.append(target)
     manifest = outputs.get("manifest_path")
@@ -357,7 +357,7 @@ def _deliver(
         write_atomic(manifest, render_manifest(report, hashes, tuple(sys.argv), source))
         written.append(manifest)
     if not quiet:
-        from .render.terminal import print_summary
+        from kyctriage.render.terminal import print_summary
 
         console = _stderr()
         print_summary(report, console)
@@ -404,7 +404,7 @@ def samples(directory: str) -> None:
 
     Drawn scenes of a person holding a fake ID card: no real person, no real document.
     """
-    from .samples import write_samples
+    from kyctriage.demo.samples import write_samples
 
     def action() -> None:
         written = write_samples(Path(directory))
@@ -435,8 +435,8 @@ def profile_learn(directory: str, name: str, output: str) -> None:
     dimensions and aspect ratios, and Software/Make/Model values. Point a profile's
     `fingerprint = "..."` at the output.
     """
-    from . import fingerprint
-    from .pipeline import scan as run_scan
+    from kyctriage.attribution import fingerprint
+    from kyctriage.scanning.pipeline import scan as run_scan
 
     def action() -> None:
         report = run_scan(ScanOptions(roots=(directory,)))
@@ -451,8 +451,8 @@ def profile_learn(directory: str, name: str, output: str) -> None:
 @click.argument("profile_file", type=click.Path(exists=True, dir_okay=False))
 def profile_show(profile_file: str) -> None:
     """Check a profile and print its pipelines (stdout)."""
-    from .aspect import describe
-    from .profile import load_profile
+    from kyctriage.aspect import describe
+    from kyctriage.attribution.profile import load_profile
 
     def action() -> None:
         loaded = load_profile(profile_file)

@@ -11,14 +11,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from . import __version__, load
-from .attribute import attribute_all
-from .checks import key_fingerprints, run_pixel_checks
-from .cluster import cluster
-from .errors import FileProblem
-from .ingest import Source, walk
-from .journal import Journal, journal_line
-from .model import (
+from kyctriage import __version__
+from kyctriage.attribution.attribute import attribute_all
+from kyctriage.attribution.checks import key_fingerprints, run_pixel_checks
+from kyctriage.errors import FileProblem
+from kyctriage.match.clusters import cluster
+from kyctriage.model import (
     STATUS_ERROR,
     STATUS_OK,
     STATUS_SKIPPED,
@@ -28,10 +26,13 @@ from .model import (
     ScanMeta,
     field_names,
 )
-from .options import ScanOptions
-from .probes import exif as exif_probe
-from .probes import hashes, jpeg, thumbnail, timestamps, xmp
-from .workers import Failed, run_supervised
+from kyctriage.probes import decode, hashes, jpeg, thumbnail, timestamps, xmp
+from kyctriage.probes import exif as exif_probe
+from kyctriage.scanning import read
+from kyctriage.scanning.ingest import Source, walk
+from kyctriage.scanning.journal import Journal, journal_line
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.workers import Failed, run_supervised
 
 Progress = Callable[[int, int], None]  # (done, total)
 T = TypeVar("T")
@@ -65,7 +66,7 @@ class _Extracted:
     stored_size: tuple[int, int] | None = None  # HEIF: the coded size, before crop and rotation
 
 
-def _metadata(data: bytes, fmt: str, decoded: load.Decoded | None) -> _Extracted:
+def _metadata(data: bytes, fmt: str, decoded: decode.Decoded | None) -> _Extracted:
     warnings: list[str] = []
     segments = None
     exif_block = xmp_block = None
@@ -75,7 +76,7 @@ def _metadata(data: bytes, fmt: str, decoded: load.Decoded | None) -> _Extracted
             exif_block, xmp_block = segments.exif_tiff, segments.xmp
         except FileProblem as exc:
             warnings.append(f"jpeg: {exc}")
-    stored = load.heif_stored(data) if decoded is not None and fmt in ("HEIF", "AVIF") else None
+    stored = decode.heif_stored(data) if decoded is not None and fmt in ("HEIF", "AVIF") else None
     info = stored.info if stored else decoded.image.info if decoded else {}
     if decoded is not None and exif_block is None:
         exif_block = info.get("exif") if isinstance(info.get("exif"), bytes) else None
@@ -92,7 +93,7 @@ def _metadata(data: bytes, fmt: str, decoded: load.Decoded | None) -> _Extracted
 
 def _extension_mismatch(path: str, fmt: str) -> bool:
     ext = os.path.splitext(path)[1].lower()
-    return bool(ext) and ext not in load.IMAGE_EXTENSIONS.get(fmt, set())
+    return bool(ext) and ext not in decode.IMAGE_EXTENSIONS.get(fmt, set())
 
 
 def probe_source(source: Source, options: ScanOptions, reference: datetime) -> FileRecord:
@@ -107,7 +108,7 @@ def probe_source(source: Source, options: ScanOptions, reference: datetime) -> F
     if source.error:
         return _replace(base, status=STATUS_ERROR, error=source.error)
     try:
-        content = load.read_file(source.fs_path, options.max_file_bytes)
+        content = read.read_file(source.fs_path, options.max_file_bytes)
     except FileProblem as exc:
         return _replace(base, status=STATUS_ERROR, error=str(exc))
     sha256, md5 = hashes.file_digests(content.data)
@@ -123,23 +124,23 @@ def probe_source(source: Source, options: ScanOptions, reference: datetime) -> F
 
 def _probe_content(
     record: FileRecord,
-    content: load.FileBytes,
+    content: read.FileBytes,
     source: Source,
     options: ScanOptions,
     reference: datetime,
 ) -> FileRecord:
     data = content.data
-    fmt = load.sniff(data)
-    if fmt not in load.PILLOW_FORMATS:
+    fmt = decode.sniff(data)
+    if fmt not in decode.PILLOW_FORMATS:
         ext = os.path.splitext(source.path)[1].lower()
-        if fmt in _DOCUMENT_FORMATS and ext not in load.ALL_IMAGE_EXTENSIONS:
+        if fmt in _DOCUMENT_FORMATS and ext not in decode.ALL_IMAGE_EXTENSIONS:
             return _replace(record, status=STATUS_SKIPPED, error=f"not an image ({fmt})")
         claimed = f" (named {ext})" if ext else ""
         return _replace(record, error=f"not an image: content is {fmt}{claimed}")
     decoded = None
     decode_error = None
     try:
-        decoded = load.decode(data, fmt, options.max_pixels, options.preview_size)
+        decoded = decode.decode(data, fmt, options.max_pixels, options.preview_size)
     except FileProblem as exc:
         decode_error = str(exc)
     meta = _metadata(data, fmt, decoded)

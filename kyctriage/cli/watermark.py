@@ -14,11 +14,16 @@ from typing import NoReturn
 
 import click
 
-from .aspect import DEFAULT_ASPECT_RATIOS, describe, parse_aspect_ratios
-from .errors import FileProblem, KyctriageError, one_line
-from .ingest import walk
-from .load import PILLOW_FORMATS, decode, read_file, sniff
-from .options import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE
+from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, describe, parse_aspect_ratios
+from kyctriage.errors import FileProblem, KyctriageError, one_line
+from kyctriage.probes.decode import PILLOW_FORMATS, decode, sniff
+from kyctriage.scanning.ingest import walk
+from kyctriage.scanning.options import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_PREVIEW_SIZE,
+)
+from kyctriage.scanning.read import read_file
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 
@@ -58,7 +63,7 @@ def watermark() -> None:
 @click.argument("keyfile", type=click.Path(dir_okay=False))
 def keygen_cmd(keyfile: str) -> None:
     """Write a new random key to KEYFILE (never overwrites) and print its fingerprint."""
-    from .watermark import fingerprint, keygen
+    from kyctriage.watermark import fingerprint, keygen
 
     try:
         key = keygen(keyfile)
@@ -79,8 +84,8 @@ def embed(keyfile: str, source: str, output: str) -> None:
     quality, keeping its EXIF, XMP, ICC and comments. Sources are only read; existing
     outputs are never overwritten.
     """
-    from .watermark import fingerprint, load_key
-    from .watermark.files import NotAnImage, embed_file
+    from kyctriage.watermark import fingerprint, load_key
+    from kyctriage.watermark.files import NotAnImage, embed_file
 
     try:
         key = load_key(keyfile)
@@ -137,8 +142,8 @@ def detect_cmd(
     Each file is read and decoded exactly as `scan` does; the verdict is present, absent
     or inconclusive, with its score, threshold and false-positive bound.
     """
-    from .watermark import PRESENT, detect, fingerprint, load_key
-    from .workers import one_thread_per_process, reuse_freed_memory
+    from kyctriage.scanning.workers import one_thread_per_process, reuse_freed_memory
+    from kyctriage.watermark import PRESENT, detect, fingerprint, load_key
 
     one_thread_per_process()  # as a scan's worker does: same cost per file, no spinning threads
     reuse_freed_memory()
@@ -188,7 +193,7 @@ def detect_cmd(
             "crop_search": None if no_crop_search else {"aspect_ratios": describe(aspects)},
         }  # fmt: skip
         try:
-            from .cli import write_atomic
+            from kyctriage.cli.main import write_atomic
 
             write_atomic(json_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
         except OSError as exc:

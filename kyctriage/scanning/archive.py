@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import KyctriageError, one_line
+from kyctriage.errors import KyctriageError, one_line
 
 MAX_MEMBERS = 100_000
 MAX_TOTAL_BYTES = 4 * 1024**3

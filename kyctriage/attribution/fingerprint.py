@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
-from .model import FeatureScore, FileRecord, FingerprintMatch
+from kyctriage.errors import UsageError
+from kyctriage.model import FeatureScore, FileRecord, FingerprintMatch
 
 FORMAT = "kyctriage-fingerprint/1"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .aspect import DEFAULT_ASPECT_RATIOS, AspectRatios
-from .model import FileRecord, WatermarkCheck
-from .profile import Profile
+from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios
+from kyctriage.attribution.profile import Profile
+from kyctriage.model import FileRecord, WatermarkCheck
 
 if TYPE_CHECKING:  # the detectors (and scipy) load only when a profile asks for them
     from PIL import Image
 
-    from .watermark import WatermarkKey, WatermarkResult
-    from .watermark.logo import LogoTemplate
+    from kyctriage.watermark import WatermarkKey, WatermarkResult
+    from kyctriage.watermark.logo import LogoTemplate
 
 KEYED_PREFIX = "spread-spectrum"
 
@@ -32,8 +32,8 @@ def pixel_checks(profile: Profile | None) -> tuple[PixelCheck, ...]:
     """Load each pipeline's key and logo once, before the scan starts."""
     if profile is None:
         return ()  # and the detectors (scipy.fft, ~0.2 s of start-up) are never imported
-    from .watermark import load_key
-    from .watermark.logo import load_logo
+    from kyctriage.watermark import load_key
+    from kyctriage.watermark.logo import load_logo
 
     checks: list[PixelCheck] = []
     for pipeline in profile.pipelines:
@@ -49,7 +49,7 @@ def pixel_checks(profile: Profile | None) -> tuple[PixelCheck, ...]:
 def key_fingerprints(checks: tuple[PixelCheck, ...]) -> tuple[tuple[str, str], ...]:
     if not checks:
         return ()
-    from .watermark import fingerprint
+    from kyctriage.watermark import fingerprint
 
     return tuple((c.pipeline, fingerprint(c.key)) for c in checks if c.key is not None)
 
@@ -71,8 +71,8 @@ def run_pixel_checks(
 ) -> tuple[WatermarkCheck, ...]:
     if not checks:
         return ()
-    from .watermark import detect
-    from .watermark.logo import detect_logo
+    from kyctriage.watermark import detect
+    from kyctriage.watermark.logo import detect_logo
 
     results = []
     for check in checks:
@@ -86,7 +86,7 @@ def run_pixel_checks(
 
 def marker_checks(record: FileRecord, profile: Profile) -> tuple[WatermarkCheck, ...]:
     """Metadata stamps: no pixels needed, so they run in the attribution stage."""
-    from .watermark.marker import MarkerSpec, detect_marker
+    from kyctriage.watermark.marker import MarkerSpec, detect_marker
 
     found = []
     for pipeline in profile.pipelines:

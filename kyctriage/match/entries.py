@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..model import STATUS_OK, FileRecord, ViewHashes
-from . import search
+from kyctriage.match import search
+from kyctriage.model import STATUS_OK, FileRecord, ViewHashes
 
 ViewMap = Mapping[tuple[str, str], Sequence[ViewHashes]]
 

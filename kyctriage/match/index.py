@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
 
-from . import __version__
-from .cluster.entries import Entry
-from .errors import KyctriageError
-from .model import ViewHashes
+from kyctriage import __version__
+from kyctriage.errors import KyctriageError
+from kyctriage.match.entries import Entry
+from kyctriage.model import ViewHashes
 
 INDEX_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"

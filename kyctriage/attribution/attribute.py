@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from . import fingerprint, messenger
-from .checks import is_keyed, marker_checks
-from .model import FileRecord, FingerprintMatch, Reason, Timestamp, Verdict, WatermarkCheck
-from .probes.timestamps import parse_datetime, to_utc
-from .profile import Pipeline, Profile
+from kyctriage.attribution import fingerprint, messenger
+from kyctriage.attribution.checks import is_keyed, marker_checks
+from kyctriage.attribution.profile import Pipeline, Profile
+from kyctriage.model import FileRecord, FingerprintMatch, Reason, Timestamp, Verdict, WatermarkCheck
+from kyctriage.probes.timestamps import parse_datetime, to_utc
 
 UNATTRIBUTED, INCONCLUSIVE = "unattributed", "inconclusive"
 # A local time without an offset can be anywhere from UTC-12 to UTC+14.

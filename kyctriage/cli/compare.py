@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from . import __version__
-from . import index as reference_index
-from .cluster.entries import entries
-from .compare import (
+from kyctriage import __version__
+from kyctriage.errors import UsageError
+from kyctriage.match import index as reference_index
+from kyctriage.match.compare import (
     AFFECTED_COLUMNS,
     LEAK_COLUMNS,
     Comparison,
@@ -21,12 +21,12 @@ from .compare import (
     leak_rows,
     open_side,
 )
-from .compare import (
+from kyctriage.match.compare import (
     compare as run_compare,
 )
-from .errors import UsageError
-from .render.csv import safe_cell
-from .render.json import to_data
+from kyctriage.match.entries import entries
+from kyctriage.render.csv import safe_cell
+from kyctriage.render.json import to_data
 
 COMPARE_VERSION = 1
 
@@ -133,8 +133,8 @@ def compare(
     data, other metadata), near (the same photograph transformed, with distances and the
     likely transformation) or unmatched. As waves: repeated, changed, new.
     """
-    from .cli import _run, _stderr, write_atomic
-    from .render.html_compare import render_compare_html
+    from kyctriage.cli.main import _run, _stderr, write_atomic
+    from kyctriage.render.html_compare import render_compare_html
 
     def action() -> None:
         if reference_index.is_index(leak):
@@ -165,9 +165,9 @@ def index() -> None:
 
 
 def _fill(directory: str, output: str, create: bool, workers: int) -> None:
-    from .cli import _run, _stderr
-    from .options import ScanOptions
-    from .pipeline import scan
+    from kyctriage.cli.main import _run, _stderr
+    from kyctriage.scanning.options import ScanOptions
+    from kyctriage.scanning.pipeline import scan
 
     def action() -> None:
         if create and Path(output).exists():

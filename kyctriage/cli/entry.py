@@ -10,10 +10,10 @@ import sys
 
 def run() -> None:
     # Importing workers.py loads no numerical library; it must come before cli.py, which does.
-    from .workers import one_thread_for_libraries_loaded_later
+    from kyctriage.scanning.workers import one_thread_for_libraries_loaded_later
 
     one_thread_for_libraries_loaded_later()
-    from .cli import main
+    from kyctriage.cli.main import main
 
     try:
         main()

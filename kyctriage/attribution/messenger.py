@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import FileRecord
+from kyctriage.model import FileRecord
 
 # Telegram re-encodes photos (not files sent as documents): the longest side capped at 1280 px,
 # or 2560 px in its large-photo mode; JPEG at quality 87 progressive (Desktop) or 80 (Android);

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .checks import PixelCheck
-    from .profile import Profile
+    from kyctriage.attribution.checks import PixelCheck
+    from kyctriage.attribution.profile import Profile
 
 # Pillow warns above 89 MP and refuses above 179 MP; we decide ourselves, before decoding.
 DEFAULT_MAX_PIXELS = 200_000_000  # a 200 MP phone sensor still passes

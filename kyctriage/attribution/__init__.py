@@ -1,0 +1,1 @@
+"""Profiles, encoder fingerprints, messenger traces, watermark checks and the verdict per image."""

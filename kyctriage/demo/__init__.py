@@ -1,0 +1,1 @@
+"""The synthetic demo set: drawn scenes and the samples written from them."""

@@ -1,0 +1,1 @@
+"""Set analyses across records: candidates by hash, clusters, compare, the reference index."""
