@@ -16,9 +16,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from kyctriage.api import open_side
 from kyctriage.cli.main import main
 from kyctriage.match import index
-from kyctriage.match.compare import Side, compare, open_side
+from kyctriage.match.compare import Side, compare
 from kyctriage.match.entries import entries
 from kyctriage.model import FileRecord, ViewHashes
 from kyctriage.probes import hashes

@@ -26,8 +26,9 @@ from kyctriage.model import (
     WatermarkCheck,
 )
 from kyctriage.probes import timestamps as times
-from kyctriage.render.json import from_data, load_report, render_json, to_data
+from kyctriage.render.json import render_json
 from kyctriage.scanning.pipeline import _Compactor
+from kyctriage.serialise import from_data, load_report, to_data
 
 # Evidence strings are attacker-made: every code point JSON and UTF-8 can carry, controls included.
 text = st.text(max_size=20)

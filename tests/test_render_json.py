@@ -7,9 +7,10 @@ import json
 import pytest
 
 from kyctriage.errors import KyctriageError
-from kyctriage.render.json import iter_json, load_report, render_json, report_data
+from kyctriage.render.json import iter_json, render_json
 from kyctriage.scanning.options import ScanOptions
 from kyctriage.scanning.pipeline import scan
+from kyctriage.serialise import load_report, report_data
 
 
 @pytest.fixture(scope="module")

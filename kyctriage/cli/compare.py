@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 from rich.text import Text
 
-from kyctriage import __version__
+from kyctriage.cli.common import run, stderr
 from kyctriage.errors import UsageError
 from kyctriage.match import index as reference_index
-from kyctriage.match.compare import (
+from kyctriage.match.entries import entries
+from kyctriage.render.compare import (
     AFFECTED_COLUMNS,
     LEAK_COLUMNS,
-    Comparison,
     affected_rows,
     leak_rows,
-    open_side,
+    render_comparison,
+    render_rows,
+    summary,
 )
-from kyctriage.match.compare import (
-    compare as run_compare,
-)
-from kyctriage.match.entries import entries
-from kyctriage.render.csv import safe_cell
-from kyctriage.render.json import to_data
-
-COMPARE_VERSION = 1
 
 EPILOG = """
 \b
@@ -37,50 +29,6 @@ Exit codes:
   1  a fatal error (unreadable saved scan or index, unwritable output)
   2  usage error
 """
-
-
-def render_comparison(comparison: Comparison, leak: str, reference: str) -> str:
-    """Every match, sorted keys: the same input gives the same text."""
-    data = {
-        "meta": {
-            "tool": "kyctriage",
-            "kind": "compare",
-            "version": COMPARE_VERSION,
-            "tool_version": __version__,
-            "command": list(sys.argv),
-            "leak": leak,
-            "reference": reference,
-        },
-        "thresholds": to_data(comparison.thresholds),
-        "totals": comparison.totals(),
-        "waves": comparison.waves(),
-        "crowded_buckets": comparison.crowded_buckets,
-        "images": to_data(comparison.images),
-        "affected": to_data(comparison.affected),
-    }
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
-
-
-def render_rows(header: list[str], rows: list[list[object]]) -> str:
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
-    return out.getvalue()
-
-
-def summary(comparison: Comparison) -> str:
-    t, w = comparison.totals(), comparison.waves()
-    return (
-        f"leak: {t['leak']} files: {t['exact']} exact, {t['same-pixels']} same pixels, "
-        f"{t['near']} near, {t['unmatched']} unmatched; not compared: {t['error']} errors, "
-        f"{t['skipped']} skipped (not images)\n"
-        f"reference: {t['reference']} images, {t['affected']} affected\n"
-        f"as a later wave: {w['repeated']} repeated, {w['changed']} changed, {w['new']} new"
-    )
 
 
 @click.command(epilog=EPILOG)
@@ -133,14 +81,15 @@ def compare(
     data, other metadata), near (the same photograph transformed, with distances and the
     likely transformation) or unmatched. As waves: repeated, changed, new.
     """
-    from kyctriage.cli.main import _run, _stderr, write_atomic
+    from kyctriage.cli.main import write_atomic
     from kyctriage.render.html_compare import render_compare_html
 
     def action() -> None:
-        if reference_index.is_index(leak):
-            raise UsageError("the leak side must be a folder or a saved scan, not an index")
-        leak_side, reference_side = open_side(leak, workers), open_side(reference, workers)
-        result = run_compare(leak_side, reference_side)
+        from kyctriage.api import compare as run_compare
+
+        result = run_compare(leak, reference, workers=workers)
+        leak_side, reference_side = result.leak, result.reference
+        assert leak_side is not None and reference_side is not None
         outputs: list[tuple[str | None, Callable[[], str]]] = [
             (json_path, lambda: render_comparison(result, leak, reference)),
             (csv_path, lambda: render_rows(AFFECTED_COLUMNS, affected_rows(result))),
@@ -151,12 +100,12 @@ def compare(
             if target:
                 write_atomic(target, render())
         if not quiet:
-            _stderr().print(summary(result))
+            stderr().print(summary(result))
             for side in (leak_side, reference_side):
                 for line in side.left_out:
-                    _stderr().print(Text(f"{side.source}: {line}"))
+                    stderr().print(Text(f"{side.source}: {line}"))
 
-    _run(action)
+    run(action)
 
 
 @click.group()
@@ -165,21 +114,19 @@ def index() -> None:
 
 
 def _fill(directory: str, output: str, create: bool, workers: int) -> None:
-    from kyctriage.cli.main import _run, _stderr
-    from kyctriage.scanning.options import ScanOptions
-    from kyctriage.scanning.pipeline import scan
+    from kyctriage.api import scan
 
     def action() -> None:
         if create and Path(output).exists():
             raise UsageError(f"{output} exists; use `index add` to append to it")
         if not create and not Path(output).is_file():
             raise UsageError(f"{output} does not exist; use `index build` first")
-        records = scan(ScanOptions(roots=(directory,), workers=workers)).records
+        records = scan(directory, workers=workers).records
         written = reference_index.add(output, entries(records), create=create)
         skipped = len(records) - written
-        _stderr().print(f"indexed {written} images ({skipped} files without hashes); {output}")
+        stderr().print(f"indexed {written} images ({skipped} files without hashes); {output}")
 
-    _run(action)
+    run(action)
 
 
 def _index_arguments(output_help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from kyctriage import __version__
+from kyctriage.cli.common import EXIT_CODES_HELP, run, stderr
 from kyctriage.errors import KyctriageError, UsageError
 from kyctriage.model import Report
 from kyctriage.render.text import visible
@@ -22,22 +23,10 @@ from kyctriage.scanning.options import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_PREVIEW_SIZE,
     DEFAULT_WORKER_MEMORY,
-    ScanOptions,
 )
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from rich.progress import Progress, TaskID
-
-EXIT_OK, EXIT_FATAL, EXIT_USAGE = 0, 1, 2
-
-EXIT_CODES_HELP = """
-\b
-Exit codes:
-  0  the run finished (files that could not be read are error records, not a failure)
-  1  a fatal error stopped the run (nothing was written)
-  2  usage error (bad option, missing input)
-"""
 
 # Large scans show a progress bar; a handful of files does not need one.
 PROGRESS_MIN_FILES = 50
@@ -77,14 +66,6 @@ def output_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _stderr() -> Console:
-    # rich (~40 ms with its progress bar and tables) loads when something is printed: for a
-    # scan, after its workers have started, and never with -q.
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, emoji=False, markup=False)
-
-
 def write_atomic(path: str, text: str | Iterable[str]) -> None:
     """Write next to the target and rename on success: no half-written report is left.
     text may come in pieces (the JSON report of a large scan does)."""
@@ -101,23 +82,6 @@ def write_atomic(path: str, text: str | Iterable[str]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _run(action: Callable[[], None]) -> None:
-    try:
-        action()
-    except UsageError as exc:
-        _stderr().print(f"kyctriage: error: {exc}")
-        sys.exit(EXIT_USAGE)
-    except KyctriageError as exc:
-        _stderr().print(f"kyctriage: error: {exc}")
-        sys.exit(EXIT_FATAL)
-    except OSError as exc:
-        _stderr().print(f"kyctriage: error: {exc}")
-        sys.exit(EXIT_FATAL)
-    except KeyboardInterrupt:
-        _stderr().print("kyctriage: interrupted")
-        sys.exit(130)
 
 
 class _Commands(click.Group):
@@ -264,20 +228,10 @@ def scan(
 
     The summary goes to stderr; the JSON report (--json) holds every record.
     """
-    from kyctriage.attribution.checks import pixel_checks
-    from kyctriage.attribution.profile import load_profile
-    from kyctriage.scanning.pipeline import scan as run_scan
+    from kyctriage.api import scan as run_scan
 
     def action() -> None:
         _check_writable(outputs)
-        profile = load_profile(profile_path) if profile_path else None
-        detectors = pixel_checks(profile)
-        options = ScanOptions(
-            roots=tuple(paths), workers=workers, max_pixels=max_pixels,
-            max_file_bytes=max_file_size, preview_size=preview_size, profile=profile,
-            thumbnails=thumbnails, file_time_limit=file_timeout, pixel_checks=detectors,
-            worker_memory_limit=max_worker_memory * 1024**2, crop_search=not no_crop_search,
-        )  # fmt: skip
         implicit = journal_path is None and outputs.get("json_path") is not None
         journal = journal_path or (f"{outputs['json_path']}.journal" if implicit else None)
         if resume and (journal is None or not Path(journal).is_file()):
@@ -287,17 +241,20 @@ def scan(
 
             for path in filter(is_zip_root, paths):  # before the bar: unpacking takes a while
                 line = f"unpacking {visible(path)} into a private temporary folder ..."
-                _stderr().print(line, markup=False, highlight=False, soft_wrap=True)
+                stderr().print(line, markup=False, highlight=False, soft_wrap=True)
         with _progress(quiet) as progress:
             report = run_scan(
-                options, command=tuple(sys.argv), progress=progress, journal_path=journal,
-                resume=resume,
+                paths, profile_path, command=tuple(sys.argv), progress=progress,
+                journal=journal, resume=resume, workers=workers, max_pixels=max_pixels,
+                max_file_bytes=max_file_size, preview_size=preview_size, thumbnails=thumbnails,
+                file_time_limit=file_timeout, worker_memory_limit=max_worker_memory * 1024**2,
+                crop_search=not no_crop_search,
             )  # fmt: skip
         _deliver(report, quiet, outputs)
         if implicit and journal:
             Path(journal).unlink(missing_ok=True)
 
-    _run(action)
+    run(action)
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -310,9 +267,9 @@ def report(saved: str, quiet: bool, **outputs: str | None) -> None:
     Prints the summary and writes any of --json, --csv, --timeline, --html, --manifest again
     from SAVED.
     """
-    from kyctriage.render.json import load_report
+    from kyctriage.serialise import load_report
 
-    _run(lambda: _deliver(load_report(saved), quiet, outputs, saved=saved))
+    run(lambda: _deliver(load_report(saved), quiet, outputs, saved=saved))
 
 
 def _check_writable(outputs: dict[str, str | None]) -> None:
@@ -359,7 +316,7 @@ def _deliver(
     if not quiet:
         from kyctriage.render.terminal import print_summary
 
-        console = _stderr()
+        console = stderr()
         print_summary(report, console)
         for target in written:
             console.print(f"written: {visible(target)}", markup=False, soft_wrap=True)
@@ -384,7 +341,7 @@ class _progress:
 
             self.bar = Progress(
                 "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                TimeRemainingColumn(), console=_stderr(), transient=True,
+                TimeRemainingColumn(), console=stderr(), transient=True,
             )  # fmt: skip
             self.bar.start()
             self.task = self.bar.add_task("scanning", total=total)
@@ -408,9 +365,9 @@ def samples(directory: str) -> None:
 
     def action() -> None:
         written = write_samples(Path(directory))
-        _stderr().print(f"wrote {len(written)} files to {directory}")
+        stderr().print(f"wrote {len(written)} files to {directory}")
 
-    _run(action)
+    run(action)
 
 
 @main.group()
@@ -435,16 +392,15 @@ def profile_learn(directory: str, name: str, output: str) -> None:
     dimensions and aspect ratios, and Software/Make/Model values. Point a profile's
     `fingerprint = "..."` at the output.
     """
+    from kyctriage.api import learn_fingerprint
     from kyctriage.attribution import fingerprint
-    from kyctriage.scanning.pipeline import scan as run_scan
 
     def action() -> None:
-        report = run_scan(ScanOptions(roots=(directory,)))
-        learned = fingerprint.learn(name, report.records)
+        learned = learn_fingerprint(directory, name)
         write_atomic(output, fingerprint.dumps(learned))
-        _stderr().print(f"learned {name} from {learned.samples} JPEG files; written: {output}")
+        stderr().print(f"learned {name} from {learned.samples} JPEG files; written: {output}")
 
-    _run(action)
+    run(action)
 
 
 @profile.command("show", epilog=EXIT_CODES_HELP)
@@ -468,7 +424,7 @@ def profile_show(profile_file: str) -> None:
                 f"  {p.name}: {p.label}; active {window}; {', '.join(marks) or 'dates only'}"
             )
 
-    _run(action)
+    run(action)
 
 
 if __name__ == "__main__":  # pragma: no cover

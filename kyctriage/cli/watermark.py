@@ -15,6 +15,7 @@ from typing import NoReturn
 import click
 
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, describe, parse_aspect_ratios
+from kyctriage.cli.common import EXIT_FATAL, EXIT_OK, EXIT_SOME_FAILED
 from kyctriage.errors import FileProblem, KyctriageError, one_line
 from kyctriage.probes.decode import PILLOW_FORMATS, decode, sniff
 from kyctriage.scanning.ingest import walk
@@ -24,8 +25,6 @@ from kyctriage.scanning.options import (
     DEFAULT_PREVIEW_SIZE,
 )
 from kyctriage.scanning.read import read_file
-
-EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2, 3
 
 EPILOG = """
 \b

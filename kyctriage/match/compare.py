@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-from kyctriage.match import index, search
+from kyctriage.match import search
 from kyctriage.match.clusters import THRESHOLDS, colour_distance, relate, transformations
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries, entry
 from kyctriage.model import FileRecord, Thresholds
-from kyctriage.scanning import archive
-from kyctriage.scanning.options import ScanOptions
 
 EXACT, SAME_PIXELS, NEAR, UNMATCHED = "exact", "same-pixels", "near", "unmatched"
 ERROR, SKIPPED = "error", "skipped"  # not compared: the record's own status, kept (count in = out)
@@ -63,6 +59,8 @@ class Comparison:
     affected: tuple[Affected, ...]
     reference_count: int
     crowded_buckets: int
+    leak: Side | None = None  # the sides as opened (the front door's compare fills them)
+    reference: Side | None = None
 
     def totals(self) -> dict[str, int]:
         counts = dict.fromkeys((EXACT, SAME_PIXELS, NEAR, UNMATCHED, ERROR, SKIPPED), 0)
@@ -90,25 +88,6 @@ class Side:
     records: tuple[FileRecord, ...] = ()
     entries: tuple[Entry, ...] = ()
     left_out: tuple[str, ...] = ()  # archive members not unpacked (links, duplicates), and why
-
-
-def open_side(path: str, workers: int = 0, scan_indexes: bool = False) -> Side:
-    """A folder or archive is scanned; a saved scan (.json) or an index (SQLite) is read."""
-    from kyctriage.render.json import load_report
-    from kyctriage.scanning.pipeline import scan
-
-    if Path(path).is_file() and index.is_index(path):
-        return Side(path, entries=tuple(index.load(path)))
-    if Path(path).is_file() and path.lower().endswith(".json"):
-        return Side(path, records=load_report(path).records)
-    if archive.is_zip_root(path):  # not a JPEG with a zip appended: that is a photo
-        with tempfile.TemporaryDirectory(prefix="kyctriage-zip-") as folder:
-            left_out = archive.extract(path, Path(folder))
-            records = scan(ScanOptions(roots=(folder,), workers=workers)).records
-        # The records name the archive, not the private folder it was unpacked into.
-        return Side(path, records=tuple(replace(r, root=path) for r in records),
-                    left_out=tuple(left_out))  # fmt: skip
-    return Side(path, records=scan(ScanOptions(roots=(path,), workers=workers)).records)
 
 
 def _near_pairs(leak: Arrays, ref: Arrays) -> tuple[set[tuple[int, int]], int]:
@@ -204,26 +183,3 @@ def compare(leak: Side, reference: Side, views: ViewMap | None = None) -> Compar
     ]  # fmt: skip
     affected.sort(key=lambda a: (a.root, a.path))
     return Comparison(THRESHOLDS, tuple(images), tuple(affected), len(rf), crowded)
-
-
-def leak_rows(comparison: Comparison) -> list[list[object]]:
-    """One row per leak image with its best match, for CSV."""
-    rows: list[list[object]] = []
-    for im in comparison.images:
-        best = im.matches[0] if im.matches else None
-        rows.append([
-            im.root, im.path, im.sha256, im.status, len(im.matches),
-            best.path if best else None, best.view if best else None,
-            "; ".join(best.transformations) if best else None, im.error,
-        ])  # fmt: skip
-    return rows
-
-
-LEAK_COLUMNS = ["root", "path", "sha256", "status", "matches", "best_reference", "view",
-                "transformations", "error"]  # fmt: skip
-AFFECTED_COLUMNS = ["root", "path", "sha256", "best_match", "leaked_as"]
-
-
-def affected_rows(comparison: Comparison) -> list[list[object]]:
-    return [[a.root, a.path, a.sha256, a.best, "; ".join(a.leaked_as)]
-            for a in comparison.affected]  # fmt: skip

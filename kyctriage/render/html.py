@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 import shlex
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from kyctriage.model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
 from kyctriage.render.html_chart import Chart, build_chart, verdict_slots
+from kyctriage.render.page import (
+    THUMBNAIL_NOTES,
+    asset,
+    content_security_policy,
+    environment,
+    thumbnail,
+)
 from kyctriage.render.text import visible
 
-_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 # Long attacker-chosen texts (EXIF comments, Telegram messages) are cut in the HTML; the JSON
 # report keeps them whole.
 MAX_TEXT = 400
 EXIF_TEXT_TAGS = ("ImageDescription", "Artist", "Copyright", "UserComment", "XPComment",
                   "XPTitle", "XPAuthor", "XPSubject", "XPKeywords")  # fmt: skip
-
-THUMBNAIL_NOTES = {
-    "pixelated": "Thumbnails are pixelated (16 blocks on the long side) so that no face, name or "
-    "document number can be read.",
-    "full": "Thumbnails are sharp (160 px): this report shows customers' faces and identity "
-    "documents. Handle and forward it as personal data.",
-    "none": "Thumbnails are left out of this report.",
-}
 
 
 @dataclass(frozen=True)
@@ -93,13 +86,6 @@ class Page:
     roots: tuple[str, ...]
     clusters: tuple[ClusterView, ...]
     errors: tuple[ErrorRow, ...]
-
-
-def _thumbnail(record: FileRecord) -> str | None:
-    # Only well-formed base64 reaches the page: a tampered saved report cannot smuggle text
-    # into the data URI built from it.
-    value = record.thumbnail
-    return value if value and _BASE64.fullmatch(value) else None
 
 
 def _facts(report: Report) -> tuple[Fact, ...]:
@@ -238,7 +224,7 @@ def _row(
         "sw": visible(record.exif_value("Software") or "", MAX_TEXT),
         "q": image.jpeg.quality if image and image.jpeg else None,
         "h": record.sha256 or "",
-        "th": _thumbnail(record),
+        "th": thumbnail(record),
         "d": _details(record),
     }
 
@@ -256,7 +242,7 @@ def _clusters(report: Report) -> tuple[ClusterView, ...]:
     clustering = getattr(report, "clusters", None)
     if clustering is None:
         return ()
-    thumbs = {(r.root, r.path): _thumbnail(r) for r in report.records}
+    thumbs = {(r.root, r.path): thumbnail(r) for r in report.records}
     return tuple(
         ClusterView(
             id=visible(c.id),
@@ -301,47 +287,10 @@ def build_page(report: Report) -> Page:
     )
 
 
-@cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("kyctriage.render", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
-    return env
-
-
-def _asset(name: str) -> str:
-    env = _environment()
-    assert env.loader is not None
-    text: str = env.loader.get_source(env, name)[0]
-    # Our own files, inlined verbatim; a closing tag inside would end the element early.
-    if "</" in text:
-        raise ValueError(f"{name} must not contain '</'")
-    return text
-
-
-def _sha256_source(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
-
-
-def content_security_policy(css: str, js: str) -> str:
-    """No network at all: nothing may load but our one hashed style and script, and images
-    only from data: URIs. Trusted Types keep any string out of HTML sinks in our own script."""
-    return "; ".join([
-        "default-src 'none'", f"style-src {_sha256_source(css)}",
-        f"script-src {_sha256_source(js)}", "img-src data:", "base-uri 'none'",
-        "form-action 'none'", "require-trusted-types-for 'script'", "trusted-types 'none'",
-    ])  # fmt: skip
-
-
 def render_html(report: Report) -> str:
     """One self-contained HTML document; the same report gives the same text."""
-    css, js = _asset("report.css"), _asset("report.js")
-    template = _environment().get_template("report.html")
+    css, js = asset("report.css"), asset("report.js")
+    template = environment().get_template("report.html")
     return template.render(
         page=build_page(report), css=Markup(css), js=Markup(js),
         csp=content_security_policy(css, js),

@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from kyctriage.match.compare import Comparison, Side
 from kyctriage.model import FileRecord
-from kyctriage.render.html import THUMBNAIL_NOTES, _asset, _environment, _sha256_source, _thumbnail
+from kyctriage.render.page import THUMBNAIL_NOTES, asset, environment, sha256_source, thumbnail
 from kyctriage.render.text import visible
 
 MAX_MATCHES_SHOWN = 3  # per leak image; the JSON keeps every match
@@ -55,7 +55,7 @@ def build_compare_page(comparison: Comparison, leak: Side, reference: Side) -> C
 
     def thumb(records: dict[tuple[str, str], FileRecord], root: str, path: str) -> str | None:
         record = records.get((root, path))
-        return _thumbnail(record) if record is not None else None
+        return thumbnail(record) if record is not None else None
 
     rows = []
     for image in comparison.images:
@@ -88,11 +88,11 @@ def build_compare_page(comparison: Comparison, leak: Side, reference: Side) -> C
 
 def render_compare_html(comparison: Comparison, leak: Side, reference: Side) -> str:
     """No script at all: the page is static, so its policy allows only its one style."""
-    css = _asset("report.css")
+    css = asset("report.css")
     csp = "; ".join([
-        "default-src 'none'", f"style-src {_sha256_source(css)}", "script-src 'none'",
+        "default-src 'none'", f"style-src {sha256_source(css)}", "script-src 'none'",
         "img-src data:", "base-uri 'none'", "form-action 'none'",
     ])  # fmt: skip
-    template = _environment().get_template("compare.html")
+    template = environment().get_template("compare.html")
     return template.render(page=build_compare_page(comparison, leak, reference),
                            css=Markup(css), csp=csp)  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from kyctriage.errors import KyctriageError, UsageError
 from kyctriage.model import FileRecord
-from kyctriage.render.json import from_data, to_data
+from kyctriage.serialise import from_data, to_data
 
 FORMAT = "kyctriage-journal/1"
 

@@ -16,10 +16,10 @@ from PIL import Image
 
 from kyctriage.errors import FileProblem
 from kyctriage.model import FileRecord
-from kyctriage.render.json import from_data, to_data
 from kyctriage.scanning import pipeline, read
 from kyctriage.scanning.ingest import Source
 from kyctriage.scanning.options import ScanOptions
+from kyctriage.serialise import from_data, to_data
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus" / "exif-samples"

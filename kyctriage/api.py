@@ -1,0 +1,124 @@
+"""The front door for Python callers: scan, compare, load a report, check a watermark, learn a
+fingerprint. Each builds what it needs from its arguments; the CLI is a thin layer over these."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kyctriage.attribution.checks import pixel_checks
+from kyctriage.attribution.profile import Profile, load_profile
+from kyctriage.errors import UsageError
+from kyctriage.match import index
+from kyctriage.match.compare import Comparison, Side
+from kyctriage.match.compare import compare as compare_sides
+from kyctriage.model import Report
+from kyctriage.scanning import archive
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan as scan_options
+from kyctriage.serialise import load_report
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from kyctriage.attribution.fingerprint import Fingerprint
+    from kyctriage.watermark import WatermarkKey, WatermarkResult
+
+PathArg = str | PathLike[str]
+
+__all__ = ["compare", "detect_watermark", "learn_fingerprint", "load_report", "open_side", "scan"]
+
+
+def scan(
+    paths: PathArg | Iterable[PathArg],
+    profile: PathArg | Profile | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    journal: PathArg | None = None,
+    resume: bool = False,
+    command: tuple[str, ...] = (),
+    **options: Any,
+) -> Report:
+    """Scan folders, zip archives or files into a Report.
+
+    `profile` (a TOML path or a loaded Profile) brings its pipelines and their watermark
+    checks; further keyword arguments are ScanOptions fields (workers, max_pixels,
+    thumbnails, crop_search, ...)."""
+    roots = (str(paths),) if isinstance(paths, str | PathLike) else tuple(map(str, paths))
+    if not roots:
+        raise UsageError("nothing to scan: give at least one path")
+    loaded = load_profile(str(profile)) if isinstance(profile, str | PathLike) else profile
+    try:
+        scan_with = ScanOptions(
+            roots=roots, profile=loaded, pixel_checks=pixel_checks(loaded), **options
+        )
+    except TypeError as exc:  # an option ScanOptions does not have
+        raise UsageError(f"scan: {exc}") from None
+    return scan_options(
+        scan_with, command=command, progress=progress,
+        journal_path=str(journal) if journal is not None else None, resume=resume,
+    )  # fmt: skip
+
+
+def open_side(path: PathArg, workers: int = 0) -> Side:
+    """One side of a comparison: a folder or zip archive is scanned; a saved scan (.json) or
+    a reference index is read."""
+    name = str(path)
+    if Path(name).is_file() and index.is_index(name):
+        return Side(name, entries=tuple(index.load(name)))
+    if Path(name).is_file() and name.lower().endswith(".json"):
+        return Side(name, records=load_report(name).records)
+    if archive.is_zip_root(name):  # not a JPEG with a zip appended: that is a photo
+        with tempfile.TemporaryDirectory(prefix="kyctriage-zip-") as folder:
+            left_out = archive.extract(name, Path(folder))
+            records = scan(folder, workers=workers).records
+        # The records name the archive, not the private folder it was unpacked into.
+        return Side(name, records=tuple(replace(r, root=name) for r in records),
+                    left_out=tuple(left_out))  # fmt: skip
+    return Side(name, records=scan(name, workers=workers).records)
+
+
+def compare(leak: PathArg | Side, reference: PathArg | Side, *, workers: int = 0) -> Comparison:
+    """Match every leak image against the reference (our records or an earlier wave).
+
+    Each side is a folder, a zip, a saved scan, an index (reference only) or an opened Side;
+    the result keeps both sides (`comparison.leak`, `comparison.reference`)."""
+    leak_side = leak if isinstance(leak, Side) else open_side(leak, workers)
+    if leak_side.entries:
+        raise UsageError("the leak side must be a folder, a zip or a saved scan, not an index")
+    reference_side = reference if isinstance(reference, Side) else open_side(reference, workers)
+    return replace(compare_sides(leak_side, reference_side), leak=leak_side,
+                   reference=reference_side)  # fmt: skip
+
+
+def detect_watermark(
+    image: PathArg | Image.Image, key: PathArg | WatermarkKey, **search: Any
+) -> WatermarkResult:
+    """Check one picture (a file, or a PIL image already upright) for the keyed mark.
+
+    A file is read and decoded as a scan does (its reduced preview, EXIF orientation applied);
+    `search` takes detect's options (crop_search, aspects)."""
+    from PIL import Image as PILImage
+
+    from kyctriage.probes.decode import decode, sniff
+    from kyctriage.scanning.options import DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE
+    from kyctriage.scanning.read import read_file
+    from kyctriage.watermark import detect, load_key
+
+    loaded = load_key(str(key)) if isinstance(key, str | PathLike) else key
+    if isinstance(image, PILImage.Image):
+        return detect(image.convert("RGB"), loaded, image.size, **search)
+    content = read_file(str(image), ScanOptions(roots=()).max_file_bytes)
+    decoded = decode(content.data, sniff(content.data), DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE)
+    return detect(decoded.preview, loaded, decoded.upright_size, **search)
+
+
+def learn_fingerprint(paths: PathArg | Iterable[PathArg], name: str, **options: Any) -> Fingerprint:
+    """Learn a pipeline's encoder fingerprint from files it made (scanned, then summarised)."""
+    from kyctriage.attribution import fingerprint
+
+    return fingerprint.learn(name, scan(paths, **options).records)
