@@ -5,53 +5,66 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios
 from kyctriage.attribution.profile import Profile
 from kyctriage.model import FileRecord, WatermarkCheck
 
 if TYPE_CHECKING:  # the detectors (and scipy) load only when a profile asks for them
     from PIL import Image
 
-    from kyctriage.watermark import WatermarkKey, WatermarkResult
-    from kyctriage.watermark.logo import LogoTemplate
+    from kyctriage.watermark import WatermarkResult
+    from kyctriage.watermark.detector import Detector
 
 KEYED_PREFIX = "spread-spectrum"
 
 
 @dataclass(frozen=True)
-class PixelCheck:
-    """A check that needs the pixels; it runs in the worker on the scan's one preview."""
+class Check:
+    """One pipeline's detector: a keyed mark, a logo or a metadata marker."""
 
     pipeline: str
-    key: WatermarkKey | None = None
-    logo: LogoTemplate | None = None
-    aspects: AspectRatios | None = DEFAULT_ASPECT_RATIOS  # the crop search's
+    detector: Detector
 
 
-def pixel_checks(profile: Profile | None) -> tuple[PixelCheck, ...]:
-    """Load each pipeline's key and logo once, before the scan starts."""
+def pixel_checks(profile: Profile | None) -> tuple[Check, ...]:
+    """The checks that need pixels (they run in the worker on the scan's one preview); each
+    pipeline's key and logo are loaded once, before the scan starts."""
     if profile is None:
         return ()  # and the detectors (scipy.fft, ~0.2 s of start-up) are never imported
     from kyctriage.watermark import load_key
+    from kyctriage.watermark.detector import KeyedMark, Logo
     from kyctriage.watermark.logo import load_logo
 
-    checks: list[PixelCheck] = []
+    checks: list[Check] = []
     for pipeline in profile.pipelines:
         if pipeline.watermark_key is not None:
             key = load_key(str(pipeline.watermark_key))
-            checks.append(PixelCheck(pipeline.name, key=key, aspects=pipeline.watermark_aspects))
+            checks.append(Check(pipeline.name, KeyedMark(key, pipeline.watermark_aspects)))
         if pipeline.logo_template is not None:
             logo = load_logo(str(pipeline.logo_template))
-            checks.append(PixelCheck(pipeline.name, logo=logo))
+            checks.append(Check(pipeline.name, Logo(logo)))
     return tuple(checks)
 
 
-def key_fingerprints(checks: tuple[PixelCheck, ...]) -> tuple[tuple[str, str], ...]:
+def metadata_checks(profile: Profile) -> tuple[Check, ...]:
+    """The checks that read only metadata (they run in the attribution stage)."""
+    from kyctriage.watermark.detector import Marker
+    from kyctriage.watermark.marker import MarkerSpec
+
+    return tuple(
+        Check(p.name, Marker(MarkerSpec(p.name, p.marker.pattern, (p.marker.field,))))
+        for p in profile.pipelines
+        if p.marker is not None
+    )
+
+
+def key_fingerprints(checks: tuple[Check, ...]) -> tuple[tuple[str, str], ...]:
     if not checks:
         return ()
     from kyctriage.watermark import fingerprint
+    from kyctriage.watermark.detector import KeyedMark
 
-    return tuple((c.pipeline, fingerprint(c.key)) for c in checks if c.key is not None)
+    return tuple((c.pipeline, fingerprint(c.detector.key)) for c in checks
+                 if isinstance(c.detector, KeyedMark))  # fmt: skip
 
 
 def as_check(pipeline: str, result: WatermarkResult) -> WatermarkCheck:
@@ -66,34 +79,26 @@ def as_check(pipeline: str, result: WatermarkResult) -> WatermarkCheck:
 def run_pixel_checks(
     preview: Image.Image,
     full_size: tuple[int, int],
-    checks: tuple[PixelCheck, ...],
+    checks: tuple[Check, ...],
     crop_search: bool = True,
 ) -> tuple[WatermarkCheck, ...]:
     if not checks:
         return ()
-    from kyctriage.watermark import detect
-    from kyctriage.watermark.logo import detect_logo
+    from kyctriage.watermark.detector import Evidence
 
-    results = []
-    for check in checks:
-        if check.key is not None:
-            found = detect(preview, check.key, full_size, crop_search, check.aspects)
-            results.append(as_check(check.pipeline, found))
-        if check.logo is not None:
-            results.append(as_check(check.pipeline, detect_logo(preview, check.logo)))
-    return tuple(results)
+    evidence = Evidence(preview=preview, upright_size=full_size, crop_search=crop_search)
+    return tuple(as_check(c.pipeline, c.detector.detect(evidence)) for c in checks)
 
 
 def marker_checks(record: FileRecord, profile: Profile) -> tuple[WatermarkCheck, ...]:
     """Metadata stamps: no pixels needed, so they run in the attribution stage."""
-    from kyctriage.watermark.marker import MarkerSpec, detect_marker
+    checks = metadata_checks(profile)
+    if not checks:
+        return ()
+    from kyctriage.watermark.detector import Evidence
 
-    found = []
-    for pipeline in profile.pipelines:
-        if pipeline.marker is not None:
-            spec = MarkerSpec(pipeline.name, pipeline.marker.pattern, (pipeline.marker.field,))
-            found.append(as_check(pipeline.name, detect_marker(record, spec)))
-    return tuple(found)
+    evidence = Evidence(record=record)
+    return tuple(as_check(c.pipeline, c.detector.detect(evidence)) for c in checks)
 
 
 def is_keyed(check: WatermarkCheck) -> bool:

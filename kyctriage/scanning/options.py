@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kyctriage.attribution.checks import PixelCheck
+    from kyctriage.attribution.checks import Check
     from kyctriage.attribution.profile import Profile
 
 # Pillow warns above 89 MP and refuses above 179 MP; we decide ourselves, before decoding.
@@ -29,7 +29,7 @@ class ScanOptions:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     preview_size: int = DEFAULT_PREVIEW_SIZE
     profile: Profile | None = None  # pipelines to attribute to; None: no attribution
-    pixel_checks: tuple[PixelCheck, ...] = ()  # the profile's keyed and logo watermark checks
+    pixel_checks: tuple[Check, ...] = ()  # the profile's keyed-mark and logo checks
     crop_search: bool = True  # the keyed mark's crop search, when its fast test is negative
     thumbnails: str = "pixelated"  # "pixelated", "full" or "none" (see probes/thumbnail.py)
     file_time_limit: float = DEFAULT_FILE_TIME_LIMIT
