@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING, Any
 from kyctriage.attribution.checks import pixel_checks
 from kyctriage.attribution.profile import Profile, load_profile
 from kyctriage.errors import UsageError
-from kyctriage.match import index
 from kyctriage.match.compare import Comparison, Side
 from kyctriage.match.compare import compare as compare_sides
 from kyctriage.model import Report
-from kyctriage.scanning import archive
 from kyctriage.scanning.options import ScanOptions
 from kyctriage.scanning.pipeline import scan as scan_options
 from kyctriage.serialise import load_report
@@ -67,6 +65,9 @@ def scan(
 def open_side(path: PathArg, workers: int = 0) -> Side:
     """One side of a comparison: a folder or zip archive is scanned; a saved scan (.json) or
     a reference index is read."""
+    from kyctriage.match import index  # SQLite: loaded by compare, not by every scan
+    from kyctriage.scanning import archive
+
     name = str(path)
     if Path(name).is_file() and index.is_index(name):
         return Side(name, entries=tuple(index.load(name)))
