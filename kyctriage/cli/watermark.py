@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
 
@@ -16,15 +16,14 @@ import click
 
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, describe, parse_aspect_ratios
 from kyctriage.cli.common import EXIT_FATAL, EXIT_OK, EXIT_SOME_FAILED
-from kyctriage.errors import FileProblem, KyctriageError, one_line
-from kyctriage.probes.decode import PILLOW_FORMATS, decode, sniff
+from kyctriage.errors import KyctriageError, one_line
 from kyctriage.scanning.ingest import walk
+from kyctriage.scanning.marks import DetectOptions, Limits, detect_files, embed_files
 from kyctriage.scanning.options import (
-    DEFAULT_MAX_FILE_BYTES,
-    DEFAULT_MAX_PIXELS,
+    DEFAULT_FILE_TIME_LIMIT,
     DEFAULT_PREVIEW_SIZE,
+    DEFAULT_WORKER_MEMORY,
 )
-from kyctriage.scanning.read import read_file
 
 EPILOG = """
 \b
@@ -72,48 +71,71 @@ def keygen_cmd(keyfile: str) -> None:
     click.echo(fingerprint(key))
 
 
+def _limit_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The scan's per-file protection, for the watermark commands' workers."""
+    for option in reversed([
+        click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Worker processes; 0 means one per core."),
+        click.option("--file-timeout", type=click.FloatRange(min=0.1),
+                     default=DEFAULT_FILE_TIME_LIMIT, show_default=True,
+                     help="Seconds one file may take; past it the file is an error."),
+        click.option("--max-worker-memory", type=click.IntRange(min=256),
+                     default=DEFAULT_WORKER_MEMORY // 1024**2, show_default=True,
+                     help="Address space per worker process, in MiB; a file needing more "
+                     "is an error."),
+    ]):  # fmt: skip
+        command = option(command)
+    return command
+
+
+def _limits(workers: int, file_timeout: float, max_worker_memory: int) -> Limits:
+    return Limits(workers, file_timeout, max_worker_memory * 1024**2)
+
+
 @watermark.command(epilog=EPILOG)
 @click.option("--key", "keyfile", required=True, type=click.Path(dir_okay=False))
 @click.argument("source", type=click.Path(exists=True))
 @click.argument("output", type=click.Path(file_okay=False))
-def embed(keyfile: str, source: str, output: str) -> None:
+@_limit_options
+def embed(
+    keyfile: str, source: str, output: str, workers: int, file_timeout: float,
+    max_worker_memory: int,
+) -> None:  # fmt: skip
     """Mark SOURCE (an image or a folder of images) into the folder OUTPUT.
 
     Each picture is marked at full resolution and written as JPEG at its own estimated
     quality, keeping its EXIF, XMP, ICC and comments. Sources are only read; existing
-    outputs are never overwritten.
+    outputs are never overwritten. Files are marked in supervised workers, as a scan probes
+    them: one that crashes, hangs or runs out of memory is an error line, the rest go on.
     """
     from kyctriage.watermark import fingerprint, load_key
-    from kyctriage.watermark.files import NotAnImage, embed_file
 
     try:
         key = load_key(keyfile)
         Path(output).mkdir(parents=True, exist_ok=True)
     except (KyctriageError, OSError) as exc:
         _fatal(exc)
-    failed = done = 0
     out_dir = Path(output).resolve()
     # Listed before writing, and the output folder left out, so nothing is marked twice.
-    items = [item for item in walk((source,)) if item.openable]
-    for item in items:
-        if (
-            out_dir == Path(item.fs_path).resolve().parent
-            or out_dir in Path(item.fs_path).resolve().parents
-        ):
-            continue
-        target = Path(output) / PurePosixPath(item.path).with_suffix(".jpg")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            result = embed_file(item.fs_path, str(target), key)
-        except NotAnImage as exc:
-            _say(f"{item.path}: skipped ({exc})")
-            continue
-        except (FileProblem, KyctriageError, OSError, ValueError) as exc:
+    jobs = [
+        (item, str(Path(output) / PurePosixPath(item.path).with_suffix(".jpg")))
+        for item in walk((source,))
+        if item.openable and out_dir != Path(item.fs_path).resolve().parent
+        and out_dir not in Path(item.fs_path).resolve().parents
+    ]  # fmt: skip
+    failed = done = 0
+    for outcome in embed_files(jobs, key, _limits(workers, file_timeout, max_worker_memory)):
+        path = outcome.source.path
+        if outcome.skipped:
+            _say(f"{path}: skipped ({outcome.skipped})")
+        elif outcome.error or outcome.result is None:
             failed += 1
-            _say(f"{item.path}: error: {one_line(exc)}")
-            continue
-        done += 1
-        _say(f"{item.path} -> {target} (quality {result.quality}, PSNR {result.psnr:.1f} dB)")
+            _say(f"{path}: error: {outcome.error}")
+        else:
+            done += 1
+            made = outcome.result
+            _say(f"{path} -> {made['target']} (quality {made['quality']}, "
+                 f"PSNR {made['psnr']:.1f} dB)")  # fmt: skip
     _say(f"marked {done} file(s) with key {fingerprint(key)}; {failed} failed")
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
@@ -132,20 +154,20 @@ def embed(keyfile: str, source: str, output: str) -> None:
     help="Aspect ratios of the marked originals (portrait forms implied), which bound the crop "
     'search; "any" searches every crop (about 2.5x slower where no mark is found).',
 )  # fmt: skip
+@_limit_options
 def detect_cmd(
     keyfile: str, paths: tuple[str, ...], json_path: str | None, preview_size: int,
-    no_crop_search: bool, aspect_ratios: str,
+    no_crop_search: bool, aspect_ratios: str, workers: int, file_timeout: float,
+    max_worker_memory: int,
 ) -> None:  # fmt: skip
     """Look for the keyed mark in every image under PATHS.
 
-    Each file is read and decoded exactly as `scan` does; the verdict is present, absent
-    or inconclusive, with its score, threshold and false-positive bound.
+    Each file is read and decoded exactly as `scan` does, in the same supervised workers
+    (per-file time and memory limits); the verdict is present, absent or inconclusive, with
+    its score, threshold and false-positive bound.
     """
-    from kyctriage.scanning.workers import one_thread_per_process, reuse_freed_memory
-    from kyctriage.watermark import PRESENT, detect, fingerprint, load_key
+    from kyctriage.watermark import PRESENT, fingerprint, load_key
 
-    one_thread_per_process()  # as a scan's worker does: same cost per file, no spinning threads
-    reuse_freed_memory()
     try:
         aspects = parse_aspect_ratios(aspect_ratios)
     except ValueError as exc:
@@ -154,35 +176,28 @@ def detect_cmd(
         key = load_key(keyfile)
     except KyctriageError as exc:
         _fatal(exc)
+    options = DetectOptions(preview_size, not no_crop_search, aspects)
+    limits = _limits(workers, file_timeout, max_worker_memory)
     rows: list[dict[str, object]] = []
     failed = present = 0
-    for item in walk(paths):
+    for outcome in detect_files(list(walk(paths)), key, options, limits):
+        item = outcome.source
         row: dict[str, object] = {"root": item.root, "path": item.path}
-        if not item.openable:
-            row["skipped"] = item.skip_reason or item.error
-            rows.append(row)
-            continue
-        try:
-            data = read_file(item.fs_path, DEFAULT_MAX_FILE_BYTES).data
-            fmt = sniff(data)
-            if fmt not in PILLOW_FORMATS:
-                row["skipped"] = f"{fmt}, not an image"
-                rows.append(row)
-                continue
-            decoded = decode(data, fmt, DEFAULT_MAX_PIXELS, preview_size)
-            result = detect(decoded.preview, key, decoded.upright_size, not no_crop_search, aspects)
-        except (FileProblem, KyctriageError, OSError, ValueError, MemoryError) as exc:
-            failed += 1
-            row["error"] = one_line(exc)
-            _say(f"{item.path}: error: {row['error']}")
-            rows.append(row)
-            continue
-        row["result"] = asdict(result)
         rows.append(row)
-        present += result.verdict == PRESENT
-        score = "-" if result.score is None else f"{result.score:.1f}"
+        if outcome.skipped:
+            row["skipped"] = outcome.skipped
+            continue
+        if outcome.error or outcome.result is None:
+            failed += 1
+            row["error"] = outcome.error
+            _say(f"{item.path}: error: {row['error']}")
+            continue
+        row["result"] = result = outcome.result
+        present += result["verdict"] == PRESENT
+        score = "-" if result["score"] is None else f"{result['score']:.1f}"
         click.echo(
-            f"{result.verdict:<12} z={score:<6} {_shown(item.root, item.path)}  ({result.note})"
+            f"{result['verdict']:<12} z={score:<6} {_shown(item.root, item.path)}  "
+            f"({result['note']})"
         )
     _say(f"{len(rows)} file(s): {present} with the mark of key {fingerprint(key)}; "
          f"{failed} unreadable")  # fmt: skip
