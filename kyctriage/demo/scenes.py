@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -320,8 +321,13 @@ def _shadow(card: Image.Image, u: float) -> Image.Image:
     return shadow
 
 
-def _hold_card(picture: Image.Image, scene: Scene, head: tuple[float, float], u: float) -> None:
-    card = card_image(scene, int(u * (6.8 if scene.passport else 6.4)))
+Document = Callable[[Scene, int], Image.Image]  # (scene, width) -> the document, RGBA
+
+
+def _hold_card(
+    picture: Image.Image, scene: Scene, head: tuple[float, float], u: float, document: Document
+) -> None:
+    card = document(scene, int(u * (6.8 if scene.passport else 6.4)))
     card = card.rotate(-6 if scene.card_left else 5, Image.Resampling.BICUBIC, expand=True)
     x, y = _card_spot(scene, head, card, u)
     side = -1 if scene.card_left else 1
@@ -355,8 +361,9 @@ def _head_position(scene: Scene, u: float) -> tuple[float, float]:
     return width * (0.66 - shift if scene.card_left else 0.3 + shift), height - u * 7.4
 
 
-def render_scene(scene: Scene) -> Image.Image:
-    """Draw the scene as a camera would have seen it: soft, unevenly lit and grainy."""
+def render_scene(scene: Scene, document: Document = card_image) -> Image.Image:
+    """Draw the scene as a camera would have seen it: soft, unevenly lit and grainy; the person
+    holds `document` (the SPECIMEN card unless another drawer is given)."""
     noise = Noise(scene.seed)
     picture = _wall(scene, noise).convert("RGBA")
     width, height = scene.size
@@ -367,7 +374,7 @@ def render_scene(scene: Scene) -> Image.Image:
     else:
         _frame_on_wall(ImageDraw.Draw(picture), scene, u)
     _person(ImageDraw.Draw(picture), scene, head, u)
-    _hold_card(picture, scene, head, u)
+    _hold_card(picture, scene, head, u, document)
     soft = picture.convert("RGB").filter(ImageFilter.GaussianBlur(1.1))
     pixels = np.asarray(soft, dtype=np.float64)
     ys = (np.arange(height, dtype=np.float64)[:, None] - height * 0.4) / height

@@ -1,0 +1,419 @@
+"""KYC look-alike benchmark: same template, different customers; is kyctriage fooled?
+
+    python bench/kyc_lookalikes.py --quick          # small set, <= 2 minutes
+    python bench/kyc_lookalikes.py                  # the full set (seed 1: the tuning seed)
+    python bench/kyc_lookalikes.py --seed 2 --templates 4   # held out: other designs, people
+    python bench/kyc_lookalikes.py --plain 100000   # chaining: small plain pictures of one style
+
+The set (kyctriage.demo.lookalikes, drawn with the project's own scene code): document templates
+(ID card, residence permit, passport data page, ...: one layout, guilloche and labels each) with
+N customers each (portrait, name, numbers, MRZ differ); each customer has a flatbed scan on a
+white page and a capture in one vendor booth (same backdrop and light for everyone), every
+third also a selfie holding the document; plus natural photos (../shared/corpus/exif-samples,
+and the photos `bench/near_duplicates.py --fetch` caches). Every original gets 13 variants
+(Telegram, 800 q70, brightened, four one-side crops of 10-25%, a centred crop, a desktop and a
+phone screenshot, mirror, a 90 degree turn, a small rotation). Truth: an original and its
+variants are one photograph; anything else is a different photograph.
+
+kyctriage scans the originals and variants in-process (the clusters of the scan), then compares
+the variants (leak) with the originals of about two thirds of the customers and half the natural
+photos (reference). phash <= 10 (pairs, no chaining) is the peers' baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # this checkout's kyctriage, the bench's modules
+
+from near_duplicates import CACHE, CORPUS, CORPUS_SKIP  # noqa: E402
+
+from kyctriage import api  # noqa: E402
+from kyctriage.demo.lookalikes import Label, LookalikeSet, write_set  # noqa: E402
+from kyctriage.demo.scenes import font  # noqa: E402
+from kyctriage.match.compare import UNMATCHED, Side  # noqa: E402
+from kyctriage.model import STATUS_OK, FileRecord  # noqa: E402
+
+FULL = {"customers": 25, "natural": 20}
+QUICK = {"customers": 6, "natural": 8}
+
+
+def natural_photos(count: int, seed: int) -> list[tuple[str, bytes]]:
+    """`count` natural photos chosen by the seed: corpus JPEGs (one per photograph) and the
+    cached photos of near_duplicates.py --fetch when present."""
+    pool = [
+        p for p in sorted(CORPUS.rglob("*.jpg"))
+        if p.name not in CORPUS_SKIP
+        and not (p.parent.name == "orientation" and not p.stem.endswith("_1"))
+    ]  # fmt: skip
+    if CACHE.is_dir():
+        pool += sorted(p for p in CACHE.iterdir() if p.suffix in (".jpg", ".png"))
+    chosen = random.Random(f"natural:{seed}").sample(pool, min(count, len(pool)))
+    return [(p.name, p.read_bytes()) for p in chosen]
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+
+def _key(record: FileRecord) -> str:
+    return f"{Path(record.root).name}/{record.path}"
+
+
+def _phash(record: FileRecord) -> int:
+    assert record.hashes is not None
+    return int(record.hashes.phash, 16)
+
+
+@dataclass
+class Figures:
+    """One method's answers (kyctriage or the baseline), as counts."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    customer_pairs: int = 0  # pairs of different customers of one template linked
+    booth_pairs: int = 0  # booth captures of different people linked
+    found: dict[str, list[int]] | None = None  # variant family -> [found with original, of]
+    right_customer: int = 0
+    right_photo: int = 0
+    present: int = 0
+    absent_unmatched: int = 0
+    absent: int = 0
+    largest: int = 0
+
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+def _linked_pairs(labels: list[Label], together: np.ndarray) -> tuple[int, int]:
+    """Customer pairs of one template, and booth captures of different people, linked."""
+    customer = np.array([lb.customer or "" for lb in labels])
+    template = np.array([lb.template or "" for lb in labels])
+    booth = np.array([lb.capture == "booth" for lb in labels])
+    different = (customer[:, None] != customer[None, :]) & (customer[:, None] != "")
+    same_template = (template[:, None] == template[None, :]) & (template[:, None] != "")
+    rows, cols = np.nonzero(together & different & same_template)
+    pairs = zip(rows, cols, strict=True)
+    customer_pairs = {tuple(sorted((customer[a], customer[b]))) for a, b in pairs}
+    rows, cols = np.nonzero(together & different & booth[:, None] & booth[None, :])
+    pairs = zip(rows, cols, strict=True)
+    booth_pairs = {tuple(sorted((labels[a].photo, labels[b].photo))) for a, b in pairs}
+    return len(customer_pairs), len(booth_pairs)
+
+
+def _pair_figures(labels: list[Label], together: np.ndarray, originals: dict[str, int]) -> Figures:
+    photo = np.array([lb.photo for lb in labels])
+    truth = photo[:, None] == photo[None, :]
+    upper = np.triu(np.ones_like(truth), 1)
+    f = Figures()
+    f.tp = int((together & truth & upper).sum())
+    f.fp = int((together & ~truth & upper).sum())
+    f.fn = int((~together & truth & upper).sum())
+    f.customer_pairs, f.booth_pairs = _linked_pairs(labels, together)
+    f.found = defaultdict(lambda: [0, 0])
+    for i, lb in enumerate(labels):
+        if lb.variant != "original" and lb.photo in originals:
+            hit = bool(together[i, originals[lb.photo]])
+            for family in (lb.family, "natural " + lb.family if lb.capture == "natural" else ""):
+                if family:
+                    f.found[family][0] += hit
+                    f.found[family][1] += 1
+    return f
+
+
+def clusters(report_records: tuple[FileRecord, ...], clustering: object, bench: LookalikeSet
+             ) -> tuple[Figures, Figures, list[FileRecord]]:  # fmt: skip
+    """Pairwise figures of the scan's clusters and of phash <= 10, over the decoded images."""
+    records = [r for r in report_records if r.status == STATUS_OK and r.hashes is not None]
+    labels = [bench.labels[_key(r)] for r in records]
+    index = {_key(r): i for i, r in enumerate(records)}
+    cluster_of = np.arange(len(records))
+    sizes = []
+    for c in clustering.clusters:  # type: ignore[attr-defined]
+        sizes.append(len(c.members))
+        for m in c.members:
+            cluster_of[index[f"{Path(m.root).name}/{m.path}"]] = len(records) + len(sizes)
+    together = cluster_of[:, None] == cluster_of[None, :]
+    np.fill_diagonal(together, False)
+    originals = {lb.photo: i for i, lb in enumerate(labels) if lb.variant == "original"}
+    ours = _pair_figures(labels, together, originals)
+    ours.largest = max(sizes, default=1)
+    ph = np.array([_phash(r) for r in records], np.uint64)
+    near = np.bitwise_count(ph[:, None] ^ ph[None, :]) <= 10
+    np.fill_diagonal(near, False)
+    base = _pair_figures(labels, near, originals)
+    return ours, base, records
+
+
+def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base: Figures) -> float:
+    """Leak: every variant; reference: the originals of the present customers and photos."""
+    leak = [r for r in records if _key(r).startswith("variants/")]
+    ref = [r for r in records if _key(r).startswith("originals/")
+           and bench.owner(bench.labels[_key(r)]) in bench.present]  # fmt: skip
+    started = time.perf_counter()
+    result = api.compare(
+        Side(str(bench.folder / "variants"), records=tuple(leak)),
+        Side(str(bench.folder / "originals"), records=tuple(ref)),
+    )
+    elapsed = time.perf_counter() - started
+    ref_hash = np.array([_phash(r) for r in ref], np.uint64)
+    by_key = {_key(r): r for r in leak}
+    for image in result.images:
+        label = bench.labels[f"variants/{image.path}"]
+        distance = np.bitwise_count(ref_hash ^ np.uint64(_phash(by_key[f"variants/{image.path}"])))
+        nearest = int(distance.argmin())
+        base_first = bench.labels[_key(ref[nearest])] if distance[nearest] <= 10 else None
+        our_first = (
+            bench.labels[f"originals/{image.matches[0].path}"]
+            if image.status != UNMATCHED and image.matches else None
+        )  # fmt: skip
+        for f, first in ((ours, our_first), (base, base_first)):
+            if bench.owner(label) in bench.present:
+                f.present += 1
+                f.right_customer += first is not None and bench.owner(first) == bench.owner(label)
+                f.right_photo += first is not None and first.photo == label.photo
+            else:
+                f.absent += 1
+                f.absent_unmatched += (
+                    first is None if f is base else image.status == UNMATCHED
+                )  # fmt: skip
+    return elapsed
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+SUMMARY = (
+    ("one-side crop recall", ("one-side",)),
+    ("  of natural photos", ("natural one-side",)),
+    ("screenshot-embedding recall", ("screenshot",)),
+    ("mirror / 90° turn recall", ("mirror", "turn 90")),
+    ("small rotation recall", ("rotate",)),
+    ("Telegram / 800 q70 recall", ("telegram", "800 q70")),
+    ("brightened recall", ("brightened",)),
+    ("centred crop recall", ("centred crop",)),
+)
+
+
+def _found(f: Figures, families: Iterable[str]) -> str:
+    assert f.found is not None
+    got = [f.found[k] for k in families if k in f.found]
+    hit, of = sum(g[0] for g in got), sum(g[1] for g in got)
+    return f"{hit / of:.3f} ({hit}/{of})" if of else "-"
+
+
+def table(ours: Figures, base: Figures, customer_total: int, booth_total: int) -> str:
+    def pct(a: int, b: int) -> str:
+        return f"{a / b:.1%} ({a}/{b})" if b else "-"
+
+    rows = [
+        ("cluster precision (pairs)", f"{ours.precision():.3f}", f"{base.precision():.3f}"),
+        ("cluster recall (pairs)", f"{ours.recall():.3f}", f"{base.recall():.3f}"),
+        ("customer pairs of one template linked",
+         f"{ours.customer_pairs} of {customer_total}", f"{base.customer_pairs} of "
+         f"{customer_total}"),
+        ("booth captures of different people linked",
+         f"{ours.booth_pairs} of {booth_total}", f"{base.booth_pairs} of {booth_total}"),
+        ("largest cluster (files; one photograph has 14)", str(ours.largest), "-"),
+        *((name, _found(ours, fam), _found(base, fam)) for name, fam in SUMMARY),
+        ("compare: right customer first", pct(ours.right_customer, ours.present),
+         pct(base.right_customer, base.present)),
+        ("compare: right photograph first", pct(ours.right_photo, ours.present),
+         pct(base.right_photo, base.present)),
+        ("compare: absent customers unmatched", pct(ours.absent_unmatched, ours.absent),
+         pct(base.absent_unmatched, base.absent)),
+    ]  # fmt: skip
+    lines = ["| measure | kyctriage | phash <= 10 |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> None:
+    sizes = QUICK if args.quick else FULL
+    n_customers = args.customers or sizes["customers"]
+    n_natural = sizes["natural"] if args.natural is None else args.natural
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="kyc-lookalikes-"))
+    try:
+        t0 = time.perf_counter()
+        bench = write_set(folder, args.seed, args.templates, n_customers,
+                          natural_photos(n_natural, args.seed), args.workers)  # fmt: skip
+        t1 = time.perf_counter()
+        report = api.scan([folder / "originals", folder / "variants"], workers=args.workers,
+                          thumbnails="none")  # fmt: skip
+        t2 = time.perf_counter()
+        assert report.clusters is not None
+        ours, base, records = clusters(report.records, report.clusters, bench)
+        compare_s = compare(records, bench, ours, base)
+        photos = {lb.photo for lb in bench.labels.values()}
+        customers = {lb.customer for lb in bench.labels.values() if lb.customer}
+        per_template = defaultdict(set)
+        booths = {lb.photo for lb in bench.labels.values() if lb.capture == "booth"}
+        for lb in bench.labels.values():
+            if lb.customer:
+                per_template[lb.template].add(lb.customer)
+        customer_total = sum(math.comb(len(v), 2) for v in per_template.values())
+        print(
+            f"seed {args.seed}, {args.templates} templates, {len(customers)} customers, "
+            f"{len(photos)} photographs, {len(bench.labels)} files "
+            f"({len(records)} decoded); built {t1 - t0:.0f} s, scanned {t2 - t1:.0f} s "
+            f"(clusters included), compared {compare_s:.1f} s; workers {args.workers}; "
+            f"crowded buckets skipped {report.clusters.crowded_buckets:,}\n"
+        )
+        print(table(ours, base, customer_total, math.comb(len(booths), 2)))
+        if args.detail:
+            assert ours.found is not None and base.found is not None
+            print("\n| variant | kyctriage found with its original | phash <= 10 |")
+            print("|---|---|---|")
+            for family in sorted(ours.found):
+                print(f"| {family} | {_found(ours, [family])} | {_found(base, [family])} |")
+        if args.keep:
+            truth = {k: asdict(v) for k, v in sorted(bench.labels.items())}
+            (folder / "truth.json").write_text(json.dumps(
+                {"present": sorted(bench.present), "files": truth}, indent=1))  # fmt: skip
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- many small plain pictures -----------------------------------------------------------------
+
+PLAIN_COLOURS = ((236, 230, 214), (214, 228, 236), (226, 236, 214), (236, 214, 222))
+
+
+def _plain(args: tuple[Path, int, int]) -> None:
+    folder, start, stop = args
+    for n in range(start, stop):
+        picture = Image.new("RGB", (96, 96), PLAIN_COLOURS[n % len(PLAIN_COLOURS)])
+        ImageDraw.Draw(picture).text((48, 48), str(n), font=font(22), fill=(40, 40, 48),
+                                     anchor="mm")  # fmt: skip
+        sub = folder / f"{n // 1000:03d}"
+        sub.mkdir(exist_ok=True)
+        picture.save(sub / f"{n:06d}.png", compress_level=1)
+
+
+def _tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def plain(n: int, workers: int) -> None:
+    """n small plain pictures (a flat colour and its own number each): all different
+    photographs, so any cluster is a false one; a cluster of many is chaining."""
+    folder = Path(tempfile.mkdtemp(prefix="kyc-plain-"))
+    try:
+        t0 = time.perf_counter()
+        step = 2000
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pool.map(_plain, [(folder, a, min(n, a + step)) for a in range(0, n, step)])
+        print(f"{n:,} plain pictures written in {time.perf_counter() - t0:.0f} s", flush=True)
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__)), "--plain-child", str(folder),
+             "--workers", str(workers)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        peak = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, _tree_rss(child.pid))
+                stop.wait(0.2)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        out, _ = child.communicate()
+        stop.set()
+        sampler.join()
+        got = json.loads(out.strip().splitlines()[-1])
+        print(
+            f"| {n:,} | {got['scan_s']:.0f} s | {got['cluster_s']:.1f} s | "
+            f"{peak / 2**20:,.0f} MiB | {got['clusters']:,} | {got['largest']:,} | "
+            f"{got['clustered']:,} |"
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def plain_child(folder: str, workers: int) -> None:
+    """Scan `folder` in this process; time the clustering step inside the scan."""
+    from kyctriage.scanning import pipeline
+
+    spent = [0.0]
+    inner = pipeline.cluster
+
+    def timed(*a: object, **k: object) -> object:
+        started = time.perf_counter()
+        try:
+            return inner(*a, **k)  # type: ignore[arg-type]
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    pipeline.cluster = timed  # type: ignore[assignment]
+    t0 = time.perf_counter()
+    report = api.scan(folder, workers=workers, thumbnails="none")
+    elapsed = time.perf_counter() - t0
+    assert report.clusters is not None
+    sizes = [len(c.members) for c in report.clusters.clusters]
+    print(json.dumps({"scan_s": elapsed, "cluster_s": spent[0], "clusters": len(sizes),
+                      "largest": max(sizes, default=0), "clustered": sum(sizes)}))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small set (<= 2 minutes)")
+    parser.add_argument("--seed", type=int, default=1, help="1 tunes; hold out another")
+    parser.add_argument("--templates", type=int, default=3, help="document designs")
+    parser.add_argument("--customers", type=int, help="customers per template")
+    parser.add_argument("--natural", type=int, help="natural photos")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--detail", action="store_true", help="recall of every variant")
+    parser.add_argument("--keep", metavar="DIR", help="write the set (and truth.json) here")
+    parser.add_argument("--plain", type=int, metavar="N", help="N small plain pictures")
+    parser.add_argument("--plain-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plain_child:
+        plain_child(args.plain_child, args.workers)
+    elif args.plain:
+        print("| pictures | scan | clustering | peak RSS (tree) | clusters | largest | "
+              "clustered files |\n|---|---|---|---|---|---|---|")  # fmt: skip
+        plain(args.plain, args.workers)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
