@@ -359,6 +359,8 @@ def plain(n: int, workers: int) -> None:
         stop.set()
         sampler.join()
         got = json.loads(out.strip().splitlines()[-1])
+        print("| pictures | scan | clustering | peak RSS (tree) | clusters | largest | "
+              "clustered files |\n|---|---|---|---|---|---|---|")  # fmt: skip
         print(
             f"| {n:,} | {got['scan_s']:.0f} s | {got['cluster_s']:.1f} s | "
             f"{peak / 2**20:,.0f} MiB | {got['clusters']:,} | {got['largest']:,} | "
@@ -408,8 +410,6 @@ def main() -> None:
     if args.plain_child:
         plain_child(args.plain_child, args.workers)
     elif args.plain:
-        print("| pictures | scan | clustering | peak RSS (tree) | clusters | largest | "
-              "clustered files |\n|---|---|---|---|---|---|---|")  # fmt: skip
         plain(args.plain, args.workers)
     else:
         run(args)
