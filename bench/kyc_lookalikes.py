@@ -34,9 +34,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +50,13 @@ from near_duplicates import CACHE, CORPUS, CORPUS_SKIP  # noqa: E402
 from kyctriage import api  # noqa: E402
 from kyctriage.demo.lookalikes import Label, LookalikeSet, write_set  # noqa: E402
 from kyctriage.demo.scenes import font  # noqa: E402
-from kyctriage.match.compare import UNMATCHED, Side  # noqa: E402
+from kyctriage.match.compare import ERROR, SKIPPED, UNMATCHED, Side  # noqa: E402
 from kyctriage.model import STATUS_OK, FileRecord  # noqa: E402
 
 FULL = {"customers": 25, "natural": 20}
+# A leak image with any other status names a reference picture (exact, same-pixels, near, or
+# whatever the verified engine calls its kinds); an unverified candidate shows in the statuses.
+NOT_MATCHED = (UNMATCHED, ERROR, SKIPPED)
 QUICK = {"customers": 6, "natural": 8}
 
 
@@ -99,6 +102,10 @@ class Figures:
     absent_unmatched: int = 0
     absent: int = 0
     largest: int = 0
+    captures: Counter[str] = field(default_factory=Counter)  # customer pairs linked, by captures
+    statuses: Counter[str] = field(default_factory=Counter)  # compare: "present near", ...
+    indirect: int = 0  # cluster members that matched another member, not the representative
+    members: int = 0
 
     def precision(self) -> float:
         return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
@@ -107,7 +114,7 @@ class Figures:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
-def _linked_pairs(labels: list[Label], together: np.ndarray) -> tuple[int, int]:
+def _linked_pairs(labels: list[Label], together: np.ndarray, f: Figures) -> None:
     """Customer pairs of one template, and booth captures of different people, linked."""
     customer = np.array([lb.customer or "" for lb in labels])
     template = np.array([lb.template or "" for lb in labels])
@@ -116,11 +123,16 @@ def _linked_pairs(labels: list[Label], together: np.ndarray) -> tuple[int, int]:
     same_template = (template[:, None] == template[None, :]) & (template[:, None] != "")
     rows, cols = np.nonzero(together & different & same_template)
     pairs = zip(rows, cols, strict=True)
-    customer_pairs = {tuple(sorted((customer[a], customer[b]))) for a, b in pairs}
+    linked: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    for a, b in pairs:
+        kinds = "-".join(sorted((labels[a].capture, labels[b].capture)))
+        linked[tuple(sorted((customer[a], customer[b])))].add(kinds)
+    for kinds in linked.values():
+        f.captures.update(kinds)
     rows, cols = np.nonzero(together & different & booth[:, None] & booth[None, :])
     pairs = zip(rows, cols, strict=True)
     booth_pairs = {tuple(sorted((labels[a].photo, labels[b].photo))) for a, b in pairs}
-    return len(customer_pairs), len(booth_pairs)
+    f.customer_pairs, f.booth_pairs = len(linked), len(booth_pairs)
 
 
 def _pair_figures(labels: list[Label], together: np.ndarray, originals: dict[str, int]) -> Figures:
@@ -131,7 +143,7 @@ def _pair_figures(labels: list[Label], together: np.ndarray, originals: dict[str
     f.tp = int((together & truth & upper).sum())
     f.fp = int((together & ~truth & upper).sum())
     f.fn = int((~together & truth & upper).sum())
-    f.customer_pairs, f.booth_pairs = _linked_pairs(labels, together)
+    _linked_pairs(labels, together, f)
     f.found = defaultdict(lambda: [0, 0])
     for i, lb in enumerate(labels):
         if lb.variant != "original" and lb.photo in originals:
@@ -151,8 +163,10 @@ def clusters(report_records: tuple[FileRecord, ...], clustering: object, bench: 
     index = {_key(r): i for i, r in enumerate(records)}
     cluster_of = np.arange(len(records))
     sizes = []
+    indirect = 0
     for c in clustering.clusters:  # type: ignore[attr-defined]
         sizes.append(len(c.members))
+        indirect += sum(not m.linked for m in c.members[1:])
         for m in c.members:
             cluster_of[index[f"{Path(m.root).name}/{m.path}"]] = len(records) + len(sizes)
     together = cluster_of[:, None] == cluster_of[None, :]
@@ -160,6 +174,7 @@ def clusters(report_records: tuple[FileRecord, ...], clustering: object, bench: 
     originals = {lb.photo: i for i, lb in enumerate(labels) if lb.variant == "original"}
     ours = _pair_figures(labels, together, originals)
     ours.largest = max(sizes, default=1)
+    ours.indirect, ours.members = indirect, sum(sizes) - len(sizes)
     ph = np.array([_phash(r) for r in records], np.uint64)
     near = np.bitwise_count(ph[:, None] ^ ph[None, :]) <= 10
     np.fill_diagonal(near, False)
@@ -187,8 +202,10 @@ def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base:
         base_first = bench.labels[_key(ref[nearest])] if distance[nearest] <= 10 else None
         our_first = (
             bench.labels[f"originals/{image.matches[0].path}"]
-            if image.status != UNMATCHED and image.matches else None
+            if image.status not in NOT_MATCHED and image.matches else None
         )  # fmt: skip
+        whose = "present" if bench.owner(label) in bench.present else "absent"
+        ours.statuses[f"{whose}: {image.status}"] += 1
         for f, first in ((ours, our_first), (base, base_first)):
             if bench.owner(label) in bench.present:
                 f.present += 1
@@ -236,6 +253,8 @@ def table(ours: Figures, base: Figures, customer_total: int, booth_total: int) -
         ("booth captures of different people linked",
          f"{ours.booth_pairs} of {booth_total}", f"{base.booth_pairs} of {booth_total}"),
         ("largest cluster (files; one photograph has 14)", str(ours.largest), "-"),
+        ("cluster members joined only through another member",
+         f"{ours.indirect} of {ours.members}", "-"),
         *((name, _found(ours, fam), _found(base, fam)) for name, fam in SUMMARY),
         ("compare: right customer first", pct(ours.right_customer, ours.present),
          pct(base.right_customer, base.present)),
@@ -246,6 +265,10 @@ def table(ours: Figures, base: Figures, customer_total: int, booth_total: int) -
     ]  # fmt: skip
     lines = ["| measure | kyctriage | phash <= 10 |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines.append("\ncompare statuses: " + ", ".join(
+        f"{k} {v}" for k, v in sorted(ours.statuses.items())))  # fmt: skip
+    lines.append("customer pairs linked through captures: " + (", ".join(
+        f"{k} {v}" for k, v in ours.captures.most_common()) or "none"))  # fmt: skip
     return "\n".join(lines)
 
 
