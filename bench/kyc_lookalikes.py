@@ -50,7 +50,7 @@ from near_duplicates import CACHE, CORPUS, CORPUS_SKIP  # noqa: E402
 from kyctriage import api  # noqa: E402
 from kyctriage.demo.lookalikes import Label, LookalikeSet, write_set  # noqa: E402
 from kyctriage.demo.scenes import font  # noqa: E402
-from kyctriage.match.compare import ERROR, SKIPPED, UNMATCHED, Side  # noqa: E402
+from kyctriage.match.compare import ERROR, SKIPPED, UNMATCHED, LeakImage, Side  # noqa: E402
 from kyctriage.model import STATUS_OK, FileRecord  # noqa: E402
 
 FULL = {"customers": 25, "natural": 20}
@@ -182,40 +182,60 @@ def clusters(report_records: tuple[FileRecord, ...], clustering: object, bench: 
     return ours, base, records
 
 
-def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base: Figures) -> float:
-    """Leak: every variant; reference: the originals of the present customers and photos."""
+def _score(bench: LookalikeSet, image: LeakImage, f: Figures) -> None:
+    """One leak image's answer: the right owner first, or `unmatched` for an absent one."""
+    label = bench.labels[f"variants/{image.path}"]
+    first = (
+        bench.labels[f"originals/{image.matches[0].path}"]
+        if image.status not in NOT_MATCHED and image.matches else None
+    )  # fmt: skip
+    _tally(bench, label, first, image.status == UNMATCHED, f)
+    whose = "present" if bench.owner(label) in bench.present else "absent"
+    f.statuses[f"{whose}: {image.status}"] += 1
+
+
+def _tally(bench: LookalikeSet, label: Label, first: Label | None, unmatched: bool,
+           f: Figures) -> None:  # fmt: skip
+    if bench.owner(label) in bench.present:
+        f.present += 1
+        f.right_customer += first is not None and bench.owner(first) == bench.owner(label)
+        f.right_photo += first is not None and first.photo == label.photo
+    else:
+        f.absent += 1
+        f.absent_unmatched += unmatched
+
+
+def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base: Figures,
+            indexed: Figures, workers: int) -> float:  # fmt: skip
+    """Leak: every variant; reference: the originals of the present customers and photos, as
+    scanned records and as a reference index (no pixels; its rows name the files)."""
     leak = [r for r in records if _key(r).startswith("variants/")]
     ref = [r for r in records if _key(r).startswith("originals/")
            and bench.owner(bench.labels[_key(r)]) in bench.present]  # fmt: skip
+    leak_side = Side(str(bench.folder / "variants"), records=tuple(leak))
     started = time.perf_counter()
-    result = api.compare(
-        Side(str(bench.folder / "variants"), records=tuple(leak)),
-        Side(str(bench.folder / "originals"), records=tuple(ref)),
-    )
+    result = api.compare(leak_side, Side(str(bench.folder / "originals"), records=tuple(ref)))
     elapsed = time.perf_counter() - started
-    ref_hash = np.array([_phash(r) for r in ref], np.uint64)
-    by_key = {_key(r): r for r in leak}
     for image in result.images:
-        label = bench.labels[f"variants/{image.path}"]
-        distance = np.bitwise_count(ref_hash ^ np.uint64(_phash(by_key[f"variants/{image.path}"])))
+        _score(bench, image, ours)
+    ref_hash = np.array([_phash(r) for r in ref], np.uint64)
+    for r in leak:
+        distance = np.bitwise_count(ref_hash ^ np.uint64(_phash(r)))
         nearest = int(distance.argmin())
-        base_first = bench.labels[_key(ref[nearest])] if distance[nearest] <= 10 else None
-        our_first = (
-            bench.labels[f"originals/{image.matches[0].path}"]
-            if image.status not in NOT_MATCHED and image.matches else None
-        )  # fmt: skip
-        whose = "present" if bench.owner(label) in bench.present else "absent"
-        ours.statuses[f"{whose}: {image.status}"] += 1
-        for f, first in ((ours, our_first), (base, base_first)):
-            if bench.owner(label) in bench.present:
-                f.present += 1
-                f.right_customer += first is not None and bench.owner(first) == bench.owner(label)
-                f.right_photo += first is not None and first.photo == label.photo
-            else:
-                f.absent += 1
-                f.absent_unmatched += (
-                    first is None if f is base else image.status == UNMATCHED
-                )  # fmt: skip
+        first = bench.labels[_key(ref[nearest])] if distance[nearest] <= 10 else None
+        _tally(bench, bench.labels[_key(r)], first, first is None, base)
+    # The same reference as an index, built by the CLI from a folder of links to the originals.
+    folder, db = bench.folder / "reference", bench.folder / "reference.db"
+    shutil.rmtree(folder, ignore_errors=True)  # from a previous run on a kept set
+    db.unlink(missing_ok=True)
+    folder.mkdir()
+    for r in ref:
+        os.link(bench.folder / _key(r), folder / r.path)
+    subprocess.run([sys.executable, "-m", "kyctriage", "index", "build", str(folder), "-o",
+                    str(db), "--workers", str(workers)], check=True, cwd=BENCH.parent,
+                   stderr=subprocess.DEVNULL)  # fmt: skip
+    for image in api.compare(leak_side, str(db)).images:
+        _score(bench, image, indexed)
     return elapsed
 
 
@@ -240,7 +260,8 @@ def _found(f: Figures, families: Iterable[str]) -> str:
     return f"{hit / of:.3f} ({hit}/{of})" if of else "-"
 
 
-def table(ours: Figures, base: Figures, customer_total: int, booth_total: int) -> str:
+def table(ours: Figures, base: Figures, indexed: Figures, customer_total: int,
+          booth_total: int) -> str:  # fmt: skip
     def pct(a: int, b: int) -> str:
         return f"{a / b:.1%} ({a}/{b})" if b else "-"
 
@@ -262,14 +283,38 @@ def table(ours: Figures, base: Figures, customer_total: int, booth_total: int) -
          pct(base.right_photo, base.present)),
         ("compare: absent customers unmatched", pct(ours.absent_unmatched, ours.absent),
          pct(base.absent_unmatched, base.absent)),
+        ("compare with an index: right customer first",
+         pct(indexed.right_customer, indexed.present), "as above"),
+        ("compare with an index: absent customers unmatched",
+         pct(indexed.absent_unmatched, indexed.absent), "as above"),
     ]  # fmt: skip
     lines = ["| measure | kyctriage | phash <= 10 |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    lines.append("\ncompare statuses: " + ", ".join(
-        f"{k} {v}" for k, v in sorted(ours.statuses.items())))  # fmt: skip
+    lines.append("")
+    for name, f in (("compare statuses", ours), ("with an index", indexed)):
+        lines.append(f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(f.statuses.items())))
     lines.append("customer pairs linked through captures: " + (", ".join(
         f"{k} {v}" for k, v in ours.captures.most_common()) or "none"))  # fmt: skip
     return "\n".join(lines)
+
+
+def _keep(bench: LookalikeSet, params: dict[str, int]) -> None:
+    truth = {k: asdict(v) for k, v in sorted(bench.labels.items())}
+    kept = {"params": params, "present": sorted(bench.present), "files": truth}
+    (bench.folder / "truth.json").write_text(json.dumps(kept, indent=1))
+
+
+def _kept(folder: Path, params: dict[str, int]) -> LookalikeSet | None:
+    """The set a previous --keep wrote into `folder` with the same parameters, if any."""
+    try:
+        kept = json.loads((folder / "truth.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if kept.get("params") != params:
+        sys.exit(f"{folder} holds a set of other parameters ({kept.get('params')}): "
+                 "name another folder")  # fmt: skip
+    labels = {k: Label(**v) for k, v in kept["files"].items()}
+    return LookalikeSet(folder, labels, frozenset(kept["present"]))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -279,15 +324,22 @@ def run(args: argparse.Namespace) -> None:
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="kyc-lookalikes-"))
     try:
         t0 = time.perf_counter()
-        bench = write_set(folder, args.seed, args.templates, n_customers,
-                          natural_photos(n_natural, args.seed), args.workers)  # fmt: skip
+        params = {"seed": args.seed, "templates": args.templates, "customers": n_customers,
+                  "natural": n_natural}  # fmt: skip
+        bench = _kept(folder, params) if args.keep else None
+        if bench is None:
+            bench = write_set(folder, args.seed, args.templates, n_customers,
+                              natural_photos(n_natural, args.seed), args.workers)  # fmt: skip
+            if args.keep:
+                _keep(bench, params)
         t1 = time.perf_counter()
         report = api.scan([folder / "originals", folder / "variants"], workers=args.workers,
                           thumbnails="none")  # fmt: skip
         t2 = time.perf_counter()
         assert report.clusters is not None
         ours, base, records = clusters(report.records, report.clusters, bench)
-        compare_s = compare(records, bench, ours, base)
+        indexed = Figures()
+        compare_s = compare(records, bench, ours, base, indexed, args.workers)
         photos = {lb.photo for lb in bench.labels.values()}
         customers = {lb.customer for lb in bench.labels.values() if lb.customer}
         per_template = defaultdict(set)
@@ -303,17 +355,13 @@ def run(args: argparse.Namespace) -> None:
             f"(clusters included), compared {compare_s:.1f} s; workers {args.workers}; "
             f"crowded buckets skipped {report.clusters.crowded_buckets:,}\n"
         )
-        print(table(ours, base, customer_total, math.comb(len(booths), 2)))
+        print(table(ours, base, indexed, customer_total, math.comb(len(booths), 2)))
         if args.detail:
             assert ours.found is not None and base.found is not None
             print("\n| variant | kyctriage found with its original | phash <= 10 |")
             print("|---|---|---|")
             for family in sorted(ours.found):
                 print(f"| {family} | {_found(ours, [family])} | {_found(base, [family])} |")
-        if args.keep:
-            truth = {k: asdict(v) for k, v in sorted(bench.labels.items())}
-            (folder / "truth.json").write_text(json.dumps(
-                {"present": sorted(bench.present), "files": truth}, indent=1))  # fmt: skip
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -426,7 +474,8 @@ def main() -> None:
     parser.add_argument("--natural", type=int, help="natural photos")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--detail", action="store_true", help="recall of every variant")
-    parser.add_argument("--keep", metavar="DIR", help="write the set (and truth.json) here")
+    parser.add_argument("--keep", metavar="DIR", help="write the set and truth.json here, "
+                        "or reuse the set a previous run kept there")  # fmt: skip
     parser.add_argument("--plain", type=int, metavar="N", help="N small plain pictures")
     parser.add_argument("--plain-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
