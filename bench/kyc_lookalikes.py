@@ -166,7 +166,7 @@ def clusters(report_records: tuple[FileRecord, ...], clustering: object, bench: 
     indirect = 0
     for c in clustering.clusters:  # type: ignore[attr-defined]
         sizes.append(len(c.members))
-        indirect += sum(not m.linked for m in c.members[1:])
+        indirect += sum(not getattr(m, "linked", True) for m in c.members[1:])
         for m in c.members:
             cluster_of[index[f"{Path(m.root).name}/{m.path}"]] = len(records) + len(sizes)
     together = cluster_of[:, None] == cluster_of[None, :]
