@@ -48,6 +48,7 @@ sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # this checkout's kyctriage, the
 from near_duplicates import CACHE, CORPUS, CORPUS_SKIP  # noqa: E402
 
 from kyctriage import api  # noqa: E402
+from kyctriage.demo import lookalikes  # noqa: E402
 from kyctriage.demo.lookalikes import Label, LookalikeSet, write_set  # noqa: E402
 from kyctriage.demo.scenes import font  # noqa: E402
 from kyctriage.match.compare import ERROR, SKIPPED, UNMATCHED, LeakImage, Side  # noqa: E402
@@ -148,10 +149,9 @@ def _pair_figures(labels: list[Label], together: np.ndarray, originals: dict[str
     for i, lb in enumerate(labels):
         if lb.variant != "original" and lb.photo in originals:
             hit = bool(together[i, originals[lb.photo]])
-            for family in (lb.family, "natural " + lb.family if lb.capture == "natural" else ""):
-                if family:
-                    f.found[family][0] += hit
-                    f.found[family][1] += 1
+            for family in (lb.family, f"{lb.capture} {lb.family}"):
+                f.found[family][0] += hit
+                f.found[family][1] += 1
     return f
 
 
@@ -298,6 +298,23 @@ def table(ours: Figures, base: Figures, indexed: Figures, customer_total: int,
     return "\n".join(lines)
 
 
+def detail(ours: Figures, base: Figures) -> None:
+    """Each variant found with its original, by capture: kyctriage (phash <= 10)."""
+    assert ours.found is not None and base.found is not None
+    captures = (*lookalikes.CAPTURES, "natural")
+    families = sorted({k for k in ours.found if k.split()[0] not in captures})
+    print("\nFound with its original, kyctriage (phash <= 10), by what was captured:\n")
+    print("| variant | " + " | ".join(captures) + " |")
+    print("|---|" + "---|" * len(captures))
+    for family in families:
+        cells = []
+        for capture in captures:
+            key = f"{capture} {family}"
+            hit, of = ours.found.get(key, [0, 0])
+            cells.append(f"{hit}/{of} ({base.found.get(key, [0, 0])[0]})" if of else "-")
+        print(f"| {family} | " + " | ".join(cells) + " |")
+
+
 def _keep(bench: LookalikeSet, params: dict[str, int]) -> None:
     truth = {k: asdict(v) for k, v in sorted(bench.labels.items())}
     kept = {"params": params, "present": sorted(bench.present), "files": truth}
@@ -357,11 +374,7 @@ def run(args: argparse.Namespace) -> None:
         )
         print(table(ours, base, indexed, customer_total, math.comb(len(booths), 2)))
         if args.detail:
-            assert ours.found is not None and base.found is not None
-            print("\n| variant | kyctriage found with its original | phash <= 10 |")
-            print("|---|---|---|")
-            for family in sorted(ours.found):
-                print(f"| {family} | {_found(ours, [family])} | {_found(base, [family])} |")
+            detail(ours, base)
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
