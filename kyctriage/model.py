@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 # Bump on any change to the JSON form of a record or the report; one line per bump.
 # 1: first release (foundation: inventory, image, exif, gps, timestamps, hashes).
-SCHEMA_VERSION = 1
+# 2: xmp holds every property; xmp_history, iptc, makernotes and the merged metadata view.
+SCHEMA_VERSION = 2
 
 ExifValue = str | int | float | tuple[int | float, ...]
 
@@ -71,6 +72,27 @@ class Timestamp:
     trust: str  # one of TRUST_LEVELS
     raw: str  # the text as found, for the record
     note: str | None = None  # e.g. why a value was judged implausible
+
+
+@dataclass(frozen=True, slots=True)
+class XmpEvent:
+    """One xmpMM:History entry: what was done to the picture, with which software, when."""
+
+    action: str | None  # "created", "saved", "converted", "derived", ...
+    when: str | None  # as written (ISO 8601, usually with its offset)
+    software_agent: str | None
+    changed: str | None = None  # the parts changed, e.g. "/" or "/metadata"
+    instance_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataValue:
+    """One tag of the merged view: the value exiftool would print first, and its group as
+    `exiftool -G1` names it (IFD0, ExifIFD, GPS, XMP-xmp, IPTC, Canon, Composite, File...)."""
+
+    group: str
+    name: str
+    value: ExifValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +194,9 @@ class FileRecord:
     exif: tuple[tuple[str, ExifValue], ...] = ()
     exif_partial: bool = False  # the EXIF block was malformed; what could be read is kept
     gps: Gps | None = None
-    xmp: tuple[tuple[str, str], ...] = ()
+    xmp: tuple[tuple[str, str], ...] = ()  # every XMP property, "prefix:Name" (struct paths)
+    xmp_history: tuple[XmpEvent, ...] = ()
+    iptc: tuple[tuple[str, str], ...] = ()  # IPTC-IIM application record, exiftool's names
     timestamps: tuple[Timestamp, ...] = ()
     best_time: Timestamp | None = None
     hashes: Hashes | None = None

@@ -14,7 +14,7 @@ from kyctriage.errors import KyctriageError
 from kyctriage.model import SCHEMA_VERSION, Report, field_names
 
 # Fields held as tuples of (name, value) pairs in records and as objects in JSON.
-_PAIR_FIELDS = {"exif", "xmp"}
+_PAIR_FIELDS = {"exif", "xmp", "iptc", "makernotes"}
 
 
 def to_data(value: Any) -> Any:

@@ -45,3 +45,21 @@ def test_mutated_seeds_pass(seeds: list[bytes]) -> None:
     jpegs = [s for s in seeds if s.startswith(b"\xff\xd8") and len(s) < 200_000]
     for _ in range(400):
         check_one(_mutate(rng.choice(jpegs), rng))
+
+
+def test_metadata_parsers_on_mutated_blocks(seeds: list[bytes]) -> None:
+    """The metadata target (tests/fuzz/metadata.py) on the real files' XMP, IPTC and EXIF
+    blocks and on mutations of them and of the hand-made packets of tests/test_xmp_iptc.py."""
+    from tests.fuzz.metadata import check_metadata, metadata_seeds
+    from tests.test_xmp_iptc import PACKET
+
+    from .conftest import DATA
+
+    files = sorted(p for p in (DATA / "exif").rglob("*") if p.is_file())
+    blocks = metadata_seeds(files) + [PACKET]
+    assert len(blocks) > 40
+    rng = random.Random(20261204)
+    for block in blocks:
+        check_metadata(block)
+    for _ in range(600):
+        check_metadata(_mutate(rng.choice(blocks), rng))

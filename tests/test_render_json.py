@@ -63,7 +63,8 @@ def test_the_report_is_written_one_record_at_a_time(corpus_report):
     )
     assert "".join(pieces) == whole + "\n"
     # No piece holds more than one record's text: memory stays flat however many files.
-    biggest = max(len(json.dumps(r["exif"])) for r in report_data(corpus_report)["records"])
+    records = report_data(corpus_report)["records"]
+    biggest = max(len(json.dumps(r, ensure_ascii=False)) for r in records)
     assert max(len(p) for p in pieces) < biggest + 20_000
     assert corpus_report.clusters is not None and corpus_report.clusters.clusters
     assert len(pieces) > len(corpus_report.records) + len(corpus_report.clusters.clusters)

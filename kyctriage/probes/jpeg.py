@@ -75,6 +75,7 @@ class JpegSegments:
     xmp: bytes | None
     image_data_spans: tuple[tuple[int, int], ...]  # from the first SOS to EOI, metadata excluded
     frame: tuple[int, int, int] | None = None  # SOF's width, height and component count
+    photoshop: bytes | None = None  # APP13 Photoshop IRB payloads after "Photoshop 3.0\0", joined
 
 
 def _app_name(marker: int, payload: bytes) -> str:
@@ -181,6 +182,7 @@ def parse(data: bytes) -> JpegSegments:
     sof: bytes | None = None
     sof_marker = 0
     exif_tiff = xmp = None
+    photoshop: list[bytes] = []
     spans: list[tuple[int, int]] = []
     pos, end = 2, len(data)
     eoi = None
@@ -218,6 +220,8 @@ def parse(data: bytes) -> JpegSegments:
             exif_tiff = payload[6:]
         elif name == "APP1:XMP" and xmp is None:
             xmp = payload[29:]
+        elif name == "APP13:Photoshop" and len(photoshop) < 64:
+            photoshop.append(payload[14:])
         elif marker == 0xFE and len(comments) < 20:
             comments.append(payload[:MAX_COMMENT_CHARS].decode("utf-8", "replace"))
         is_metadata = 0xE0 <= marker <= 0xEF or marker == 0xFE
@@ -252,7 +256,7 @@ def parse(data: bytes) -> JpegSegments:
     )
     return JpegSegments(
         info=info, exif_tiff=exif_tiff, xmp=xmp, image_data_spans=_merge(spans),
-        frame=_frame(sof),
+        frame=_frame(sof), photoshop=b"".join(photoshop) or None,
     )  # fmt: skip
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from kyctriage.model import ExifValue, Timestamp
+from kyctriage.model import ExifValue, Timestamp, XmpEvent
 
 NAME = "timestamps"
 
@@ -19,8 +19,11 @@ PRIORITY = (
     "xmp:DateTimeOriginal",
     "xmp:CreateDate",
     "xmp:DateCreated",
+    "iptc:DateCreated",
+    "iptc:DigitalCreationDate",
     "exif:ModifyDate",
     "xmp:ModifyDate",
+    "xmp:History",
     "telegram:posted",
     "filename:telegram",
     "filename:camera",
@@ -184,6 +187,49 @@ def _xmp_sources(xmp: dict[str, str], reference: datetime) -> list[Timestamp]:
     return found
 
 
+_IPTC_SOURCES = (
+    ("iptc:DateCreated", "DateCreated", "TimeCreated"),
+    ("iptc:DigitalCreationDate", "DigitalCreationDate", "DigitalCreationTime"),
+)
+HISTORY_TRUST = "low"
+
+
+def _iptc_sources(iptc: dict[str, str], reference: datetime) -> list[Timestamp]:
+    """IPTC's date and time datasets (YYYY:MM:DD and HH:MM:SS+HH:MM); a date without its time
+    is listed as midnight with the note "date only", and never taken as the best time."""
+    found = []
+    for source, date_name, time_name in _IPTC_SOURCES:
+        date, time = iptc.get(date_name), iptc.get(time_name)
+        if not date:
+            continue
+        raw = f"{date} {time}" if time else date
+        parsed = parse_datetime(f"{date} {time}" if time else f"{date} 00:00:00")
+        stamp = _stamp(source, raw, parsed, "medium", None, reference)
+        if stamp and not time and stamp.note is None:
+            stamp = Timestamp(stamp.source, stamp.value, None, stamp.trust, raw, "date only")
+        if stamp:
+            found.append(stamp)
+    return found
+
+
+def _history_sources(history: tuple[XmpEvent, ...], reference: datetime) -> list[Timestamp]:
+    """Each dated xmpMM:History event: when software touched the file after capture. Never the
+    best time (an edit is not the capture), which its note keeps it from becoming."""
+    found = []
+    for event in history:
+        if not event.when:
+            continue
+        stamp = _stamp("xmp:History", event.when, parse_datetime(event.when), HISTORY_TRUST,
+                       None, reference)  # fmt: skip
+        if stamp is None:
+            continue
+        agent = f" by {event.software_agent}" if event.software_agent else ""
+        what = f"{event.action or 'event'}{agent}"
+        found.append(Timestamp(stamp.source, stamp.value, stamp.utc_offset, stamp.trust,
+                               stamp.raw, stamp.note or f"edit history: {what}"))  # fmt: skip
+    return found
+
+
 def _name_sources(name: str, reference: datetime) -> list[Timestamp]:
     found = []
     telegram = _TELEGRAM_NAME.search(name)
@@ -232,11 +278,14 @@ def collect(
     reference: datetime,
     posted: str | None = None,
     archived: str | None = None,
+    iptc: dict[str, str] | None = None,
+    history: tuple[XmpEvent, ...] = (),
 ) -> tuple[tuple[Timestamp, ...], Timestamp | None]:
     """All time sources in PRIORITY order, and the best: the first plausible one. archived is
     a zip member's stored time ("...Z" when the zip kept it in UTC, else the zipping machine's
     local time); a member's mtime_ns is the archive's and not passed."""
     stamps = _exif_sources(exif, reference) + _xmp_sources(xmp, reference)
+    stamps += _iptc_sources(iptc or {}, reference) + _history_sources(history, reference)
     if posted:
         stamps.append(posted_stamp(posted))
     stamps += _name_sources(name.rsplit("/", 1)[-1], reference)

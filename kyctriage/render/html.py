@@ -181,6 +181,16 @@ def _details(record: FileRecord) -> dict[str, Any]:
              if record.exif_value(tag) is not None]  # fmt: skip
     if texts:
         details["exif"] = texts
+    if record.xmp_history:
+        details["history"] = [
+            [visible(e.when or ""), visible(e.action or ""),
+             visible(e.software_agent or "", MAX_TEXT)]
+            for e in record.xmp_history
+        ]  # fmt: skip
+    if record.iptc:
+        details["iptc"] = [[visible(k), visible(v, MAX_TEXT)] for k, v in record.iptc]
+    if record.xmp:
+        details["xmp"] = [[visible(k, MAX_TEXT), visible(v, MAX_TEXT)] for k, v in record.xmp]
     if record.telegram:
         tg = record.telegram
         details["telegram"] = [

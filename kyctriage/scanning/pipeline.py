@@ -26,7 +26,7 @@ from kyctriage.model import (
     ScanMeta,
     field_names,
 )
-from kyctriage.probes import decode, hashes, jpeg, thumbnail, timestamps, xmp
+from kyctriage.probes import decode, hashes, iptc, jpeg, thumbnail, timestamps, xmp
 from kyctriage.probes import exif as exif_probe
 from kyctriage.scanning import read
 from kyctriage.scanning.ingest import Source, walk
@@ -60,7 +60,8 @@ class _Extracted:
     """What the metadata probes found before and independent of the pixel decode."""
 
     exif: exif_probe.ExifResult | None
-    xmp: tuple[tuple[str, str], ...]
+    xmp: xmp.XmpResult | None
+    iptc: tuple[tuple[str, str], ...]
     jpeg: jpeg.JpegSegments | None
     warnings: tuple[str, ...]
     stored_size: tuple[int, int] | None = None  # HEIF: the coded size, before crop and rotation
@@ -86,9 +87,20 @@ def _metadata(data: bytes, fmt: str, decoded: decode.Decoded | None) -> _Extract
     exif_result = exif_probe.read_exif(exif_block) if exif_block else None
     if exif_result and exif_result.problem:
         warnings.append(f"exif: {exif_result.problem}")
-    xmp_pairs = xmp.read_xmp(xmp_block) if isinstance(xmp_block, bytes) else ()
+    xmp_result = xmp.read_xmp(xmp_block) if isinstance(xmp_block, bytes) else None
+    if xmp_result and xmp_result.problem:
+        warnings.append(f"xmp: {xmp_result.problem}")
+    iptc_pairs = _iptc(segments.photoshop if segments else info.get("photoshop"))
     stored_size = stored.size if stored else None
-    return _Extracted(exif_result, xmp_pairs, segments, tuple(warnings), stored_size)
+    return _Extracted(exif_result, xmp_result, iptc_pairs, segments, tuple(warnings), stored_size)
+
+
+def _iptc(block: object) -> tuple[tuple[str, str], ...]:
+    """IPTC from a JPEG's Photoshop resources (nothing to do for most files: they have none)."""
+    if not isinstance(block, bytes) or not block:
+        return ()
+    resource = iptc.photoshop_resources(block).get(0x0404)
+    return iptc.read_iptc(resource) if resource else ()
 
 
 def _extension_mismatch(path: str, fmt: str) -> bool:
@@ -147,15 +159,20 @@ def _probe_content(
     exif_tags = dict(meta.exif.tags) if meta.exif else {}
     posted = source.telegram.posted if source.telegram else None
     mtime_ns = None if source.archived else content.mtime_ns  # a member's is the archive's
+    xmp_pairs = meta.xmp.properties if meta.xmp else ()
+    history = meta.xmp.history if meta.xmp else ()
     stamps, best = timestamps.collect(
-        exif_tags, dict(meta.xmp), source.path, mtime_ns, reference, posted, source.archived
-    )
+        exif_tags, dict(xmp_pairs), source.path, mtime_ns, reference, posted, source.archived,
+        iptc=dict(meta.iptc), history=history,
+    )  # fmt: skip
     record = _replace(
         record,
         exif=meta.exif.tags if meta.exif else (),
         exif_partial=bool(meta.exif and meta.exif.partial),
         gps=meta.exif.gps if meta.exif else None,
-        xmp=meta.xmp,
+        xmp=xmp_pairs,
+        xmp_history=history,
+        iptc=meta.iptc,
         timestamps=stamps,
         best_time=best,
         warnings=record.warnings + meta.warnings + (decoded.warnings if decoded else ()),

@@ -149,6 +149,9 @@
     const d = r.d;
     if (d.times) td.appendChild(detailTable("Time sources (source, value, zone, trust, note)", d.times));
     if (d.exif) td.appendChild(detailTable("Metadata text", d.exif));
+    if (d.history) td.appendChild(detailTable("XMP edit history (when, action, software)", d.history));
+    if (d.iptc) td.appendChild(detailTable("IPTC", d.iptc));
+    if (d.xmp) td.appendChild(detailTable("XMP", d.xmp));
     if (d.telegram) td.appendChild(detailTable("Telegram message", d.telegram));
     if (d.messenger) td.appendChild(detailTable("Messenger", [["re-encode", d.messenger]]));
     if (d.warnings) td.appendChild(detailTable("Warnings", d.warnings.map((w) => [w])));
