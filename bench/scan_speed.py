@@ -2,6 +2,7 @@
 
     python bench/scan_speed.py                    # 200 files, previews 256 and 512, 2 workers
     python bench/scan_speed.py --count 50 --preview-size 256
+    python bench/scan_speed.py --count 1000 --near-share 0.3 --no-chain   # 30% near-duplicates
 
 Generates N phone-size JPEGs (4000 x 3000, quality 90, 4:2:0) once into a cache folder outside
 the repository: a dead-leaves scene (textured shapes over a 1/f colour field, drawn at quarter
@@ -40,7 +41,7 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, features
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps, features
 
 REPO = Path(__file__).resolve().parents[1]
 # Olympus STYLUS1 (from piexif's source distribution): of the real files at hand with both a
@@ -192,6 +193,56 @@ def generate(folder: Path, count: int, exif_source: Path, workers: int) -> list[
     return paths
 
 
+def _repost(source: Path, kind: int) -> bytes:
+    """One re-posted form of a generated photo (metadata stripped, as messengers do)."""
+    with Image.open(source) as opened:
+        image = opened.convert("RGB")
+    w, h = image.size
+    if kind == 0:  # Telegram HD
+        image = image.resize((2560, round(h * 2560 / w)), Image.Resampling.LANCZOS)
+    elif kind == 1:  # the bottom 15% cut off
+        image = image.crop((0, 0, w, round(h * 0.85)))
+    elif kind == 2:
+        image = ImageEnhance.Brightness(image).enhance(1.2)
+    elif kind == 3:
+        image = image.resize((1600, round(h * 1600 / w)), Image.Resampling.LANCZOS)
+    else:
+        image = ImageOps.mirror(image)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=(87, 90, 90, 80, 90)[kind])
+    return out.getvalue()
+
+
+def near_duplicates(folder: Path, paths: list[Path], share: float) -> tuple[Path, list[Path]]:
+    """A leak in which `share` of the files are near-duplicates of the others: the first
+    files as generated (linked), each of the rest a re-posted form of one of them (Telegram HD,
+    one side cut by 15%, brightened, 1600 px q80, mirrored, in turn). Cached beside `folder`."""
+    near = round(len(paths) * share)
+    kept = paths[: len(paths) - near]
+    out = folder.parent / f"{folder.name}-near{share:g}"
+    out.mkdir(exist_ok=True)
+    stamp = out / "GENERATOR"
+    wanted = (folder / "GENERATOR").read_text() + f"near {near} v1\n"
+    if not stamp.exists() or stamp.read_text() != wanted:
+        for old in out.glob("*.jpg"):
+            old.unlink()
+        stamp.write_text(wanted)
+    made = []
+    for path in kept:
+        target = out / path.name
+        if not target.exists():
+            os.link(path, target)
+        made.append(target)
+    if near and not (out / f"IMG_{len(paths) - 1:04d}.jpg").exists():
+        print(f"writing {near} near-duplicates into {out} ...", file=sys.stderr)
+    for k in range(near):
+        target = out / f"IMG_{len(kept) + k:04d}.jpg"
+        if not target.exists():
+            target.write_bytes(_repost(kept[k % len(kept)], k % 5))
+        made.append(target)
+    return out, made
+
+
 # --- the contenders ----------------------------------------------------------------------
 
 
@@ -291,6 +342,10 @@ def main() -> None:
         "--other", metavar="KYCTRIAGE", help="another build's kyctriage executable, run beside "
         "this one in every round (before/after comparisons on the same load)"
     )  # fmt: skip
+    parser.add_argument(
+        "--near-share", type=float, default=0.0, metavar="F", help="make this share of the "
+        "files near-duplicates of the others (issue 20's cost: a leak with 30%%: 0.3)"
+    )  # fmt: skip
     parser.add_argument("--chain-hashes", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.chain_hashes:
@@ -301,6 +356,8 @@ def main() -> None:
             raise SystemExit(f"{tool} not found (apt: libjpeg-turbo-progs, libimage-exiftool-perl)")
     folder = args.cache / f"n{args.count}"
     paths = generate(folder, args.count, args.exif_source, args.workers)
+    if args.near_share:
+        folder, paths = near_duplicates(folder, paths, args.near_share)
     mean_mb = sum(p.stat().st_size for p in paths) / len(paths) / 1e6
     previews = [int(s) for s in args.preview_size.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -329,6 +386,8 @@ def main() -> None:
         f"\n{n} files, {WIDTH} x {HEIGHT}, quality {QUALITY} 4:2:0, mean {mean_mb:.2f} MB, "
         f"EXIF from {args.exif_source.name}; {args.workers} workers, best of {args.repeat}"
     )
+    if args.near_share:
+        print(f"{round(n * args.near_share)} of them near-duplicates of the others ({folder})")
     print(machine())
     print(
         "\n| run | images/s | time / floor | same-round time / floor, median (range) "
