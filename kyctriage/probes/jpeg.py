@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
@@ -63,6 +64,9 @@ _SOF_NAMES = {0xC0 + n: f"SOF{n}" for n in range(16) if n not in (4, 8, 12)}
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and RST0-7 carry no length
 _SCAN_WINDOW = 1 << 18  # bytes of entropy-coded data tested at a time (bounded scratch memory)
 MAX_MARKERS = 400
+MAX_RESYNCS = 50
+# A marker a resync may land on: SOFn, DHT, DAC, DQT, DRI, SOS, APPn, COM, EOI.
+_RESYNC = re.compile(rb"\xff[\xc0-\xcf\xd9-\xdb\xdd\xe0-\xef\xfe]")
 MAX_COMMENT_CHARS = 2000
 
 
@@ -76,6 +80,7 @@ class JpegSegments:
     image_data_spans: tuple[tuple[int, int], ...]  # from the first SOS to EOI, metadata excluded
     frame: tuple[int, int, int] | None = None  # SOF's width, height and component count
     photoshop: bytes | None = None  # APP13 Photoshop IRB payloads after "Photoshop 3.0\0", joined
+    problems: tuple[str, ...] = ()  # what a salvaging walk stepped over (never in a strict one)
 
 
 def _app_name(marker: int, payload: bytes) -> str:
@@ -172,8 +177,10 @@ def scan_end_at(data: bytes, pos: int) -> int:
     return len(data)
 
 
-def parse(data: bytes) -> JpegSegments:
-    """Walk the markers of a JPEG; raise FileProblem when the structure is broken."""
+def parse(data: bytes, salvage: bool = False) -> JpegSegments:
+    """Walk the markers of a JPEG; raise FileProblem when the structure is broken. With salvage,
+    read past the damage as exiftool does: after a broken segment, resync to the next marker,
+    keep a segment cut by the end of the file, and list each step in `problems`."""
     if not data.startswith(b"\xff\xd8"):
         raise FileProblem("not a JPEG (no SOI marker)")
     markers = ["SOI"]
@@ -183,12 +190,23 @@ def parse(data: bytes) -> JpegSegments:
     sof_marker = 0
     exif_tiff = xmp = None
     photoshop: list[bytes] = []
+    problems: list[str] = []
     spans: list[tuple[int, int]] = []
     pos, end = 2, len(data)
     eoi = None
+
+    def damaged(problem: str, at: int) -> int:
+        """Strict: raise. Salvage: note it and go on at the next marker after `at`."""
+        if not salvage or len(problems) >= MAX_RESYNCS:
+            raise FileProblem(problem)
+        found = _RESYNC.search(data, at)
+        problems.append(problem + (f"; resynced at byte {found.start()}" if found else ""))
+        return found.start() if found else end
+
     while pos < end:
         if data[pos] != 0xFF:
-            raise FileProblem(f"broken marker structure at byte {pos}")
+            pos = damaged(f"broken marker structure at byte {pos}", pos)
+            continue
         while pos < end and data[pos] == 0xFF:
             pos += 1  # fill bytes
         if pos >= end:
@@ -203,17 +221,32 @@ def parse(data: bytes) -> JpegSegments:
         if marker in _STANDALONE:
             continue
         if pos + 2 > end:
+            if salvage:
+                problems.append("truncated marker segment")
+                break
             raise FileProblem("truncated marker segment")
         length = struct.unpack_from(">H", data, pos)[0]
         if length < 2 or pos + length > end:
-            raise FileProblem(f"segment length {length} at byte {start} runs past the end")
+            problem = f"segment length {length} at byte {start} " + (
+                "is impossible" if length < 2 else "runs past the end"
+            )
+            if not salvage or length < 2:
+                pos = damaged(problem, pos)
+                continue
+            problems.append(problem + "; read to the end")  # a cut file: keep what is there
+            length = end - pos
         payload = data[pos + 2 : pos + length]
         pos += length
         name = _marker_name(marker, payload)
         if len(markers) < MAX_MARKERS:
             markers.append(name)
         if marker == 0xDB:
-            _parse_dqt(payload, tables)
+            try:
+                _parse_dqt(payload, tables)
+            except FileProblem as exc:
+                if not salvage:
+                    raise
+                problems.append(str(exc))  # the segment's length held: go on after it
         elif marker in _SOF_NAMES and sof is None:
             sof, sof_marker = payload, marker
         elif name == "APP1:Exif" and exif_tiff is None:
@@ -233,7 +266,7 @@ def parse(data: bytes) -> JpegSegments:
             scan_end = scan_end_at(data, pos)
             spans.append((pos, scan_end))
             pos = scan_end
-    if sof is None:
+    if sof is None and not (salvage and (exif_tiff or xmp or photoshop)):
         raise FileProblem("no SOF marker: not a decodable JPEG")
     if eoi is None:
         markers.append("(no EOI)")
@@ -243,7 +276,7 @@ def parse(data: bytes) -> JpegSegments:
         quant_tables=tuple(tables[k] for k in sorted(tables)),
         quality=quality,
         quality_exact=exact,
-        subsampling=_subsampling(sof),
+        subsampling=_subsampling(sof) if sof is not None else "other",
         progressive=sof_marker in (0xC2, 0xC6, 0xCA, 0xCE),
         markers=tuple(markers),
         has_jfif="APP0:JFIF" in present,
@@ -256,7 +289,8 @@ def parse(data: bytes) -> JpegSegments:
     )
     return JpegSegments(
         info=info, exif_tiff=exif_tiff, xmp=xmp, image_data_spans=_merge(spans),
-        frame=_frame(sof), photoshop=b"".join(photoshop) or None,
+        frame=_frame(sof) if sof is not None else None, photoshop=b"".join(photoshop) or None,
+        problems=tuple(problems),
     )  # fmt: skip
 
 

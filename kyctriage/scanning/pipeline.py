@@ -26,7 +26,7 @@ from kyctriage.model import (
     ScanMeta,
     field_names,
 )
-from kyctriage.probes import decode, hashes, iptc, jpeg, thumbnail, timestamps, xmp
+from kyctriage.probes import decode, hashes, heif, iptc, jpeg, thumbnail, timestamps, xmp
 from kyctriage.probes import exif as exif_probe
 from kyctriage.scanning import read
 from kyctriage.scanning.ingest import Source, walk
@@ -71,12 +71,11 @@ def _metadata(data: bytes, fmt: str, decoded: decode.Decoded | None) -> _Extract
     warnings: list[str] = []
     segments = None
     exif_block = xmp_block = None
+    stored_size = None
     if fmt == "JPEG":
-        try:
-            segments = jpeg.parse(data)
+        segments = _jpeg_segments(data, warnings)
+        if segments is not None:
             exif_block, xmp_block = segments.exif_tiff, segments.xmp
-        except FileProblem as exc:
-            warnings.append(f"jpeg: {exc}")
     stored = decode.heif_stored(data) if decoded is not None and fmt in ("HEIF", "AVIF") else None
     info = stored.info if stored else decoded.image.info if decoded else {}
     if decoded is not None and exif_block is None:
@@ -84,6 +83,12 @@ def _metadata(data: bytes, fmt: str, decoded: decode.Decoded | None) -> _Extract
     if decoded is not None and xmp_block is None:
         raw = info.get("xmp") or info.get("XML:com.adobe.xmp")
         xmp_block = raw.encode("utf-8") if isinstance(raw, str) else raw
+    if decoded is None and fmt in ("HEIF", "AVIF"):
+        boxes = heif.read_boxes(data)  # libheif refused the file: its boxes may still say
+        if boxes is not None:
+            exif_block, xmp_block, stored_size = boxes.exif, boxes.xmp, boxes.size
+            _recovered(warnings, "heif", size=("ispe", boxes.size), exif=("item", boxes.exif),
+                       xmp=("item", boxes.xmp))  # fmt: skip
     exif_result = exif_probe.read_exif(exif_block) if exif_block else None
     if exif_result and exif_result.problem:
         warnings.append(f"exif: {exif_result.problem}")
@@ -91,8 +96,34 @@ def _metadata(data: bytes, fmt: str, decoded: decode.Decoded | None) -> _Extract
     if xmp_result and xmp_result.problem:
         warnings.append(f"xmp: {xmp_result.problem}")
     iptc_pairs = _iptc(segments.photoshop if segments else info.get("photoshop"))
-    stored_size = stored.size if stored else None
+    stored_size = stored.size if stored else stored_size
     return _Extracted(exif_result, xmp_result, iptc_pairs, segments, tuple(warnings), stored_size)
+
+
+def _jpeg_segments(data: bytes, warnings: list[str]) -> jpeg.JpegSegments | None:
+    """The strict marker walk; when the structure is broken, a salvaging walk that reads past
+    the damage (as exiftool does), with each step and what it recovered as a warning."""
+    try:
+        return jpeg.parse(data)
+    except FileProblem as exc:
+        try:
+            segments = jpeg.parse(data, salvage=True)
+        except FileProblem:
+            warnings.append(f"jpeg: {exc}")
+            return None
+    warnings.extend(f"jpeg: {problem}" for problem in segments.problems[:5])
+    if len(segments.problems) > 5:
+        warnings.append(f"jpeg: {len(segments.problems) - 5} more breaks stepped over")
+    frame = segments.frame[:2] if segments.frame else None
+    _recovered(warnings, "jpeg", size=("SOF", frame), exif=("APP1", segments.exif_tiff),
+               xmp=("APP1", segments.xmp), iptc=("APP13", segments.photoshop))  # fmt: skip
+    return segments
+
+
+def _recovered(warnings: list[str], kind: str, **found: tuple[str, object]) -> None:
+    parts = [f"{what} from {where}" for what, (where, value) in found.items() if value]
+    if parts:
+        warnings.append(f"{kind}: read past the damage: {', '.join(parts)}")
 
 
 def _iptc(block: object) -> tuple[tuple[str, str], ...]:
@@ -180,9 +211,9 @@ def _probe_content(
     if decoded is None:
         # The pixels are lost, the file's own facts are not: a truncated or corrupted JPEG
         # still declares its size, tables and markers (the encoder's fingerprint).
-        return _replace(record, error=decode_error, image=_undecoded_jpeg(source, meta))
+        return _replace(record, error=decode_error, image=_undecoded(source, fmt, meta))
     data_hash = None
-    if meta.jpeg is not None:
+    if meta.jpeg is not None and not meta.jpeg.problems:
         data_hash = hashes.jpeg_data_sha256(data, meta.jpeg.image_data_spans)
     elif fmt == "PNG":
         data_hash = hashes.png_data_sha256(data)
@@ -205,7 +236,11 @@ def _probe_content(
 _JPEG_MODES = {1: "L", 3: "RGB", 4: "CMYK"}
 
 
-def _undecoded_jpeg(source: Source, meta: _Extracted) -> ImageInfo | None:
+def _undecoded(source: Source, fmt: str, meta: _Extracted) -> ImageInfo | None:
+    """The size a file declares when its pixels cannot be decoded: a JPEG's SOF, a HEIF's ispe."""
+    if fmt in ("HEIF", "AVIF") and meta.stored_size and min(meta.stored_size) > 0:
+        width, height = meta.stored_size
+        return _image_info(source, fmt, meta, width, height, "unknown", frames=1)
     frame = meta.jpeg.frame if meta.jpeg is not None else None
     if frame is None or frame[0] == 0 or frame[1] == 0:
         return None

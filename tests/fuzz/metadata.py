@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kyctriage.errors import FileProblem
-from kyctriage.probes import iptc, jpeg, xmp
+from kyctriage.probes import heif, iptc, jpeg, xmp
 
 TIME_BOUND = 2.0
 # What one call may return at most, in characters of its repr: bounded whatever the input.
@@ -29,13 +29,24 @@ def _iptc(data: bytes) -> object:
 
 
 def _jpeg(data: bytes) -> object:
+    """The salvaging walk (the strict one is the whole-file target's)."""
     try:
-        return jpeg.parse(data)
+        segments = jpeg.parse(data, salvage=True)
     except FileProblem:
         return None
+    assert len(segments.problems) <= jpeg.MAX_RESYNCS
+    return segments
 
 
-PARSERS: list[Callable[[bytes], object]] = [_xmp, _iptc, _jpeg]
+def _heif(data: bytes) -> object:
+    boxes = heif.read_boxes(data)
+    if boxes is not None:
+        for block in (boxes.exif, boxes.xmp):
+            assert block is None or len(block) <= heif.MAX_ITEM_BYTES
+    return boxes
+
+
+PARSERS: list[Callable[[bytes], object]] = [_xmp, _iptc, _jpeg, _heif]
 
 
 def check_metadata(data: bytes) -> None:
@@ -58,6 +69,8 @@ def metadata_seeds(files: list[Path]) -> list[bytes]:
     for path in files:
         data = path.read_bytes()
         seeds.append(data[:65536])
+        if data[4:8] == b"ftyp":  # HEIF: the boxes up to the image data
+            seeds.append(data[: data.find(b"mdat") + 64])
         try:
             segments = jpeg.parse(data)
         except FileProblem:
