@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,32 +104,89 @@ def expected(tags: dict[str, object]) -> tuple[dict[str, object], dict[str, str]
     return fields, elsewhere
 
 
+MERGED_FIELDS = (*EXIF_FIELDS, *COMPOSITE_FIELDS, *FILE_FIELDS)
+
+
+def run_exiftool(command: list[str], paths: list[Path]) -> dict[str, dict[str, object]]:
+    result = subprocess.run(
+        [*command, *(str(p) for p in paths)], capture_output=True, text=True, check=False
+    )
+    if not result.stdout.strip():
+        return {}
+    # exiftool prints number-like text (Software "1.00") as a JSON number: keep the literal.
+    parsed = json.loads(result.stdout, parse_float=Literal, parse_int=Literal)
+    return {item["SourceFile"]: item for item in parsed}
+
+
+def merged(plain: dict[str, object], grouped: dict[str, object]) -> dict[str, list[object]]:
+    """The compared fields as plain `exiftool -n -json` picks them (its precedence across
+    EXIF, XMP, IPTC, maker notes and Composite), each as [value, the -G1 group it came from]."""
+    fields: dict[str, list[object]] = {}
+    for name in MERGED_FIELDS:
+        if name not in plain:
+            continue
+        value = plain[name]
+        groups = [k.partition(":")[0] for k, v in grouped.items()
+                  if k.partition(":")[2] == name and v == value]  # fmt: skip
+        group = "Composite" if "Composite" in groups else (groups[0] if groups else "?")
+        fields[name] = [_plain(value, name in TEXT_FIELDS), group]
+    return fields
+
+
 def main() -> None:
     found = files()
     command = ["exiftool", "-n", "-json", "-G1", "-q", "-q"]
     version = subprocess.run(["exiftool", "-ver"], capture_output=True, text=True, check=True)
-    result = subprocess.run(
-        [*command, *(str(p) for _, p in found)], capture_output=True, text=True, check=False
-    )
-    # exiftool prints number-like text (Software "1.00") as a JSON number: keep the literal.
-    parsed = json.loads(result.stdout, parse_float=Literal, parse_int=Literal)
-    by_path = {item["SourceFile"]: item for item in parsed}
+    by_path = run_exiftool(command, [p for _, p in found])
+    plain = run_exiftool(["exiftool", "-n", "-json", "-q", "-q"], [p for _, p in found])
     records: dict[str, dict[str, object]] = {}
     elsewhere: dict[str, dict[str, str]] = {}
+    merged_records: dict[str, dict[str, list[object]]] = {}
     for key, path in found:
         fields, other = expected(by_path.get(str(path), {}))
         records[key] = fields
         if other:
             elsewhere[key] = other
+        merged_records[key] = merged(plain.get(str(path), {}), by_path.get(str(path), {}))
     document = {
         "exiftool": version.stdout.strip(),
         "command": " ".join(command),
         "files": records,
         "elsewhere": elsewhere,
+        "merged": merged_records,
+        "damaged": damaged_expected(found),
     }
     OUT.write_text(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     values = sum(len(v) for v in records.values())
     print(f"{len(records)} files, {values} values -> {OUT.relative_to(ROOT)}")
+
+
+def damaged_expected(found: list[tuple[str, Path]]) -> dict[str, dict[str, list[object]]]:
+    """exiftool's size and dates for the damaged variants of every file (bench/damaged.py
+    makes the same bytes again from the originals)."""
+    sys.path.insert(0, str(ROOT))
+    from bench.damaged import variants
+
+    expected: dict[str, dict[str, list[object]]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        made = []
+        for key, path in found:
+            for name, data in variants(path.read_bytes()):
+                target = Path(folder) / f"{len(made)}{path.suffix}"
+                target.write_bytes(data)
+                made.append((f"{name}:{key}", target))
+        grouped = run_exiftool(["exiftool", "-n", "-json", "-G1", "-q", "-q", "-m"],
+                               [p for _, p in made])  # fmt: skip
+        plain = run_exiftool(["exiftool", "-n", "-json", "-q", "-q", "-m"], [p for _, p in made])
+        for key, target in made:
+            fields = merged(plain.get(str(target), {}), grouped.get(str(target), {}))
+            wanted = {k: v for k, v in fields.items() if k in DAMAGED_FIELDS}
+            if wanted:
+                expected[key] = wanted
+    return expected
+
+
+DAMAGED_FIELDS = ("ImageWidth", "ImageHeight", "DateTimeOriginal", "CreateDate", "ModifyDate")
 
 
 if __name__ == "__main__":

@@ -197,6 +197,8 @@ class FileRecord:
     xmp: tuple[tuple[str, str], ...] = ()  # every XMP property, "prefix:Name" (struct paths)
     xmp_history: tuple[XmpEvent, ...] = ()
     iptc: tuple[tuple[str, str], ...] = ()  # IPTC-IIM application record, exiftool's names
+    makernotes: tuple[tuple[str, ExifValue], ...] = ()  # "Group:Name" (Canon, Apple, ...)
+    metadata: tuple[MetadataValue, ...] = ()  # the merged view, as exiftool -n -json picks
     timestamps: tuple[Timestamp, ...] = ()
     best_time: Timestamp | None = None
     hashes: Hashes | None = None

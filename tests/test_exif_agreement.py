@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -56,6 +57,19 @@ def observed(record: FileRecord) -> dict[str, object]:
     return values
 
 
+def merged_view(record: FileRecord) -> dict[str, tuple[object, str]]:
+    """The record's merged metadata: name -> (value, group)."""
+    return {m.name: (m.value, m.group) for m in record.metadata}
+
+
+def probe_bytes(data: bytes, suffix: str) -> FileRecord:
+    """A record of bytes that exist only in memory (damaged variants), through a scratch file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"file{suffix}"
+        path.write_bytes(data)
+        return probe(path)
+
+
 def agrees(want: object, got: object) -> bool:
     if isinstance(want, bool) or isinstance(got, bool):
         return want == got
@@ -103,3 +117,26 @@ def test_no_file_loses_the_exif_exiftool_read(records: dict[str, FileRecord]) ->
     assert len(with_exif) > 50
     lost = [key for key in with_exif if not records[key].exif]
     assert not lost, lost
+
+
+MERGED_TARGET = 0.98
+
+
+def test_merged_view_agrees_with_exiftool_precedence(records: dict[str, FileRecord]) -> None:
+    """The record's `metadata` against the values plain `exiftool -n -json` prints, whichever
+    block exiftool took them from (XMP, IPTC, maker notes, Composite too); bench/
+    exif_agreement.py prints the table."""
+    wanted = json.loads(EXPECTED.read_text(encoding="utf-8"))["merged"]
+    matched = total = 0
+    misses = []
+    for key, fields in sorted(wanted.items()):
+        view = merged_view(records[key])
+        for name, (want, group) in fields.items():
+            total += 1
+            got = view.get(name)
+            if got is not None and agrees(want, got[0]):
+                matched += 1
+            else:
+                misses.append(f"{key} {name}: exiftool {want!r} ({group}), kyctriage {got!r}")
+    assert total > 650
+    assert matched / total >= MERGED_TARGET, "\n".join(misses)

@@ -250,10 +250,10 @@ def test_the_in_memory_s2n_reads_every_number_as_exifread_does(block, offset, le
 
     from exifread.core.exif_header import ExifHeader
 
-    from kyctriage.probes.exif import _BoundedHeader
+    from kyctriage.probes.exif import BoundedHeader
 
     tiff = (b"II" if block[0] % 2 else b"MM") + block[2:]
-    ours = _BoundedHeader(tiff)
+    ours = BoundedHeader(tiff)
     theirs = ExifHeader(io.BytesIO(tiff), tiff[:1].decode(), 0, 0, False, False, False)
 
     def outcome(header: ExifHeader) -> object:
@@ -283,11 +283,11 @@ def test_the_batched_field_reader_reads_every_array_as_exifread_does(
     from exifread.core.exif_header import ExifHeader
     from exifread.tags.fields import FIELD_DEFINITIONS
 
-    from kyctriage.probes.exif import _BoundedHeader
+    from kyctriage.probes.exif import BoundedHeader
 
     tiff = (b"II" if block[0] % 2 else b"MM") + block[2:]
     length = FIELD_DEFINITIONS[field_type][0]
-    ours = _BoundedHeader(tiff)
+    ours = BoundedHeader(tiff)
     theirs = ExifHeader(io.BytesIO(tiff), tiff[:1].decode(), 0, 0, False, False, False)
 
     def outcome(header: ExifHeader, method) -> object:  # type: ignore[no-untyped-def]

@@ -191,6 +191,10 @@ def _details(record: FileRecord) -> dict[str, Any]:
         details["iptc"] = [[visible(k), visible(v, MAX_TEXT)] for k, v in record.iptc]
     if record.xmp:
         details["xmp"] = [[visible(k, MAX_TEXT), visible(v, MAX_TEXT)] for k, v in record.xmp]
+    if record.metadata:
+        details["metadata"] = [
+            [visible(m.group), visible(m.name), visible(m.value, MAX_TEXT)] for m in record.metadata
+        ]
     if record.telegram:
         tg = record.telegram
         details["telegram"] = [

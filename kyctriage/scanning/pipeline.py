@@ -20,13 +20,26 @@ from kyctriage.model import (
     STATUS_ERROR,
     STATUS_OK,
     STATUS_SKIPPED,
+    ExifValue,
     FileRecord,
     ImageInfo,
+    MetadataValue,
     Report,
     ScanMeta,
     field_names,
 )
-from kyctriage.probes import decode, hashes, heif, iptc, jpeg, thumbnail, timestamps, xmp
+from kyctriage.probes import (
+    decode,
+    hashes,
+    heif,
+    iptc,
+    jpeg,
+    makernotes,
+    merged,
+    thumbnail,
+    timestamps,
+    xmp,
+)  # fmt: skip
 from kyctriage.probes import exif as exif_probe
 from kyctriage.scanning import read
 from kyctriage.scanning.ingest import Source, walk
@@ -62,6 +75,7 @@ class _Extracted:
     exif: exif_probe.ExifResult | None
     xmp: xmp.XmpResult | None
     iptc: tuple[tuple[str, str], ...]
+    notes: tuple[tuple[str, ExifValue], ...]
     jpeg: jpeg.JpegSegments | None
     warnings: tuple[str, ...]
     stored_size: tuple[int, int] | None = None  # HEIF: the coded size, before crop and rotation
@@ -96,8 +110,14 @@ def _metadata(data: bytes, fmt: str, decoded: decode.Decoded | None) -> _Extract
     if xmp_result and xmp_result.problem:
         warnings.append(f"xmp: {xmp_result.problem}")
     iptc_pairs = _iptc(segments.photoshop if segments else info.get("photoshop"))
+    notes: tuple[tuple[str, ExifValue], ...] = ()
+    if exif_result and exif_block:
+        make = dict(exif_result.tags).get("Make")
+        notes = makernotes.read_makernotes(exif_block, make if isinstance(make, str) else "")
     stored_size = stored.size if stored else stored_size
-    return _Extracted(exif_result, xmp_result, iptc_pairs, segments, tuple(warnings), stored_size)
+    return _Extracted(
+        exif_result, xmp_result, iptc_pairs, notes, segments, tuple(warnings), stored_size
+    )
 
 
 def _jpeg_segments(data: bytes, warnings: list[str]) -> jpeg.JpegSegments | None:
@@ -211,7 +231,11 @@ def _probe_content(
     if decoded is None:
         # The pixels are lost, the file's own facts are not: a truncated or corrupted JPEG
         # still declares its size, tables and markers (the encoder's fingerprint).
-        return _replace(record, error=decode_error, image=_undecoded(source, fmt, meta))
+        image = _undecoded(source, fmt, meta)
+        return _replace(
+            record, error=decode_error, image=image, makernotes=meta.notes,
+            metadata=_merged(record, meta, (image.width, image.height) if image else None),
+        )  # fmt: skip
     data_hash = None
     if meta.jpeg is not None and not meta.jpeg.problems:
         data_hash = hashes.jpeg_data_sha256(data, meta.jpeg.image_data_spans)
@@ -224,12 +248,21 @@ def _probe_content(
         status=STATUS_OK,
         error=None,
         image=image,
+        makernotes=meta.notes,
+        metadata=_merged(record, meta, (width, height)),
         hashes=hashes.perceptual(decoded.preview, data_hash, views=True),
         thumbnail=thumbnail.make_thumbnail(decoded.preview, options.thumbnails),
         watermark=run_pixel_checks(
             decoded.preview, decoded.upright_size, options.pixel_checks, options.crop_search
         ),
     )
+
+
+def _merged(
+    record: FileRecord, meta: _Extracted, size: tuple[int, int] | None
+) -> tuple[MetadataValue, ...]:
+    groups = meta.exif.groups if meta.exif else ()
+    return merged.merge(record.exif, groups, record.gps, size, record.xmp, record.iptc, meta.notes)
 
 
 # Pillow's mode for a JPEG of that many components.

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kyctriage.errors import FileProblem
-from kyctriage.probes import heif, iptc, jpeg, xmp
+from kyctriage.probes import heif, iptc, jpeg, makernotes, merged, xmp
 
 TIME_BOUND = 2.0
 # What one call may return at most, in characters of its repr: bounded whatever the input.
@@ -46,7 +46,16 @@ def _heif(data: bytes) -> object:
     return boxes
 
 
-PARSERS: list[Callable[[bytes], object]] = [_xmp, _iptc, _jpeg, _heif]
+def _makernotes(data: bytes) -> object:
+    """Each maker's reader on the bytes as an EXIF block, and the XMP value converter."""
+    notes = [makernotes.read_makernotes(data, make) for make in ("Canon", "NIKON", "FUJIFILM", "")]
+    for found in notes:
+        assert len(found) <= makernotes.MAX_ENTRIES
+    text = data[:200].decode("latin-1")
+    return notes, makernotes.composite_iso(dict(notes[0])), merged.xmp_value(text)
+
+
+PARSERS: list[Callable[[bytes], object]] = [_xmp, _iptc, _jpeg, _heif, _makernotes]
 
 
 def check_metadata(data: bytes) -> None:

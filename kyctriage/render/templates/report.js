@@ -152,6 +152,7 @@
     if (d.history) td.appendChild(detailTable("XMP edit history (when, action, software)", d.history));
     if (d.iptc) td.appendChild(detailTable("IPTC", d.iptc));
     if (d.xmp) td.appendChild(detailTable("XMP", d.xmp));
+    if (d.metadata) td.appendChild(detailTable("All metadata, merged as exiftool -G1 shows it (group, tag, value)", d.metadata));
     if (d.telegram) td.appendChild(detailTable("Telegram message", d.telegram));
     if (d.messenger) td.appendChild(detailTable("Messenger", [["re-encode", d.messenger]]));
     if (d.warnings) td.appendChild(detailTable("Warnings", d.warnings.map((w) => [w])));
