@@ -36,14 +36,15 @@ def stderr() -> Console:
 
 
 def run(action: Callable[[], None]) -> None:
-    """Run a command's action; a library error becomes one line on stderr and its status."""
+    """Run a command's action; a library error becomes one line on stderr and its status
+    (soft_wrap: rich would otherwise break it at the console's width, 80 when not a tty)."""
     try:
         action()
     except UsageError as exc:
-        stderr().print(f"kyctriage: error: {exc}")
+        stderr().print(f"kyctriage: error: {exc}", soft_wrap=True)
         sys.exit(EXIT_USAGE)
     except (KyctriageError, OSError) as exc:
-        stderr().print(f"kyctriage: error: {exc}")
+        stderr().print(f"kyctriage: error: {exc}", soft_wrap=True)
         sys.exit(EXIT_FATAL)
     except KeyboardInterrupt:
         stderr().print("kyctriage: interrupted")

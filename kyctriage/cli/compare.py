@@ -9,6 +9,7 @@ import click
 from rich.text import Text
 
 from kyctriage.cli.common import run, stderr
+from kyctriage.cli.outputs import check_outputs, write_atomic
 from kyctriage.errors import UsageError
 from kyctriage.match import index as reference_index
 from kyctriage.match.entries import entries
@@ -81,12 +82,13 @@ def compare(
     data, other metadata), near (the same photograph transformed, with distances and the
     likely transformation) or unmatched. As waves: repeated, changed, new.
     """
-    from kyctriage.cli.main import write_atomic
     from kyctriage.render.html_compare import render_compare_html
 
     def action() -> None:
         from kyctriage.api import compare as run_compare
 
+        named = {"--json": json_path, "--csv": csv_path, "--leak-csv": leak_csv_path}
+        check_outputs({**named, "--html": html_path}, [leak, reference])
         result = run_compare(leak, reference, workers=workers)
         leak_side, reference_side = result.leak, result.reference
         assert leak_side is not None and reference_side is not None
@@ -117,6 +119,7 @@ def _fill(directory: str, output: str, create: bool, workers: int) -> None:
     from kyctriage.api import scan
 
     def action() -> None:
+        check_outputs({"-o": output}, [directory])
         if create and Path(output).exists():
             raise UsageError(f"{output} exists; use `index add` to append to it")
         if not create and not Path(output).is_file():

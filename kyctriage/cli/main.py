@@ -5,8 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +13,8 @@ import click
 
 from kyctriage import __version__
 from kyctriage.cli.common import EXIT_CODES_HELP, run, stderr
-from kyctriage.errors import KyctriageError, UsageError
+from kyctriage.cli.outputs import JOURNAL_SUFFIX, check_outputs, write_atomic
+from kyctriage.errors import UsageError
 from kyctriage.model import Report
 from kyctriage.render.text import visible
 from kyctriage.scanning.options import (
@@ -64,24 +64,6 @@ def output_options(command: Callable[..., None]) -> Callable[..., None]:
     ):  # fmt: skip
         command = option(command)
     return command
-
-
-def write_atomic(path: str, text: str | Iterable[str]) -> None:
-    """Write next to the target and rename on success: no half-written report is left.
-    text may come in pieces (the JSON report of a large scan does)."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            if isinstance(text, str):
-                out.write(text)
-            else:
-                out.writelines(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class _Commands(click.Group):
@@ -231,9 +213,9 @@ def scan(
     from kyctriage.api import scan as run_scan
 
     def action() -> None:
-        _check_writable(outputs)
         implicit = journal_path is None and outputs.get("json_path") is not None
-        journal = journal_path or (f"{outputs['json_path']}.journal" if implicit else None)
+        journal = journal_path or (f"{outputs['json_path']}{JOURNAL_SUFFIX}" if implicit else None)
+        check_outputs({**_options(outputs), "--journal": journal}, paths)
         if resume and (journal is None or not Path(journal).is_file()):
             raise UsageError("--resume needs the interrupted scan's journal (--journal or --json)")
         if not quiet:
@@ -269,15 +251,20 @@ def report(saved: str, quiet: bool, **outputs: str | None) -> None:
     """
     from kyctriage.serialise import load_report
 
-    run(lambda: _deliver(load_report(saved), quiet, outputs, saved=saved))
+    def action() -> None:
+        check_outputs(_options(outputs), [saved])
+        loaded = load_report(saved)
+        # The scan's roots too, where they are found from here: they are the evidence.
+        roots = [root for root in loaded.meta.roots if os.path.lexists(root)]
+        check_outputs(_options(outputs), [saved, *roots])
+        _deliver(loaded, quiet, outputs, saved=saved)
+
+    run(action)
 
 
-def _check_writable(outputs: dict[str, str | None]) -> None:
-    """Fail before a long scan, not after it, when a report cannot be written."""
-    for target in filter(None, outputs.values()):
-        folder = Path(target).parent
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise KyctriageError(f"cannot write {target}: folder {folder} is missing or read-only")
+def _options(outputs: dict[str, str | None]) -> dict[str, str | None]:
+    """The report files by their options' names (json_path -> --json), for messages."""
+    return {f"--{key.removesuffix('_path')}": path for key, path in outputs.items()}
 
 
 _RENDERERS = {
@@ -396,6 +383,7 @@ def profile_learn(directory: str, name: str, output: str) -> None:
     from kyctriage.attribution import fingerprint
 
     def action() -> None:
+        check_outputs({"-o": output}, [directory])
         learned = learn_fingerprint(directory, name)
         write_atomic(output, fingerprint.dumps(learned))
         stderr().print(f"learned {name} from {learned.samples} JPEG files; written: {output}")

@@ -8,15 +8,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
 
 import click
 
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, describe, parse_aspect_ratios
-from kyctriage.cli.common import EXIT_FATAL, EXIT_OK, EXIT_SOME_FAILED
-from kyctriage.errors import KyctriageError, one_line
+from kyctriage.cli.common import EXIT_FATAL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from kyctriage.cli.outputs import check_outputs, write_atomic
+from kyctriage.errors import KyctriageError, UsageError, one_line
 from kyctriage.scanning.ingest import walk
 from kyctriage.scanning.marks import DetectOptions, Limits, detect_files, embed_files
 from kyctriage.scanning.options import (
@@ -42,6 +43,17 @@ def _say(text: str) -> None:
 
 def _shown(root: str, path: str) -> str:
     return f"{root.rstrip('/')}/{path}" if os.path.isdir(root) else path
+
+
+def _check(
+    outputs: dict[str, str | None], inputs: Sequence[str], folders: Sequence[str] = ()
+) -> None:
+    """The outputs checked before any work; a refusal is a usage error."""
+    try:
+        check_outputs(outputs, inputs, folders)
+    except UsageError as exc:
+        _say(f"kyctriage: error: {exc}")
+        sys.exit(EXIT_USAGE)
 
 
 def _fatal(exc: BaseException) -> NoReturn:
@@ -110,18 +122,17 @@ def embed(
     """
     from kyctriage.watermark import fingerprint, load_key
 
+    _check({"OUTPUT": output}, [source], folders=["OUTPUT"])
     try:
         key = load_key(keyfile)
         Path(output).mkdir(parents=True, exist_ok=True)
     except (KyctriageError, OSError) as exc:
         _fatal(exc)
-    out_dir = Path(output).resolve()
-    # Listed before writing, and the output folder left out, so nothing is marked twice.
+    # Listed before writing (the output folder is not inside the source: checked above).
     jobs = [
         (item, str(Path(output) / PurePosixPath(item.path).with_suffix(".jpg")))
         for item in walk((source,))
-        if item.openable and out_dir != Path(item.fs_path).resolve().parent
-        and out_dir not in Path(item.fs_path).resolve().parents
+        if item.openable
     ]  # fmt: skip
     failed = done = 0
     for outcome in embed_files(jobs, key, _limits(workers, file_timeout, max_worker_memory)):
@@ -168,6 +179,7 @@ def detect_cmd(
     """
     from kyctriage.watermark import PRESENT, fingerprint, load_key
 
+    _check({"--json": json_path}, paths)
     try:
         aspects = parse_aspect_ratios(aspect_ratios)
     except ValueError as exc:
@@ -207,8 +219,6 @@ def detect_cmd(
             "crop_search": None if no_crop_search else {"aspect_ratios": describe(aspects)},
         }  # fmt: skip
         try:
-            from kyctriage.cli.main import write_atomic
-
             write_atomic(json_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
         except OSError as exc:
             _fatal(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -49,17 +50,26 @@ class Journal:
         self.done: dict[tuple[str, str], FileRecord] = {}
         if resume:
             self.done = self._load()
-            flags = os.O_WRONLY | os.O_APPEND
-        else:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        try:
-            self._fd = os.open(self.path, flags | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise KyctriageError(f"cannot open journal {self.path}: {exc.strerror}") from None
+        self._fd = self._open(resume)
         if not resume:
             self._write(self.header)
         elif not self._ends_with_newline():
             os.write(self._fd, b"\n")  # end the torn line so the next record starts clean
+
+    def _open(self, resume: bool) -> int:
+        """Never through a link, and emptied (a new scan) only once known to be a regular
+        file: O_TRUNC at open would empty whatever a link or a device put there points at."""
+        flags = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags | (os.O_APPEND if resume else os.O_CREAT), 0o600)
+        except OSError as exc:
+            raise KyctriageError(f"cannot open journal {self.path}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise KyctriageError(f"cannot open journal {self.path}: not a regular file")
+        if not resume:
+            os.ftruncate(fd, 0)
+        return fd
 
     def _write(self, data: dict[str, Any]) -> None:
         self.append_line(_line(data))
