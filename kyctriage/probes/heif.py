@@ -155,11 +155,13 @@ def _locations(data: bytes, box: tuple[int, int] | None, items: dict[int, _Item]
         read.uint(2)  # data reference index
         base = read.uint(base_size)
         extents: list[tuple[int, int]] = []
-        for _ in range(read.uint(2)):
+        extent_count = read.uint(2)
+        if extent_count > MAX_EXTENTS:  # with zero-width fields, a loop that reads nothing
+            raise struct.error(f"{extent_count} extents for one item")
+        for _ in range(extent_count):
             read.uint(index_size)
             offset, length = read.uint(offset_size), read.uint(length_size)
-            if len(extents) < MAX_EXTENTS:
-                extents.append((base + offset, length))
+            extents.append((base + offset, length))
         if item_id in items:
             items[item_id].extents, items[item_id].method = tuple(extents), method
 
