@@ -100,3 +100,20 @@ def test_hostile_notes_stay_bounded() -> None:
     assert makernotes.read_makernotes(bytes(tiff), "Apple") == ()
     assert makernotes.read_makernotes(b"MM\x00*\x00\x00", "Canon") == ()
     assert makernotes.read_makernotes(bytes(tiff[:30]), "NIKON") == ()
+
+
+def test_camera_blocks_outside_exif(corpus: Path) -> None:
+    """exiftool 12.57 -n: Olympus D320L's [picture info] (APP12), Canon PowerShot A5's CIFF
+    heap (APP0) and Kodak DC240's maker note, which exiftool prefers to the EXIF values."""
+    olympus = {m.name: m for m in _probe(CORPUS / "exif-org" / "olympus-d320l.jpg").metadata}
+    assert olympus["DateTimeOriginal"].value == "1998:10:29 22:06:59"
+    assert olympus["DateTimeOriginal"].group == "PictureInfo"
+    assert (olympus["ExposureTime"].value, olympus["FNumber"].value) == (0.033363, 2.8)
+    canon = {m.name: m for m in _probe(CORPUS / "exif-org" / "sony-powershota5.jpg").metadata}
+    assert (canon["Make"].group, canon["Make"].value) == ("CIFF", "Canon")
+    assert canon["Model"].value == "Canon PowerShot A5"
+    assert canon["DateTimeOriginal"].value == "2000:10:27 22:56:26"
+    assert canon["FocalLength"].value == 5
+    kodak = {m.name: m for m in _probe(CORPUS / "exif-org" / "kodak-dc240.jpg").metadata}
+    assert (kodak["ExposureTime"].group, kodak["ExposureTime"].value) == ("Kodak", 0.03111)
+    assert (kodak["FNumber"].value, kodak["ISO"].value) == (3.9, 65535)

@@ -124,5 +124,3 @@ def variants(picture: Image.Image, number: int, seed: str) -> Iterator[tuple[str
     yield "turn 90", jpeg(picture.rotate(rng.choice((90, 270)), expand=True), 90)
     angle = rng.choice((-1, 1)) * rng.uniform(1.5, 4)
     yield "rotate small", jpeg(picture.rotate(angle, Image.Resampling.BICUBIC), 88)
-
-

@@ -65,6 +65,7 @@ _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and RST0-7 carry no length
 _SCAN_WINDOW = 1 << 18  # bytes of entropy-coded data tested at a time (bounded scratch memory)
 MAX_MARKERS = 400
 MAX_RESYNCS = 50
+_SOF_AHEAD = re.compile(rb"\xff[\xc0-\xc3\xc5-\xc7\xc9-\xcb\xcd-\xcf]")
 # A marker a resync may land on: SOFn, DHT, DAC, DQT, DRI, SOS, APPn, COM, EOI.
 _RESYNC = re.compile(rb"\xff[\xc0-\xcf\xd9-\xdb\xdd\xe0-\xef\xfe]")
 MAX_COMMENT_CHARS = 2000
@@ -81,6 +82,7 @@ class JpegSegments:
     frame: tuple[int, int, int] | None = None  # SOF's width, height and component count
     photoshop: bytes | None = None  # APP13 Photoshop IRB payloads after "Photoshop 3.0\0", joined
     problems: tuple[str, ...] = ()  # what a salvaging walk stepped over (never in a strict one)
+    vendor: tuple[tuple[str, bytes], ...] = ()  # ("APP12", Olympus text), ("CIFF", Canon heap)
 
 
 def _app_name(marker: int, payload: bytes) -> str:
@@ -190,6 +192,7 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
     sof_marker = 0
     exif_tiff = xmp = None
     photoshop: list[bytes] = []
+    vendor: list[tuple[str, bytes]] = []
     problems: list[str] = []
     spans: list[tuple[int, int]] = []
     pos, end = 2, len(data)
@@ -214,12 +217,18 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
         marker = data[pos]
         start = pos - 1
         pos += 1
+        if marker == 0xD9 and salvage and (sof is None or _SOF_AHEAD.search(data, pos)):
+            # The end of an embedded thumbnail that a broken length led into: the frame
+            # that counts comes after it.
+            problems.append(f"EOI at byte {start} with a frame after it, stepped over")
+            sof, tables, spans = None, {}, []
+            continue
         if marker == 0xD9:
             eoi = start
             markers.append("EOI")
             break
-        if marker in _STANDALONE:
-            continue
+        if marker in _STANDALONE or (salvage and marker == 0xD8):
+            continue  # salvage: a second SOI (padding before the image, as exiftool reads it)
         if pos + 2 > end:
             if salvage:
                 problems.append("truncated marker segment")
@@ -255,6 +264,10 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
             xmp = payload[29:]
         elif name == "APP13:Photoshop" and len(photoshop) < 64:
             photoshop.append(payload[14:])
+        elif marker == 0xEC and len(vendor) < 4:
+            vendor.append(("APP12", payload))
+        elif marker == 0xE0 and payload[6:14] == b"HEAPJPGM" and len(vendor) < 4:
+            vendor.append(("CIFF", payload))
         elif marker == 0xFE and len(comments) < 20:
             comments.append(payload[:MAX_COMMENT_CHARS].decode("utf-8", "replace"))
         is_metadata = 0xE0 <= marker <= 0xEF or marker == 0xFE
@@ -290,7 +303,7 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
     return JpegSegments(
         info=info, exif_tiff=exif_tiff, xmp=xmp, image_data_spans=_merge(spans),
         frame=_frame(sof) if sof is not None else None, photoshop=b"".join(photoshop) or None,
-        problems=tuple(problems),
+        problems=tuple(problems), vendor=tuple(vendor),
     )  # fmt: skip
 
 

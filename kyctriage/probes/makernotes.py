@@ -9,7 +9,7 @@ import struct
 from typing import Any
 
 from kyctriage.model import ExifValue
-from kyctriage.probes import exif
+from kyctriage.probes import exif, vendor
 
 NAME = "makernotes"
 
@@ -65,7 +65,7 @@ def maker_note(tiff: bytes) -> tuple[int, int] | None:
     return where, count
 
 
-def read_makernotes(tiff: bytes, make: str) -> tuple[tuple[str, ExifValue], ...]:
+def read_makernotes(tiff: bytes, make: str, model: str = "") -> tuple[tuple[str, ExifValue], ...]:
     """The maker note's tags as ("Group:Name", value); () when there is none or it is not one
     of the kinds read here. Called only for a file whose EXIF has a MakerNote entry."""
     if tiff.startswith(b"Exif\x00\x00"):
@@ -77,6 +77,8 @@ def read_makernotes(tiff: bytes, make: str) -> tuple[tuple[str, ExifValue], ...]
     if tiff[offset : offset + len(_APPLE)] == _APPLE:
         return _apple(tiff[offset : offset + length])
     upper = make.upper()
+    if upper.startswith("EASTMAN KODAK"):
+        return tuple(vendor.kodak(tiff[offset : offset + length], model))
     for prefix, group in EXIFREAD_MAKERS:
         if upper.startswith(prefix):
             return _exifread(tiff, group)

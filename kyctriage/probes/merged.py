@@ -71,6 +71,9 @@ def merge(
         offer("Composite", "GPSLatitude", gps.latitude)
         offer("Composite", "GPSLongitude", gps.longitude)
         offer("Composite", "GPSAltitude", gps.altitude)
+    for key, value in notes:
+        if key.startswith("Kodak:"):  # exiftool lets Kodak's note override the EXIF values
+            offer("Kodak", key[6:], value)
     groups = dict(exif_groups)
     for name, value in exif_tags:
         if groups.get(name, "IFD0") in _EXIF_GROUPS:

@@ -38,6 +38,7 @@ from kyctriage.probes import (
     merged,
     thumbnail,
     timestamps,
+    vendor,
     xmp,
 )  # fmt: skip
 from kyctriage.probes import exif as exif_probe
@@ -97,12 +98,15 @@ def _metadata(data: bytes, fmt: str, decoded: decode.Decoded | None) -> _Extract
     if decoded is not None and xmp_block is None:
         raw = info.get("xmp") or info.get("XML:com.adobe.xmp")
         xmp_block = raw.encode("utf-8") if isinstance(raw, str) else raw
-    if decoded is None and fmt in ("HEIF", "AVIF"):
-        boxes = heif.read_boxes(data)  # libheif refused the file: its boxes may still say
-        if boxes is not None:
+    if fmt in ("HEIF", "AVIF") and (decoded is None or exif_block is None):
+        boxes = heif.read_boxes(data)  # libheif refused the file or its EXIF: the boxes say
+        if boxes is not None and decoded is None:
             exif_block, xmp_block, stored_size = boxes.exif, boxes.xmp, boxes.size
             _recovered(warnings, "heif", size=("ispe", boxes.size), exif=("item", boxes.exif),
                        xmp=("item", boxes.xmp))  # fmt: skip
+        elif boxes is not None and boxes.exif:  # a cut file the decoder still opened
+            exif_block = boxes.exif
+            _recovered(warnings, "heif", exif=("item", boxes.exif))
     exif_result = exif_probe.read_exif(exif_block) if exif_block else None
     if exif_result and exif_result.problem:
         warnings.append(f"exif: {exif_result.problem}")
@@ -112,8 +116,15 @@ def _metadata(data: bytes, fmt: str, decoded: decode.Decoded | None) -> _Extract
     iptc_pairs = _iptc(segments.photoshop if segments else info.get("photoshop"))
     notes: tuple[tuple[str, ExifValue], ...] = ()
     if exif_result and exif_block:
-        make = dict(exif_result.tags).get("Make")
-        notes = makernotes.read_makernotes(exif_block, make if isinstance(make, str) else "")
+        make, model = (dict(exif_result.tags).get(k) for k in ("Make", "Model"))
+        notes = makernotes.read_makernotes(
+            exif_block,
+            make if isinstance(make, str) else "",
+            model if isinstance(model, str) else "",
+        )
+    for kind, payload in segments.vendor if segments else ():
+        notes += tuple(vendor.picture_info(payload) if kind == "APP12" else vendor.ciff(payload))
+    notes = tuple(sorted(dict(reversed(notes)).items()))  # the first of a name wins
     stored_size = stored.size if stored else stored_size
     return _Extracted(
         exif_result, xmp_result, iptc_pairs, notes, segments, tuple(warnings), stored_size

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kyctriage.errors import FileProblem
-from kyctriage.probes import heif, iptc, jpeg, makernotes, merged, xmp
+from kyctriage.probes import heif, iptc, jpeg, makernotes, merged, vendor, xmp
 
 TIME_BOUND = 2.0
 # What one call may return at most, in characters of its repr: bounded whatever the input.
@@ -52,7 +52,8 @@ def _makernotes(data: bytes) -> object:
     for found in notes:
         assert len(found) <= makernotes.MAX_ENTRIES
     text = data[:200].decode("latin-1")
-    return notes, makernotes.composite_iso(dict(notes[0])), merged.xmp_value(text)
+    blocks = vendor.picture_info(data), vendor.ciff(data), vendor.kodak(data, "DC240")
+    return notes, blocks, makernotes.composite_iso(dict(notes[0])), merged.xmp_value(text)
 
 
 PARSERS: list[Callable[[bytes], object]] = [_xmp, _iptc, _jpeg, _heif, _makernotes]
