@@ -65,12 +65,15 @@ def scan(
 def open_side(path: PathArg, workers: int = 0) -> Side:
     """One side of a comparison: a folder or zip archive is scanned; a saved scan (.json) or
     a reference index is read."""
-    from kyctriage.match import index  # SQLite: loaded by compare, not by every scan
+    from kyctriage.match import index, shards  # loaded by compare, not by every scan
     from kyctriage.scanning import archive
 
     name = str(path)
     if Path(name).is_file() and index.is_index(name):
         return Side(name, entries=tuple(index.load(name)))
+    if Path(name).is_dir() and shards.is_index(name):
+        shards.read_manifest(name)  # a bad manifest fails here, before the leak is scanned
+        return Side(name, index=name)
     if Path(name).is_file() and name.lower().endswith(".json"):
         return Side(name, records=load_report(name).records)
     if archive.is_zip_root(name):  # not a JPEG with a zip appended: that is a photo
@@ -89,7 +92,7 @@ def compare(leak: PathArg | Side, reference: PathArg | Side, *, workers: int = 0
     Each side is a folder, a zip, a saved scan, an index (reference only) or an opened Side;
     the result keeps both sides (`comparison.leak`, `comparison.reference`)."""
     leak_side = leak if isinstance(leak, Side) else open_side(leak, workers)
-    if leak_side.entries:
+    if leak_side.entries or leak_side.index is not None:
         raise UsageError("the leak side must be a folder, a zip or a saved scan, not an index")
     reference_side = reference if isinstance(reference, Side) else open_side(reference, workers)
     return replace(compare_sides(leak_side, reference_side), leak=leak_side,

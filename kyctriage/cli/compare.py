@@ -27,7 +27,8 @@ EPILOG = """
 \b
 Exit codes:
   0  the comparison finished (unreadable leak files are listed as errors, not a failure)
-  1  a fatal error (unreadable saved scan or index, unwritable output)
+  1  a fatal error (unreadable saved scan or index, a damaged shard or a manifest that does
+     not match its shards, unwritable output); `index verify`: the index is damaged
   2  usage error
 """
 
@@ -112,20 +113,32 @@ def compare(
 
 @click.group()
 def index() -> None:
-    """Reference index (SQLite): hashes and record ids of a reference set, no pixels."""
+    """Reference index: hashes and record ids of a reference set, no pixels. A SQLite file,
+    or with --sharded a directory of shards (memory-mapped hash arrays, ids in Parquet and a
+    manifest) searched shard by shard: for archives of millions of images."""
 
 
-def _fill(directory: str, output: str, create: bool, workers: int) -> None:
+def _fill(directory: str, output: str, create: bool, workers: int, sharded: bool) -> None:
     from kyctriage.api import scan
+    from kyctriage.match import shards
 
     def action() -> None:
-        check_outputs({"-o": output}, [directory])
+        folders = ["-o"] if sharded or shards.is_index(output) else []
+        check_outputs({"-o": output}, [directory], folders=folders)
         if create and Path(output).exists():
             raise UsageError(f"{output} exists; use `index add` to append to it")
-        if not create and not Path(output).is_file():
+        if not create and not (Path(output).is_file() or shards.is_index(output)):
             raise UsageError(f"{output} does not exist; use `index build` first")
+        appending = not create and shards.is_index(output)
+        if appending:
+            shards.read_manifest(output)  # a bad manifest fails before the scan
         records = scan(directory, workers=workers).records
-        written = reference_index.add(output, entries(records), create=create)
+        if sharded and create:
+            written = shards.build(output, entries(records))
+        elif appending:
+            written = shards.append(output, entries(records))
+        else:
+            written = reference_index.add(output, entries(records), create=create)
         skipped = len(records) - written
         stderr().print(f"indexed {written} images ({skipped} files without hashes); {output}")
 
@@ -141,7 +154,7 @@ def _index_arguments(output_help: str) -> Callable[[Callable[..., None]], Callab
             help="Worker processes; 0 means one per core.",
         )(command)  # fmt: skip
         command = click.option(
-            "-o", "--output", required=True, type=click.Path(dir_okay=False), help=output_help
+            "-o", "--output", required=True, type=click.Path(), help=output_help
         )(command)
         return click.argument("directory", type=click.Path(exists=True, file_okay=False))(command)
 
@@ -149,14 +162,53 @@ def _index_arguments(output_help: str) -> Callable[[Callable[..., None]], Callab
 
 
 @index.command("build", epilog=EPILOG)
-@_index_arguments("The index file to create (SQLite).")
-def index_build(directory: str, output: str, workers: int) -> None:
+@_index_arguments("The index to create: a SQLite file, or a directory with --sharded.")
+@click.option("--sharded", is_flag=True, help="A sharded index (a directory), for archives.")
+def index_build(directory: str, output: str, workers: int, sharded: bool) -> None:
     """Scan DIRECTORY and store its images' hashes in a new index."""
-    _fill(directory, output, create=True, workers=workers)
+    _fill(directory, output, create=True, workers=workers, sharded=sharded)
 
 
 @index.command("add", epilog=EPILOG)
 @_index_arguments("The existing index to append to.")
 def index_add(directory: str, output: str, workers: int) -> None:
-    """Scan DIRECTORY and append its images to an existing index (same path: replaced)."""
-    _fill(directory, output, create=False, workers=workers)
+    """Scan DIRECTORY and append its images to an existing index. SQLite: the same path is
+    replaced; sharded: a new shard is appended and the old ones are never rewritten."""
+    _fill(directory, output, create=False, workers=workers, sharded=False)
+
+
+@index.command("verify", epilog=EPILOG)
+@click.argument("index_path", metavar="INDEX", type=click.Path(exists=True, file_okay=False))
+def index_verify(index_path: str) -> None:
+    """Check every shard of a sharded index against its manifest (SHA-256 of each file, row
+    counts); each damaged shard is named. Exit 1 when any is damaged."""
+    from kyctriage.errors import KyctriageError
+    from kyctriage.match import shards
+
+    def action() -> None:
+        problems = shards.verify(index_path)
+        for line in problems:
+            stderr().print(f"kyctriage: damaged: {line}")
+        if problems:
+            raise KyctriageError(f"{index_path}: {len(problems)} problem(s); do not use it")
+        count = len(shards.read_manifest(index_path)[1])
+        stderr().print(f"{index_path}: {count} shards, all whole")
+
+    run(action)
+
+
+@index.command("upgrade", epilog=EPILOG)
+@click.argument("sqlite_path", metavar="SQLITE", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(), help="The sharded index.")
+def index_upgrade(sqlite_path: str, output: str) -> None:
+    """Convert a SQLite index into a new sharded index (the SQLite file is left as it is)."""
+    from kyctriage.match import shards
+
+    def action() -> None:
+        check_outputs({"-o": output}, [sqlite_path], folders=["-o"])
+        if Path(output).exists():
+            raise UsageError(f"{output} exists")
+        written = shards.build(output, reference_index.load(sqlite_path))
+        stderr().print(f"upgraded {written} rows; {output}")
+
+    run(action)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kyctriage.match import search
+from kyctriage.match import search, shards
 from kyctriage.match.clusters import THRESHOLDS, colour_distance, relate, transformations
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries, entry
 from kyctriage.model import FileRecord, Thresholds
@@ -88,6 +88,7 @@ class Side:
     records: tuple[FileRecord, ...] = ()
     entries: tuple[Entry, ...] = ()
     left_out: tuple[str, ...] = ()  # archive members not unpacked (links, duplicates), and why
+    index: str | None = None  # a sharded index (directory): searched for the leak, not loaded
 
 
 def _near_pairs(leak: Arrays, ref: Arrays) -> tuple[set[tuple[int, int]], int]:
@@ -124,6 +125,11 @@ def compare(leak: Side, reference: Side, views: ViewMap | None = None) -> Compar
             leak_items.append(made)
     leak_items.extend(leak.entries)
     ref_items = entries(reference.records, views) + list(reference.entries)
+    unseen = 0  # rows of a sharded index that match no leak image (never loaded)
+    if reference.index is not None:
+        searched = shards.find(reference.index, Arrays(leak_items))
+        ref_items.extend(searched.entries)
+        unseen = searched.rows - len(searched.entries)
     lk, rf = Arrays(leak_items), Arrays(ref_items)
     by_sha: dict[str, list[int]] = {}
     by_data: dict[str, list[int]] = {}
@@ -182,4 +188,4 @@ def compare(leak: Side, reference: Side, views: ViewMap | None = None) -> Compar
         for j, got in hits.items()
     ]  # fmt: skip
     affected.sort(key=lambda a: (a.root, a.path))
-    return Comparison(THRESHOLDS, tuple(images), tuple(affected), len(rf), crowded)
+    return Comparison(THRESHOLDS, tuple(images), tuple(affected), len(rf) + unseen, crowded)

@@ -1,0 +1,340 @@
+"""The sharded reference index: hash arrays (.npy, memory-mapped), ids in Parquet, a manifest.
+
+An index is a directory. Each shard holds its rows' packed 64-bit hashes (phash, dhash, whash;
+the view hashes apart with their row numbers), the band orders the search walks, the first
+bytes of the SHA-256 and data hash as integers, and a Parquet table of the record ids, the
+facts that name a transformation and where the picture lives. manifest.json lists the shards
+with row counts and SHA-256 of every file: a shard is written under a temporary name, renamed,
+and only then named in the manifest (itself replaced atomically), so a half-built index or a
+half-added shard is never read as complete. `add` appends a shard and never rewrites one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kyctriage import __version__
+from kyctriage.errors import KyctriageError
+from kyctriage.match import search
+from kyctriage.match.bands import BANDS, band_orders, near
+from kyctriage.match.entries import Arrays, Entry
+from kyctriage.model import ViewHashes
+
+FORMAT = "kyctriage-shards"
+INDEX_VERSION = 2
+MANIFEST = "manifest.json"
+ROW_GROUP = 65536  # Parquet row group: matched rows are read a group at a time
+# (file suffix, what it holds) of one shard, in the order they are written and checked
+PARTS = ("full.npy", "full-order.npy", "views.npy", "view-rows.npy", "views-order.npy",
+         "keys.npy", "ids.parquet")  # fmt: skip
+COLUMNS = (
+    "root", "path", "sha256", "data_sha256", "phash", "dhash", "whash", "colorhash", "views",
+    "width", "height", "format", "quality", "has_exif", "size", "source",
+)  # fmt: skip
+
+
+def is_index(path: str | Path) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def key64(hex_digest: str | None) -> int:
+    """The first 8 bytes of a hex digest as an integer (0 for none): exact matches' lookup key;
+    a collision only adds a candidate that compare's full comparison drops."""
+    return int(hex_digest[:16], 16) if hex_digest else 0
+
+
+@dataclass(frozen=True)
+class Shard:
+    name: str
+    rows: int
+    views: int
+    files: dict[str, str]  # file name -> SHA-256
+
+    def path(self, root: Path, part: str) -> Path:
+        return root / f"{self.name}.{part}"
+
+
+def read_manifest(root: str | Path) -> tuple[dict[str, Any], list[Shard]]:
+    path = Path(root) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            raise KyctriageError(f"{root} is not a kyctriage sharded index")
+        if data.get("index_version") != INDEX_VERSION:
+            raise KyctriageError(
+                f"{root} has index version {data.get('index_version')}; "
+                f"this kyctriage reads {INDEX_VERSION}"
+            )
+        shards = [Shard(s["name"], int(s["rows"]), int(s["views"]), dict(s["files"]))
+                  for s in data["shards"]]  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KyctriageError(f"cannot read the manifest of index {root}: {exc}") from None
+    return data, shards
+
+
+def _write_manifest(root: Path, shards: Sequence[Shard]) -> None:
+    data = {
+        "format": FORMAT,
+        "index_version": INDEX_VERSION,
+        "tool_version": __version__,
+        "thresholds": {"max_sum": search.MAX_SUM, "max_one": search.MAX_ONE},
+        "views": list(search.VIEWS),
+        "rows": sum(s.rows for s in shards),
+        "shards": [
+            {"name": s.name, "rows": s.rows, "views": s.views, "files": s.files} for s in shards
+        ],  # fmt: skip
+    }
+    tmp = root / f".{MANIFEST}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, root / MANIFEST)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> str:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _sha256(path)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One shard's content as arrays: what `write_shard` stores."""
+
+    full: NDArray[np.uint64]  # (n, 3)
+    views: NDArray[np.uint64]  # (v, 3)
+    view_rows: NDArray[np.uint32]  # (v,) the shard row of each view hash
+    keys: NDArray[np.uint64]  # (n, 2): key64 of sha256 and of the data hash
+    table: Any  # pyarrow.Table with COLUMNS, n rows
+
+
+def rows_of(items: Sequence[Entry], source: Callable[[Entry], str] | None = None) -> Rows:
+    """Entries as shard rows, in canonical order (sha256, root, path)."""
+    import pyarrow as pa
+
+    arrays = Arrays(items)
+    rows, kinds = np.nonzero(arrays.has_view)
+    es = arrays.entries
+    table = pa.table({
+        "root": [e.root for e in es], "path": [e.path for e in es],
+        "sha256": [e.sha256 for e in es], "data_sha256": [e.data_sha256 for e in es],
+        "phash": [e.phash for e in es], "dhash": [e.dhash for e in es],
+        "whash": [e.whash for e in es], "colorhash": [e.colorhash for e in es],
+        "views": [json.dumps([[v.view, v.phash, v.dhash, v.whash] for v in e.views]) for e in es],
+        "width": pa.array([e.width for e in es], pa.int32()),
+        "height": pa.array([e.height for e in es], pa.int32()),
+        "format": pa.array([e.format for e in es], pa.string()),
+        "quality": pa.array([e.quality for e in es], pa.int16()),
+        "has_exif": pa.array([e.has_exif for e in es], pa.bool_()),
+        "size": pa.array([e.size for e in es], pa.int64()),
+        "source": [source(e) if source else os.path.join(e.root, e.path) for e in es],
+    })  # fmt: skip
+    keys = np.array([(key64(e.sha256), key64(e.data_sha256)) for e in es], np.uint64)
+    return Rows(arrays.full, arrays.views[rows, kinds], rows.astype(np.uint32),
+                keys.reshape(len(es), 2), table)  # fmt: skip
+
+
+def write_shard(root: str | Path, rows: Rows) -> Shard:
+    """Write one shard (every file to a temporary name, then renamed) and append it to the
+    manifest; the manifest is created with the first shard."""
+    import pyarrow.parquet as pq
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    shards = read_manifest(root)[1] if is_index(root) else []
+    taken = {s.name for s in shards}
+    name = next(f"shard-{i:05d}" for i in range(len(shards), 1 << 30)
+                if f"shard-{i:05d}" not in taken)  # fmt: skip
+    n, v = len(rows.full), len(rows.views)
+    if rows.table.num_rows != n or len(rows.keys) != n or len(rows.view_rows) != v:
+        raise KyctriageError(f"shard {name}: row counts of its parts differ")
+    content: dict[str, Callable[[Path], None]] = {
+        "full.npy": lambda p: _save(p, rows.full),
+        "full-order.npy": lambda p: _save(p, band_orders(rows.full)),
+        "views.npy": lambda p: _save(p, rows.views),
+        "view-rows.npy": lambda p: _save(p, rows.view_rows),
+        "views-order.npy": lambda p: _save(p, band_orders(rows.views)),
+        "keys.npy": lambda p: _save(p, rows.keys),
+        "ids.parquet": lambda p: pq.write_table(rows.table, p, row_group_size=ROW_GROUP),
+    }
+    files = {f"{name}.{part}": _atomic(root / f"{name}.{part}", content[part]) for part in PARTS}
+    shard = Shard(name, n, v, files)
+    _write_manifest(root, [*shards, shard])
+    return shard
+
+
+def _save(path: Path, array: NDArray[Any]) -> None:
+    with open(path, "wb") as f:
+        np.save(f, np.ascontiguousarray(array))
+
+
+def verify(root: str | Path) -> list[str]:
+    """Every shard checked against the manifest (SHA-256 of each file, row counts): one line
+    per problem, naming the shard; empty when the index is whole."""
+    import pyarrow.parquet as pq
+
+    root = Path(root)
+    problems = []
+    for shard in read_manifest(root)[1]:
+        for part in PARTS:
+            path = shard.path(root, part)
+            if not path.is_file():
+                problems.append(f"{shard.name}: {path.name} is missing")
+            elif _sha256(path) != shard.files.get(path.name):
+                problems.append(f"{shard.name}: {path.name} is damaged (SHA-256 differs)")
+        if not any(p.startswith(f"{shard.name}:") for p in problems):
+            try:
+                opened = open_shard(root, shard)
+                counted = pq.ParquetFile(shard.path(root, "ids.parquet")).metadata.num_rows
+            except KyctriageError as exc:
+                problems.append(str(exc))
+                continue
+            if counted != shard.rows:
+                problems.append(f"{shard.name}: {counted} ids, the manifest says {shard.rows}")
+            del opened
+    return problems
+
+
+@dataclass(frozen=True)
+class Opened:
+    """One shard's arrays, memory-mapped (pages are read when searched)."""
+
+    shard: Shard
+    full: NDArray[np.uint64]
+    full_order: NDArray[np.uint32]
+    views: NDArray[np.uint64]
+    view_rows: NDArray[np.uint32]
+    views_order: NDArray[np.uint32]
+    keys: NDArray[np.uint64]
+
+
+def open_shard(root: str | Path, shard: Shard) -> Opened:
+    """The shard's arrays, their shapes checked against the manifest (a lying manifest or a
+    cut file is an error naming the shard, never a short search)."""
+    root = Path(root)
+    expected = {
+        "full.npy": (shard.rows, 3), "full-order.npy": (len(BANDS), shard.rows),
+        "views.npy": (shard.views, 3), "view-rows.npy": (shard.views,),
+        "views-order.npy": (len(BANDS), shard.views), "keys.npy": (shard.rows, 2),
+    }  # fmt: skip
+    loaded = {}
+    for part, shape in expected.items():
+        path = shard.path(root, part)
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise KyctriageError(f"{shard.name}: cannot read {path.name}: {exc}") from None
+        if array.shape != shape:
+            raise KyctriageError(
+                f"{shard.name}: {path.name} has shape {array.shape}, the manifest says {shape} "
+                "(run `kyctriage index verify`)"
+            )
+        loaded[part] = array
+    return Opened(shard, *(loaded[part] for part in expected))
+
+
+def entries_at(root: str | Path, shard: Shard, rows: NDArray[np.intp]) -> list[Entry]:
+    """The entries of some rows of a shard, reading only their Parquet row groups."""
+    import pyarrow.parquet as pq
+
+    if not len(rows):
+        return []
+    rows = np.unique(rows)
+    groups = np.unique(rows // ROW_GROUP)
+    try:
+        table = pq.ParquetFile(shard.path(Path(root), "ids.parquet")).read_row_groups(
+            groups.tolist(), columns=list(COLUMNS[:-1])
+        )
+    except (OSError, ValueError) as exc:
+        raise KyctriageError(f"{shard.name}: cannot read its ids: {exc}") from None
+    # row numbers within the groups read
+    first = {int(g): i * ROW_GROUP for i, g in enumerate(groups)}
+    local = np.array([first[int(r // ROW_GROUP)] + int(r % ROW_GROUP) for r in rows], np.intp)
+    out = []
+    for values in table.take(local).to_pylist():
+        views = tuple(ViewHashes(*v) for v in json.loads(values.pop("views")))
+        out.append(Entry(views=views, **values))
+    return out
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a search of the index found for a leak: the reference entries that match some
+    leak image (exact, same pixels or near, upright or in a view), out of `rows` in all."""
+
+    entries: tuple[Entry, ...]
+    rows: int
+
+
+def find(root: str | Path, leak: Arrays) -> Found:
+    """Search every shard, one after another (memory: one shard's pages and its candidates),
+    for the rows that match a leak image by the rule: its sha256 or data hash, its upright
+    hashes or one of its views against a row's upright hashes, its upright hashes against a
+    row's view hashes. Compare then judges those rows as it judges any reference."""
+    shards = read_manifest(root)[1]
+    rows, kinds = np.nonzero(leak.has_view)
+    queries = np.concatenate([leak.full, leak.views[rows, kinds]]) if len(leak) else leak.full
+    sha = np.array([key64(e.sha256) for e in leak.entries], np.uint64)
+    data = np.array([key64(e.data_sha256) for e in leak.entries if e.data_sha256], np.uint64)
+    out: list[Entry] = []
+    for shard in shards:
+        opened = open_shard(root, shard)
+        hit = [np.nonzero(np.isin(opened.keys[:, 0], sha))[0]]
+        if len(data):
+            hit.append(np.nonzero(np.isin(opened.keys[:, 1], data))[0])
+        hit.append(near(queries, opened.full, opened.full_order)[1])
+        view_hit = near(leak.full, opened.views, opened.views_order)[1]
+        hit.append(opened.view_rows[view_hit].astype(np.intp))
+        out.extend(entries_at(root, shard, np.concatenate(hit)))
+    return Found(tuple(out), sum(s.rows for s in shards))
+
+
+SHARD_ROWS = 1_000_000
+
+
+def append(root: str | Path, items: Sequence[Entry], shard_rows: int = SHARD_ROWS) -> int:
+    """Append the entries as new shards (of at most shard_rows); the old shards stay as they
+    are. Returns how many rows were written."""
+    items = sorted(items, key=lambda e: (e.sha256, e.root, e.path))
+    for first in range(0, len(items), shard_rows):
+        write_shard(root, rows_of(items[first : first + shard_rows]))
+    return len(items)
+
+
+def build(root: str | Path, items: Sequence[Entry], shard_rows: int = SHARD_ROWS) -> int:
+    """A new index: built in a temporary directory beside it and renamed when complete."""
+    root = Path(root)
+    if root.exists():
+        raise KyctriageError(f"{root} exists; use `index add` to append to it")
+    tmp = root.with_name(f".{root.name}.building-{os.getpid()}")
+    try:
+        tmp.mkdir(parents=True)
+        written = append(tmp, items, shard_rows)
+        if not is_index(tmp):
+            _write_manifest(tmp, [])
+        os.rename(tmp, root)
+    finally:
+        if tmp.exists():
+            for leftover in tmp.iterdir():
+                leftover.unlink()
+            tmp.rmdir()
+    return written
