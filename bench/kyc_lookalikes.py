@@ -315,6 +315,13 @@ def detail(ours: Figures, base: Figures) -> None:
         print(f"| {family} | " + " | ".join(cells) + " |")
 
 
+def _data(f: Figures) -> dict[str, object]:
+    data = {name: getattr(f, name) for name in f.__dataclass_fields__}
+    data["found"] = dict(f.found or {})
+    data["precision"], data["recall"] = f.precision(), f.recall()
+    return data
+
+
 def _keep(bench: LookalikeSet, params: dict[str, int]) -> None:
     truth = {k: asdict(v) for k, v in sorted(bench.labels.items())}
     kept = {"params": params, "present": sorted(bench.present), "files": truth}
@@ -375,6 +382,12 @@ def run(args: argparse.Namespace) -> None:
         print(table(ours, base, indexed, customer_total, math.comb(len(booths), 2)))
         if args.detail:
             detail(ours, base)
+        if args.json:
+            figures = {"params": params, "files": len(bench.labels), "scan_s": t2 - t1,
+                       "customer_pairs": customer_total, "booth_pairs": math.comb(len(booths), 2),
+                       "kyctriage": _data(ours), "phash<=10": _data(base),
+                       "with an index": _data(indexed)}  # fmt: skip
+            Path(args.json).write_text(json.dumps(figures, indent=1, sort_keys=True))
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -487,6 +500,7 @@ def main() -> None:
     parser.add_argument("--natural", type=int, help="natural photos")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--detail", action="store_true", help="recall of every variant")
+    parser.add_argument("--json", metavar="FILE", help="write every figure here too")
     parser.add_argument("--keep", metavar="DIR", help="write the set and truth.json here, "
                         "or reuse the set a previous run kept there")  # fmt: skip
     parser.add_argument("--plain", type=int, metavar="N", help="N small plain pictures")
