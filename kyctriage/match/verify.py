@@ -185,12 +185,14 @@ def _content(
         base, moving = gray, a.gray
         matrix = np.asarray(cv2.invertAffineTransform(matrix), np.float64)
     h, w = base.shape
+    shrink = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    if shrink < 0.9:  # warpAffine samples bilinearly: blur first, or fine patterns alias
+        moving = np.asarray(cv2.GaussianBlur(moving, (0, 0), 0.5 / shrink), np.uint8)
     warped = np.asarray(cv2.warpAffine(moving, matrix, (w, h), flags=cv2.INTER_AREA), np.uint8)
     valid = cv2.warpAffine(
         np.full(moving.shape, 255, np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST
     )
     covered = float((valid > 0).sum())
-    shrink = float(np.hypot(matrix[0, 0], matrix[1, 0]))
     smaller = min(h * w, moving.shape[0] * moving.shape[1] * shrink * shrink)
     overlap = min(1.0, covered / max(smaller, 1.0))
     facts = Verification(
