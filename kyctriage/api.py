@@ -3,6 +3,8 @@ fingerprint. Each builds what it needs from its arguments; the CLI is a thin lay
 
 from __future__ import annotations
 
+import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -69,6 +71,12 @@ def open_side(path: PathArg, workers: int = 0) -> Side:
     from kyctriage.scanning import archive
 
     name = str(path)
+    try:
+        mode = os.stat(name).st_mode
+    except OSError as exc:
+        raise UsageError(f"cannot open {name}: {exc.strerror}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a FIFO would block whoever reads it
+        raise UsageError(f"{name} is not a folder, a zip, a saved scan or an index")
     if Path(name).is_file() and index.is_index(name):
         return Side(name, entries=tuple(index.load(name)))
     if Path(name).is_dir() and shards.is_index(name):

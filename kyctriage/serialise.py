@@ -4,14 +4,44 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
+import re
 import types
 import typing
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kyctriage.errors import KyctriageError
-from kyctriage.model import SCHEMA_VERSION, Report, field_names
+from kyctriage.errors import UsageError
+from kyctriage.model import (
+    KIND_EXACT,
+    KIND_NEAR,
+    KIND_SAME_PIXELS,
+    SCHEMA_VERSION,
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    TRUST_LEVELS,
+    Cluster,
+    Clustering,
+    FileRecord,
+    Hashes,
+    ImageInfo,
+    JpegInfo,
+    Member,
+    Report,
+    ScanMeta,
+    TelegramMessage,
+    Timestamp,
+    Verdict,
+    ViewHashes,
+    WatermarkCheck,
+    field_names,
+)  # fmt: skip
+from kyctriage.untrusted import BadInput, loads_json, read_bounded
+
+# A report of 100,000 records with thumbnails is about 1 GB of JSON.
+MAX_REPORT_BYTES = 4 * 1024**3
 
 # Fields held as tuples of (name, value) pairs in records and as objects in JSON.
 _PAIR_FIELDS = {"exif", "xmp", "iptc", "makernotes"}
@@ -65,7 +95,15 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def from_data(cls: Any, data: Any) -> Any:
-    """Plain JSON data -> the record type `cls`, following the dataclass type hints."""
+    """Plain JSON data -> the record type `cls`, following the dataclass type hints. The data
+    may come from a file someone edited: every value is checked against its hint and the
+    field rules below, and any mismatch is a one-line BadInput naming the field."""
+    if cls is Any:
+        return data
+    if cls in _SCALARS:
+        if type(data) is cls or (cls is float and type(data) is int):
+            return data
+        raise BadInput(f"expected {cls.__name__}, found {_kind(data)}")
     origin = typing.get_origin(cls)
     if origin in (typing.Union, types.UnionType):
         if data is None:
@@ -74,48 +112,159 @@ def from_data(cls: Any, data: Any) -> Any:
         for option in options:
             if dataclasses.is_dataclass(option) and isinstance(data, dict):
                 return from_data(option, data)
-        for option in options:
             if typing.get_origin(option) is tuple and isinstance(data, list):
                 return from_data(option, data)
-        return data
+            if type(data) is option or (option is float and type(data) is int):
+                return data
+        names = " or ".join(getattr(o, "__name__", "list") for o in options)
+        raise BadInput(f"expected {names}, found {_kind(data)}")
     if origin is tuple:
+        if not isinstance(data, list):
+            raise BadInput(f"expected a list, found {_kind(data)}")
         args = typing.get_args(cls)
-        item = args[0] if len(args) == 2 and args[1] is Ellipsis else Any
-        return tuple(from_data(item, v) for v in data)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_data(args[0], v) for v in data)
+        if len(args) != len(data):
+            raise BadInput(f"expected a list of {len(args)}, found {len(data)} items")
+        return tuple(from_data(a, v) for a, v in zip(args, data, strict=True))
     if dataclasses.is_dataclass(cls):
+        kind = typing.cast(type, cls)
+        if not isinstance(data, dict):
+            raise BadInput(f"{kind.__name__}: expected an object, found {_kind(data)}")
         hints = _hints(cls)  # type: ignore[arg-type]  # a dataclass type, hashable
         values = {}
         for f in dataclasses.fields(cls):
             if f.name not in data:
                 continue
-            raw = data[f.name]
-            if f.name in _PAIR_FIELDS:
-                values[f.name] = tuple(
-                    (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(raw.items())
-                )
-            else:
-                values[f.name] = from_data(hints[f.name], raw)
-        return cls(**values)  # type: ignore[operator]  # cls is a dataclass type here
+            try:
+                values[f.name] = _field(hints[f.name], f.name, data[f.name])
+                rule = _RULES.get((kind, f.name))
+                if rule is not None and values[f.name] is not None:
+                    rule(values[f.name])
+            except BadInput as exc:
+                message = str(exc)
+                raise BadInput(
+                    message
+                    if "." in message.split(":", 1)[0]
+                    else f"{kind.__name__}.{f.name}: {message}"
+                ) from None
+        try:
+            return cls(**values)  # type: ignore[operator]  # cls is a dataclass type here
+        except TypeError as exc:  # a required field missing
+            raise BadInput(f"{kind.__name__}: {exc}") from None
     return data
 
 
-def load_report(path: str | Path) -> Report:
-    """A saved report, refusing versions this build does not know."""
+def _field(hint: Any, name: str, raw: Any) -> Any:
+    if name not in _PAIR_FIELDS:
+        return from_data(hint, raw)
+    if not isinstance(raw, dict):
+        raise BadInput(f"expected an object, found {_kind(raw)}")
+    pair = typing.get_args(hint)[0]  # tuple[str, value type]
+    return tuple(from_data(pair, [k, v]) for k, v in sorted(raw.items()))
+
+
+def _kind(data: Any) -> str:
+    names = {dict: "an object", list: "a list", type(None): "null"}
+    return names.get(type(data), type(data).__name__)
+
+
+def _one_of(*allowed: str) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if value not in allowed:
+            raise BadInput(f"{str(value)[:40]!r} is not one of {', '.join(allowed)}")
+
+    return check
+
+
+def _hex(low: int, high: int) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        check_hex(value, low, high)
+
+    return check
+
+
+def check_hex(value: Any, low: int, high: int) -> None:
+    """Lowercase hex of low to high digits (a perceptual hash is matched as a 64-bit integer)."""
+    if not isinstance(value, str) or not low <= len(value) <= high or not _HEX.fullmatch(value):
+        raise BadInput(f"{str(value)[:40]!r} is not a hex digest of {low}-{high} digits")
+
+
+def _at_least(low: int, high: int | None = None) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if value < low or (high is not None and value > high):
+            raise BadInput(f"{value} is out of range")
+
+    return check
+
+
+def _iso_time(value: Any) -> None:
+    """An ISO 8601 date and time in ASCII digits ("²" passes str.isdigit, not this)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise KyctriageError(f"cannot read report {path}: {exc}") from None
-    if not isinstance(data, dict) or data.get("meta", {}).get("tool") != "kyctriage":
-        raise KyctriageError(f"{path} is not a kyctriage report")
+        if not value.isascii():
+            raise ValueError
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{value[:40]!r} is not an ISO 8601 time") from None
+
+
+_HEX = re.compile(r"[0-9a-f]+")
+_SHA256 = _hex(64, 64)
+_PERCEPTUAL = _hex(1, 16)
+_COUNT = _at_least(0)
+# The values renderers and set analyses rely on: enums, digests, ranges and times.
+_RULES: dict[tuple[type, str], Callable[[Any], None]] = {
+    (FileRecord, "status"): _one_of(STATUS_OK, STATUS_ERROR, STATUS_SKIPPED),
+    (FileRecord, "size"): _COUNT,
+    (FileRecord, "sha256"): _SHA256,
+    (FileRecord, "md5"): _hex(32, 32),
+    (FileRecord, "mtime"): _iso_time,
+    (ImageInfo, "width"): _COUNT,
+    (ImageInfo, "height"): _COUNT,
+    (ImageInfo, "frames"): _COUNT,
+    (ImageInfo, "orientation"): _at_least(1, 8),
+    (JpegInfo, "quality"): _at_least(1, 100),
+    (JpegInfo, "trailing_bytes"): _COUNT,
+    (Timestamp, "value"): lambda value: None if value == "" else _iso_time(value),  # unreadable
+    (Timestamp, "trust"): _one_of(*TRUST_LEVELS),
+    (Hashes, "image_data_sha256"): _SHA256,
+    **{(Hashes, kind): _PERCEPTUAL for kind in ("phash", "dhash", "whash", "colorhash")},
+    **{(ViewHashes, kind): _PERCEPTUAL for kind in ("phash", "dhash", "whash")},
+    (TelegramMessage, "posted"): _iso_time,
+    # watermark/result.py's verdicts (that layer sits above this one)
+    (WatermarkCheck, "verdict"): _one_of("present", "absent", "inconclusive"),
+    (Verdict, "confidence"): _one_of("high", "medium", "low"),
+    (Cluster, "kind"): _one_of(KIND_EXACT, KIND_SAME_PIXELS, KIND_NEAR),
+    (Member, "sha256"): _SHA256,
+    (Member, "relation"): _one_of("representative", "identical", "same-pixels", "near"),
+    (Clustering, "considered"): _COUNT,
+    (Clustering, "crowded_buckets"): _COUNT,
+    (ScanMeta, "started"): _iso_time,
+    (ScanMeta, "finished"): _iso_time,
+    (ScanMeta, "workers"): _COUNT,
+    (ScanMeta, "thumbnails"): _one_of("pixelated", "full", "none"),
+}
+
+
+def load_report(path: str | Path, max_bytes: int = MAX_REPORT_BYTES) -> Report:
+    """A saved report, refusing versions this build does not know and anything that does
+    not fit the records' schema (it may have been edited): a UsageError of one line."""
+    try:
+        data = loads_json(read_bounded(path, max_bytes))
+    except BadInput as exc:
+        raise UsageError(f"cannot read report {path}: {exc}") from None
+    meta = data.get("meta") if isinstance(data, dict) else None
+    if not isinstance(meta, dict) or meta.get("tool") != "kyctriage":
+        raise UsageError(f"{path} is not a kyctriage report")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise KyctriageError(
+        raise UsageError(
             f"{path} has report schema version {version}; this kyctriage reads {SCHEMA_VERSION}"
         )
     data.pop("totals", None)
     data["meta"].pop("tool", None)
     try:
         report: Report = from_data(Report, data)
-    except (TypeError, KeyError, ValueError, AttributeError) as exc:
-        raise KyctriageError(f"{path} is not a valid kyctriage report: {exc}") from None
+    except BadInput as exc:
+        raise UsageError(f"{path} is not a valid kyctriage report: {exc}") from None
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -31,7 +32,9 @@ marker = { field = "Software", pattern = "^VendorCam" }
 
 def _write(tmp_path, text):
     (tmp_path / "inhouse.key").write_text("demo")
-    (tmp_path / "vendor.fingerprint.json").write_text("{}")
+    # A real fingerprint: the profile loads it to check it (issue 25, item 17).
+    fingerprint = Path(__file__).parent.parent / "samples" / "vendor.fingerprint.json"
+    (tmp_path / "vendor.fingerprint.json").write_bytes(fingerprint.read_bytes())
     path = tmp_path / "profile.toml"
     path.write_text(text)
     return path

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kyctriage.model import (
+    TRUST_LEVELS,
     FeatureScore,
     FileRecord,
     FingerprintMatch,
@@ -36,6 +37,11 @@ opt_text = st.none() | text
 number = st.floats(allow_nan=False, allow_infinity=False)
 opt_number = st.none() | number
 ints = st.integers(min_value=-(2**63), max_value=2**64)
+# What the report's schema allows (serialise._RULES): digests, ISO times, enums, counts.
+hex_text = st.text("0123456789abcdef", min_size=1, max_size=16)
+sha256 = st.text("0123456789abcdef", min_size=64, max_size=64)
+iso_time = st.datetimes().map(lambda t: t.isoformat(timespec="seconds"))
+count = st.integers(0, 2**40)
 exif_value = st.one_of(text, ints, number, st.lists(st.one_of(ints, number), max_size=6).map(tuple))
 
 
@@ -49,31 +55,42 @@ def tuples(item: st.SearchStrategy[object], size: int = 4) -> st.SearchStrategy[
 
 
 timestamps = st.builds(
-    Timestamp, source=text, value=text, utc_offset=opt_text, trust=text, raw=text, note=opt_text
-)
+    Timestamp, source=text, value=iso_time, utc_offset=opt_text,
+    trust=st.sampled_from(TRUST_LEVELS),
+    raw=text, note=opt_text,
+)  # fmt: skip
 jpeg_info = st.builds(
     JpegInfo,
     quant_tables=tuples(tuples(st.integers(0, 65535), 64), 3),
     quality=st.none() | st.integers(1, 100),
     comments=tuples(text),
     markers=tuples(text),
+    trailing_bytes=count,
 )
-image_info = st.builds(ImageInfo, jpeg=st.none() | jpeg_info)
+image_info = st.builds(
+    ImageInfo, width=count, height=count, frames=count, orientation=st.none() | st.integers(1, 8),
+    jpeg=st.none() | jpeg_info,
+)  # fmt: skip
 watermark = st.builds(
-    WatermarkCheck, score=opt_number, threshold=opt_number, false_positive_bound=opt_number,
+    WatermarkCheck, verdict=st.sampled_from(("present", "absent", "inconclusive")),
+    score=opt_number, threshold=opt_number, false_positive_bound=opt_number,
     expected_marked_score=opt_number, note=opt_text,
 )  # fmt: skip
 features = st.builds(FeatureScore, feature=text, weight=number, match=number, detail=text)
 fingerprint = st.builds(
     FingerprintMatch, score=opt_number, features=tuples(features), note=opt_text
 )
-verdict = st.builds(Verdict, reasons=tuples(st.builds(Reason, supports=opt_text)))
+verdict = st.builds(
+    Verdict, confidence=st.sampled_from(("high", "medium", "low")),
+    reasons=tuples(st.builds(Reason, supports=opt_text)),
+)  # fmt: skip
 records = st.builds(
     FileRecord,
     status=st.sampled_from(("ok", "error", "skipped")),
     size=st.none() | st.integers(0, 2**40),
-    mtime=opt_text,
-    sha256=opt_text,
+    mtime=st.none() | iso_time,
+    sha256=st.none() | sha256,
+    md5=st.none() | st.text("0123456789abcdef", min_size=32, max_size=32),
     error=opt_text,
     path_bytes_hex=opt_text,
     image=st.none() | image_info,
@@ -82,9 +99,14 @@ records = st.builds(
     xmp=pairs(text),
     timestamps=tuples(timestamps),
     best_time=st.none() | timestamps,
-    hashes=st.none() | st.builds(Hashes, image_data_sha256=opt_text),
+    hashes=st.none() | st.builds(
+        Hashes, phash=hex_text, dhash=hex_text, whash=hex_text, colorhash=hex_text,
+        image_data_sha256=st.none() | sha256,
+    ),
     warnings=tuples(text),
-    telegram=st.none() | st.builds(TelegramMessage, message_id=st.none() | ints, text=opt_text),
+    telegram=st.none() | st.builds(
+        TelegramMessage, posted=iso_time, message_id=st.none() | ints, text=opt_text
+    ),
     messenger=opt_text,
     watermark=tuples(watermark, 2),
     fingerprints=tuples(fingerprint, 2),
@@ -109,8 +131,9 @@ def test_record_round_trip(record: FileRecord) -> None:
 @settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow])
 def test_report_round_trip(tmp_path_factory: object, found: list[FileRecord]) -> None:
     meta = ScanMeta(
-        tool_version="0", command=("kyctriage", "scan"), roots=("r",), started="s",
-        finished="f", workers=1, key_fingerprints=(("p", "k"),),
+        tool_version="0", command=("kyctriage", "scan"), roots=("r",),
+        started="2026-01-01T00:00:00", finished="2026-01-01T00:00:01", workers=1,
+        key_fingerprints=(("p", "k"),),
     )  # fmt: skip
     report = Report(meta=meta, records=tuple(found))
     path = Path(tmp_path_factory.mktemp("report")) / "scan.json"  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from kyctriage.attribution import fingerprint, messenger
-from kyctriage.attribution.checks import is_keyed, marker_checks
+from kyctriage.attribution.checks import is_keyed
 from kyctriage.attribution.profile import Pipeline, Profile
 from kyctriage.model import FileRecord, FingerprintMatch, Reason, Timestamp, Verdict, WatermarkCheck
 from kyctriage.probes.timestamps import parse_datetime, to_utc
@@ -232,8 +232,7 @@ def attribute_all(
             messenger=via,
             fingerprints=tuple(fingerprint.score(record, fp, via) for fp in fingerprints.values()),
         )
-        if profile is not None:
-            record = replace(record, watermark=record.watermark + marker_checks(record, profile))
+        if profile is not None:  # its marker checks ran with the probes (scanning/pipeline.py)
             record = replace(record, verdict=attribute(record, profile.pipelines))
         result.append(record)
     return tuple(result)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kyctriage.errors import UsageError
 from kyctriage.model import FeatureScore, FileRecord, FingerprintMatch
+from kyctriage.untrusted import BadInput, loads_json, read_bounded
 
 FORMAT = "kyctriage-fingerprint/1"
 
@@ -98,18 +99,47 @@ def dumps(fingerprint: Fingerprint) -> str:
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
-def load_text(text: str) -> Fingerprint:
-    data = json.loads(text)
+_COUNTS = ("qualities", "subsampling", "progressive", "marker_layouts", "dimensions",
+           "aspect_ratios", "software", "make", "model")  # fmt: skip
+MAX_FINGERPRINT_BYTES = 16 * 1024 * 1024
+
+
+def load_text(text: str | bytes) -> Fingerprint:
+    """A fingerprint file's text, every field checked (it may come from someone else): any
+    problem is a one-line BadInput (a ValueError)."""
+    data = loads_json(text, limit=8)
     if not isinstance(data, dict) or data.pop("format", None) != FORMAT:
-        raise ValueError(f"not a {FORMAT} file")
-    data["quant_tables"] = tuple(tuple(tuple(t) for t in s) for s in data["quant_tables"])
+        raise BadInput(f"not a {FORMAT} file")
+    missing = sorted({"name", "samples", "quant_tables", *_COUNTS} - set(data))
+    unknown = sorted(set(data) - {"name", "samples", "quant_tables", *_COUNTS})
+    if missing or unknown:
+        raise BadInput(f"{'missing' if missing else 'unknown'} field {(missing or unknown)[0]!r}")
+    if not isinstance(data["name"], str) or not _count(data["samples"]):
+        raise BadInput("name must be text and samples a count")
+    tables = data["quant_tables"]
+    if not isinstance(tables, list) or not all(
+        isinstance(s, list) and all(
+            isinstance(t, list) and len(t) == 64 and all(_count(v) and v <= 65535 for v in t)
+            for t in s
+        ) for s in tables
+    ):  # fmt: skip
+        raise BadInput("quant_tables must be lists of tables of 64 values 0-65535")
+    data["quant_tables"] = tuple(tuple(tuple(t) for t in s) for s in tables)
+    for name in _COUNTS:
+        counts = data[name]
+        if not isinstance(counts, dict) or not all(_count(v) for v in counts.values()):
+            raise BadInput(f"{name} must map text to counts")
     return Fingerprint(**data)
+
+
+def _count(value: object) -> bool:
+    return type(value) is int and value >= 0
 
 
 def load(path: str | Path) -> Fingerprint:
     try:
-        return load_text(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+        return load_text(read_bounded(path, MAX_FINGERPRINT_BYTES))
+    except BadInput as exc:
         raise UsageError(f"cannot load fingerprint {path}: {exc}") from None
 
 

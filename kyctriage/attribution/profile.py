@@ -6,12 +6,14 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, parse_aspect_ratios
-from kyctriage.errors import UsageError
+from kyctriage.attribution.fingerprint import load as load_fingerprint
+from kyctriage.errors import UsageError, one_line
+from kyctriage.untrusted import BadInput, read_bounded
 
 PIPELINE_KEYS = {
     "name", "label", "active_from", "active_to", "watermark", "fingerprint", "logo", "marker",
@@ -20,6 +22,7 @@ WATERMARK_KEYS = {"key", "aspect_ratios"}
 LOGO_KEYS = {"template"}
 MARKER_KEYS = {"field", "pattern"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+MAX_PROFILE_BYTES = 1024 * 1024  # a profile is a few lines per pipeline
 RESERVED_LABELS = {"unattributed", "inconclusive"}
 
 
@@ -69,7 +72,7 @@ def _line_of(text: str, key: str, table_index: int) -> int | None:
 def _date(value: Any, where: str) -> date | None:
     if value is None:
         return None
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):  # a datetime is a date too
         return value
     if isinstance(value, str):
         try:
@@ -135,9 +138,13 @@ def _pipeline(raw: Any, base: Path) -> Pipeline:
         except re.error as exc:
             raise ValueError(f"marker.pattern is not a valid regular expression: {exc}") from None
         marker = Marker(field, pattern)
-    fingerprint = (
-        _path(base, table["fingerprint"], "fingerprint") if "fingerprint" in table else None
-    )
+    fingerprint = None
+    if "fingerprint" in table:
+        fingerprint = _path(base, table["fingerprint"], "fingerprint")
+        try:  # checked now: a broken file must stop the scan before it probes anything
+            load_fingerprint(fingerprint)
+        except UsageError as exc:
+            raise ValueError(f"fingerprint: {exc}") from None
     label = table.get("label", name)
     if not isinstance(label, str):
         raise ValueError("label must be text")
@@ -150,13 +157,13 @@ def load_profile(path: str | Path) -> Profile:
     """Parse and check a profile; every problem is a UsageError naming the file and line."""
     path = Path(path)
     try:
-        raw_bytes = path.read_bytes()
+        raw_bytes = read_bounded(path, MAX_PROFILE_BYTES)
         text = raw_bytes.decode("utf-8")
         data = tomllib.loads(text)
-    except OSError as exc:
-        raise UsageError(f"cannot read profile {path}: {exc.strerror}") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"profile {path}: {exc}") from None
+    except BadInput as exc:
+        raise UsageError(f"cannot read profile {path}: {exc}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise UsageError(f"profile {path}: {one_line(exc)}") from None
     unknown = sorted(set(data) - {"pipeline"})
     if unknown:
         raise UsageError(

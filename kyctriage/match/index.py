@@ -9,15 +9,20 @@ and the few facts that name a transformation (size, format, JPEG quality).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
+import urllib.parse
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from kyctriage import __version__
 from kyctriage.errors import KyctriageError
 from kyctriage.match.entries import Entry
-from kyctriage.model import ViewHashes
+from kyctriage.serialise import check_hex, from_data
+from kyctriage.untrusted import BadInput, loads_json, read_bounded
 
 INDEX_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -52,33 +57,81 @@ _COLUMNS = (
 )  # fmt: skip
 
 
+# What a kyctriage index holds (sqlite_master: type, name); a view or a trigger could make any
+# query run forever (a recursive view) or write, so anything else refuses the file.
+_OBJECTS = {
+    ("table", "meta"), ("table", "images"), ("index", "images_sha256"), ("index", "images_data"),
+    ("index", "sqlite_autoindex_meta_1"), ("index", "sqlite_autoindex_images_1"),
+}  # fmt: skip
+# SQLite work on one index, at most (checked every _STEPS virtual machine steps). A 100,000-row
+# index loads in about a second.
+TIME_LIMIT = 300.0
+_STEPS = 100_000
+
+
 def is_index(path: str | Path) -> bool:
     try:
-        with open(path, "rb") as f:
-            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
-    except OSError:
+        return read_bounded(path, len(SQLITE_MAGIC), head=True) == SQLITE_MAGIC
+    except BadInput:
         return False
 
 
-def _open(path: str | Path, create: bool) -> sqlite3.Connection:
-    if not create and not is_index(path):
-        raise KyctriageError(f"{path} is not a kyctriage index (SQLite)")
-    try:
+def _connect(path: str | Path, write: bool, time_limit: float) -> sqlite3.Connection:
+    """Our own output (build, add) read-write; a reference only read: `immutable` so a
+    pending -wal or -journal beside it is neither replayed nor deleted."""
+    if write:
         db = sqlite3.connect(str(path))
+    else:
+        uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro&immutable=1"
+        db = sqlite3.connect(uri, uri=True)
+    deadline = time.monotonic() + time_limit
+    db.set_progress_handler(lambda: int(time.monotonic() > deadline), _STEPS)
+    return db
+
+
+def _check_schema(db: sqlite3.Connection) -> None:
+    found = set(db.execute("SELECT type, name FROM sqlite_master").fetchall())
+    odd = sorted(found - _OBJECTS, key=str)
+    if odd:
+        kind, name = odd[0]
+        raise BadInput(f"unexpected {kind} {str(name)[:40]!r} (not made by kyctriage)")
+    columns = tuple(row[1] for row in db.execute("PRAGMA table_info(images)"))
+    if sorted(columns) != sorted(_COLUMNS) or ("table", "meta") not in found:
+        raise BadInput("its tables are not those of a kyctriage index")
+
+
+def _open(
+    path: str | Path, create: bool, write: bool = False, time_limit: float = TIME_LIMIT
+) -> sqlite3.Connection:
+    """An index, its schema and version checked before any row is read or written."""
+    existed = os.path.exists(path)
+    if (not create or existed) and not is_index(path):
+        raise KyctriageError(f"{path} is not a kyctriage index (SQLite)")
+    db = None
+    try:
+        db = _connect(path, write or create, time_limit)
+        if existed:
+            _check_schema(db)
         if create:
             db.executescript(_SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('index_version', ?)", (INDEX_VERSION,))
             db.execute("INSERT OR IGNORE INTO meta VALUES ('tool_version', ?)", (__version__,))
         found = db.execute("SELECT value FROM meta WHERE key = 'index_version'").fetchone()
-    except sqlite3.Error as exc:
-        raise KyctriageError(f"cannot use index {path}: {exc}") from None
-    if found is None or int(found[0]) != INDEX_VERSION:
-        db.close()
-        raise KyctriageError(
-            f"{path} has index version {found[0] if found else None}; "
-            f"this kyctriage reads {INDEX_VERSION}"
-        )
+        version = found[0] if found else None
+        if str(version) != str(INDEX_VERSION):
+            raise BadInput(
+                f"index version {str(version)[:20]!r}; this kyctriage reads {INDEX_VERSION}"
+            )
+    except (sqlite3.Error, BadInput) as exc:
+        if db is not None:
+            db.close()
+        raise KyctriageError(f"cannot use index {path}: {_reason(exc)}") from None
     return db
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return "it took too long to read (a hostile index?)" if text == "interrupted" else text
 
 
 def add(path: str | Path, items: Iterable[Entry], create: bool = False) -> int:
@@ -103,7 +156,7 @@ def add(path: str | Path, items: Iterable[Entry], create: bool = False) -> int:
         )  # fmt: skip
         for e in items
     ]
-    with closing(_open(path, create)) as db, db:
+    with closing(_open(path, create, write=True)) as db, db:
         db.executemany(
             f"INSERT OR REPLACE INTO images ({', '.join(_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_COLUMNS))})",
@@ -119,11 +172,36 @@ def load(path: str | Path) -> list[Entry]:
             rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM images ORDER BY root, path")
             fetched = rows.fetchall()
         except sqlite3.Error as exc:
-            raise KyctriageError(f"cannot read index {path}: {exc}") from None
+            raise KyctriageError(f"cannot read index {path}: {_reason(exc)}") from None
     out = []
-    for row in fetched:
-        values = dict(zip(_COLUMNS, row, strict=True))
-        views = tuple(ViewHashes(*v) for v in json.loads(values.pop("views")))
-        values["has_exif"] = bool(values["has_exif"])
-        out.append(Entry(views=views, **values))
+    for number, row in enumerate(fetched, 1):
+        try:
+            out.append(_entry(dict(zip(_COLUMNS, row, strict=True))))
+        except BadInput as exc:
+            raise KyctriageError(f"cannot read index {path}: row {number}: {exc}") from None
     return out
+
+
+def _entry(values: dict[str, Any]) -> Entry:
+    """One row as an Entry, every value checked as a saved report's would be."""
+    views = values.pop("views")
+    if not isinstance(views, str):
+        raise BadInput("views is not text")
+    values["views"] = [
+        dict(zip(("view", "phash", "dhash", "whash"), v, strict=True))
+        if isinstance(v, list) and len(v) == 4 else v
+        for v in (loads_json(views, limit=4) if views else [])
+    ]  # fmt: skip
+    if values["has_exif"] in (0, 1):
+        values["has_exif"] = bool(values["has_exif"])
+    made: Entry = from_data(Entry, values)
+    check_hex(made.sha256, 64, 64)
+    if made.data_sha256 is not None:
+        check_hex(made.data_sha256, 64, 64)
+    for hashes in (made, *made.views):
+        for kind in ("phash", "dhash", "whash"):
+            check_hex(getattr(hashes, kind), 1, 16)
+    check_hex(made.colorhash, 1, 16)
+    if min(made.width, made.height, made.size) < 0:
+        raise BadInput("a negative size")
+    return made

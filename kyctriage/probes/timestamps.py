@@ -255,19 +255,25 @@ def _name_sources(name: str, reference: datetime) -> list[Timestamp]:
     return found
 
 
-def mtime_stamp(mtime_ns: int) -> Timestamp:
+def mtime_stamp(mtime_ns: int, reference: datetime | None = None) -> Timestamp:
     value = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(tzinfo=None)
     value = value.replace(microsecond=0)
-    return Timestamp("fs:mtime", _iso(value, "+00:00"), "+00:00", "lowest", str(mtime_ns))
+    note = _implausible(value, "+00:00", reference)
+    return Timestamp("fs:mtime", _iso(value, "+00:00"), "+00:00", "lowest", str(mtime_ns), note)
 
 
 POSTED_NOTE = "upper bound: the picture existed no later than this"
 
 
-def posted_stamp(posted: str) -> Timestamp:
-    """A Telegram message's date_unixtime, already ISO 8601 UTC."""
+def posted_stamp(posted: str, reference: datetime | None = None) -> Timestamp:
+    """A Telegram message's date_unixtime, already ISO 8601 UTC; judged as every source is
+    (an export is made by whoever leaked it: 0 or year 9999 must not become best_time)."""
     value = posted.removesuffix("+00:00")
-    return Timestamp("telegram:posted", value + "+00:00", "+00:00", "high", posted, POSTED_NOTE)
+    try:
+        note = _implausible(datetime.fromisoformat(value), "+00:00", reference) or POSTED_NOTE
+    except ValueError:
+        note = "unreadable date"
+    return Timestamp("telegram:posted", value + "+00:00", "+00:00", "high", posted, note)
 
 
 def collect(
@@ -287,14 +293,14 @@ def collect(
     stamps = _exif_sources(exif, reference) + _xmp_sources(xmp, reference)
     stamps += _iptc_sources(iptc or {}, reference) + _history_sources(history, reference)
     if posted:
-        stamps.append(posted_stamp(posted))
+        stamps.append(posted_stamp(posted, reference))
     stamps += _name_sources(name.rsplit("/", 1)[-1], reference)
     if archived:
         stamp = _stamp("zip:ModifyDate", archived, parse_datetime(archived), "low", None, reference)
         if stamp:
             stamps.append(stamp)
     if mtime_ns is not None:
-        stamps.append(mtime_stamp(mtime_ns))
+        stamps.append(mtime_stamp(mtime_ns, reference))
     stamps.sort(key=lambda s: PRIORITY.index(s.source))
     best = next((s for s in stamps if s.value and _usable(s)), None)
     return tuple(stamps), best

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -65,12 +66,14 @@ def verdict_slots(report: Report) -> dict[str, str]:
 
 
 def _months(first: str, last: str) -> list[str]:
-    year, month = int(first[:4]), int(first[5:7])
-    out = []
-    while f"{year:04d}-{month:02d}" <= last:
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
+    """Every month from first to last ("YYYY-MM", checked by _MONTH)."""
+    start = int(first[:4]) * 12 + int(first[5:7]) - 1
+    end = int(last[:4]) * 12 + int(last[5:7]) - 1
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(start, end + 1)]
+
+
+# A best time's month: ASCII digits only ("²²²²".isdigit() is True) and a real month.
+_MONTH = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
 
 
 def _step(value: int) -> int:
@@ -90,7 +93,7 @@ def build_chart(report: Report, slots: dict[str, str]) -> Chart:
         best = record.best_time
         if record.image is None:
             continue
-        if best is None or len(best.value) < 7 or not best.value[:4].isdigit():
+        if best is None or not _MONTH.match(best.value):
             undated += 1
         elif best.source in UNCHARTED_SOURCES:
             uncharted += 1
@@ -108,15 +111,17 @@ def build_chart(report: Report, slots: dict[str, str]) -> Chart:
     if not counts:
         return Chart(WIDTH, HEIGHT, LEFT, HEIGHT - BOTTOM, WIDTH - RIGHT, (), (), (), (),
                      "month", 0, tuple(notes))  # fmt: skip
-    months = _months(min(m for m, _ in counts), max(m for m, _ in counts))
+    first, last = min(m for m, _ in counts), max(m for m, _ in counts)
     unit = "month"
-    if len(months) > MAX_MONTHS:
+    if (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7]) >= MAX_MONTHS:
         unit = "year"
         regrouped: Counter[tuple[str, str]] = Counter()
         for (m, v), n in counts.items():
             regrouped[(m[:4], v)] += n
         counts = regrouped
-        months = [str(y) for y in range(int(months[0][:4]), int(months[-1][:4]) + 1)]
+        months = [str(y) for y in range(int(first[:4]), int(last[:4]) + 1)]
+    else:
+        months = _months(first, last)
     order = sorted({v for _, v in counts}, key=lambda v: (slots.get(v, "vn"), v))
     per_bin = Counter({b: sum(counts[(b, v)] for v in order) for b in months})
     step = _step(max(per_bin.values()))

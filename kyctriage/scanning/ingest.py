@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kyctriage.errors import UsageError, one_line
 from kyctriage.model import TelegramMessage
-from kyctriage.scanning.telegram import EXPORT_FILE, Export, read_export
+from kyctriage.scanning.telegram import EXPORT_FILE, Export, Limits, read_export
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _symlink_reason(fs_path: str) -> str:
     return f"symbolic link to {shown!r}, not followed"
 
 
-def walk_root(root: str) -> Iterator[Source]:
+def walk_root(root: str, limits: Limits | None = None) -> Iterator[Source]:
     """Every non-folder entry below root, in sorted order; folders that cannot be listed
     become error sources so that nothing disappears silently."""
     try:
@@ -110,7 +110,7 @@ def walk_root(root: str) -> Iterator[Source]:
             continue
         export = next((e for e in entries if e.name == EXPORT_FILE), None)
         if export is not None and export.is_file(follow_symlinks=False):
-            exports.append(read_export(export.path, rel_folder))
+            exports.append(read_export(export.path, rel_folder, limits))
         subfolders = []
         for entry in entries:
             rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
@@ -165,13 +165,16 @@ def walk_archive(root: str, scratch: str) -> Iterator[Source]:
         yield Source(root, shown, "", raw_hex, skip_reason=f"zip member {reason}")
 
 
-def walk(roots: tuple[str, ...], scratch: str | None = None) -> Iterator[Source]:
+def walk(
+    roots: tuple[str, ...], scratch: str | None = None, limits: Limits | None = None
+) -> Iterator[Source]:
     """Every source under the roots; with scratch (a private folder), zip roots are unpacked
-    there and their members walked (see walk_archive)."""
+    there and their members walked (see walk_archive). With limits, a Telegram export is
+    parsed in a worker under the scan's per-file time and memory limits."""
     from kyctriage.scanning.archive import is_zip_root
 
     for root in roots:
         if scratch is not None and is_zip_root(root):
             yield from walk_archive(root, scratch)
         else:
-            yield from walk_root(root)
+            yield from walk_root(root, limits)

@@ -6,14 +6,29 @@ import json
 import os
 import stat
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from kyctriage.errors import KyctriageError, UsageError
 from kyctriage.model import FileRecord
 from kyctriage.serialise import from_data, to_data
+from kyctriage.untrusted import BadInput, loads_json
 
 FORMAT = "kyctriage-journal/1"
+# A record's line is a few KB, with a full-size thumbnail some hundreds of KB.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+def _naive_time(value: object) -> bool:
+    """The scan's reference time as the journal keeps it: ISO 8601, no UTC offset (the scan
+    compares it with naive times; an offset made every record an internal error)."""
+    if not isinstance(value, str) or not value.isascii():
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is None
+    except ValueError:
+        return False
 
 
 def journal_line(record: FileRecord) -> bytes:
@@ -92,17 +107,22 @@ class Journal:
             return journal.read(1) == b"\n"
 
     def _load(self) -> dict[tuple[str, str], FileRecord]:
-        """Line by line: a 100,000-record journal is hundreds of MB of text."""
+        """Line by line: a 100,000-record journal is hundreds of MB of text. Opened without
+        blocking and only if it is a regular file (a FIFO put in its place would hang)."""
         try:
-            with self.path.open("rb") as journal:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            with os.fdopen(fd, "rb") as journal:
+                if not stat.S_ISREG(os.fstat(journal.fileno()).st_mode):
+                    raise UsageError(f"cannot resume: journal {self.path} is not a regular file")
                 return self._read(journal)
         except OSError as exc:
             raise UsageError(f"cannot resume: journal {self.path}: {exc.strerror}") from None
 
-    def _read(self, lines: BinaryIO) -> dict[tuple[str, str], FileRecord]:
+    def _read(self, journal: BinaryIO) -> dict[tuple[str, str], FileRecord]:
+        lines = iter(lambda: journal.readline(MAX_LINE_BYTES + 1), b"")
         try:
-            header = json.loads(next(lines, b""))
-        except ValueError:
+            header = loads_json(next(lines, b""))
+        except BadInput:
             header = None
         if not isinstance(header, dict) or {k: header.get(k) for k in ("format", "scan")} != {
             "format": FORMAT,
@@ -112,13 +132,24 @@ class Journal:
                 f"cannot resume: journal {self.path} belongs to another scan "
                 "(different roots or options); start without --resume"
             )
-        self.header["reference"] = header.get("reference", self.header["reference"])
+        reference = header.get("reference", self.header["reference"])
+        if not _naive_time(reference):
+            raise UsageError(
+                f"cannot resume: journal {self.path} has no valid start time (reference "
+                f"{str(reference)[:40]!r}); start without --resume"
+            )
+        self.header["reference"] = reference
         done = {}
         for line in lines:
+            if len(line) > MAX_LINE_BYTES:
+                raise UsageError(
+                    f"cannot resume: journal {self.path} has a line longer than "
+                    f"{MAX_LINE_BYTES} bytes; start without --resume"
+                )
             try:
-                record = from_data(FileRecord, json.loads(line))
-            except (ValueError, TypeError, KeyError):
-                continue  # the torn last line of an interrupted write
+                record = from_data(FileRecord, loads_json(line))
+            except BadInput:
+                continue  # the torn last line of an interrupted write, or an edited one
             done[(record.root, record.path)] = self.keep(record)
         return done
 

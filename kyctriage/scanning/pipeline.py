@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from kyctriage import __version__
 from kyctriage.attribution.attribute import attribute_all
-from kyctriage.attribution.checks import key_fingerprints, run_pixel_checks
+from kyctriage.attribution.checks import key_fingerprints, marker_checks, run_pixel_checks
 from kyctriage.errors import FileProblem
 from kyctriage.match.clusters import cluster
 from kyctriage.model import (
@@ -254,7 +254,7 @@ def _probe_content(
         data_hash = hashes.png_data_sha256(data)
     width, height = meta.stored_size or decoded.full_size
     image = _image_info(source, fmt, meta, width, height, decoded.image.mode, decoded.frames)
-    return _replace(
+    record = _replace(
         record,
         status=STATUS_OK,
         error=None,
@@ -267,6 +267,11 @@ def _probe_content(
             decoded.preview, decoded.upright_size, options.pixel_checks, options.crop_search
         ),
     )
+    if options.profile is None:
+        return record
+    # The profile's marker patterns are the user's regular expressions over the file's own
+    # text: run here, under the per-file time limit, a catastrophic pattern costs one file.
+    return _replace(record, watermark=record.watermark + marker_checks(record, options.profile))
 
 
 def _merged(
@@ -502,9 +507,11 @@ def scan(
     records are in the journal and whose size and mtime are unchanged are not read again."""
     started = datetime.now(UTC)
     # Zip roots are unpacked here for the scan's length (never beside the evidence).
+    limits = None if options.in_process else (options.file_time_limit,
+                                              options.worker_memory_limit)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="kyctriage-unpacked-") as scratch:
-        records = _scan_sources(list(walk(options.roots, scratch)), options, started, progress,
-                                journal_path, resume)  # fmt: skip
+        sources = list(walk(options.roots, scratch, limits))
+        records = _scan_sources(sources, options, started, progress, journal_path, resume)
     records.sort(key=lambda r: record_order(r, options.roots))
     profile = options.profile
     analysed = attribute_all(tuple(records), profile)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 from collections.abc import Iterator
@@ -11,10 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kyctriage.model import TelegramMessage
+from kyctriage.untrusted import BadInput, loads_json
 
 EXPORT_FILE = "result.json"
 MAX_EXPORT_BYTES = 256 * 1024 * 1024
 MAX_TEXT_CHARS = 500
+Limits = tuple[float, int | None]  # seconds, bytes of address space
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,9 @@ def _clean(value: Any) -> str | None:
 
 def parse_export(raw: bytes, folder: str) -> Export:
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        return Export(folder, {}, 0, 0, problem=f"result.json is not valid JSON: {exc}")
+        data = loads_json(raw)
+    except BadInput as exc:
+        return Export(folder, {}, 0, 0, problem=f"result.json is not usable: {exc}")
     by_path: dict[str, TelegramMessage] = {}
     messages = not_exported = 0
     export_name = posixpath.join(folder, EXPORT_FILE) if folder else EXPORT_FILE
@@ -109,8 +110,23 @@ def parse_export(raw: bytes, folder: str) -> Export:
     return Export(folder, by_path, messages, not_exported)
 
 
-def read_export(fs_path: str, folder: str) -> Export:
+def read_export(fs_path: str, folder: str, limits: Limits | None = None) -> Export:
+    """Read and parse result.json; with limits (a scan's per-file time and memory limit), in
+    a worker process under them: parsed, a JSON export takes up to ~30 times its size."""
+    if limits is None:
+        return _read_export((fs_path, folder))
+    from kyctriage.scanning.workers import Failed, run_supervised
+
+    time_limit, memory_limit = limits
+    ((_, outcome),) = run_supervised(_read_export, [(fs_path, folder)], 1, time_limit, memory_limit)
+    if isinstance(outcome, Failed):
+        return Export(folder, {}, 0, 0, problem=f"result.json not joined: {outcome.reason}")
+    return outcome
+
+
+def _read_export(item: tuple[str, str]) -> Export:
     """Read result.json without following links or blocking; bounded in size."""
+    fs_path, folder = item
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(fs_path, flags)
