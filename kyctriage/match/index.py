@@ -122,7 +122,7 @@ def _open(
             raise BadInput(
                 f"index version {str(version)[:20]!r}; this kyctriage reads {INDEX_VERSION}"
             )
-    except (sqlite3.Error, BadInput) as exc:
+    except (sqlite3.Error, ValueError) as exc:  # ValueError: BadInput, text that is not UTF-8
         if db is not None:
             db.close()
         raise KyctriageError(f"cannot use index {path}: {_reason(exc)}") from None
@@ -171,7 +171,7 @@ def load(path: str | Path) -> list[Entry]:
         try:
             rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM images ORDER BY root, path")
             fetched = rows.fetchall()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:
             raise KyctriageError(f"cannot read index {path}: {_reason(exc)}") from None
     out = []
     for number, row in enumerate(fetched, 1):
