@@ -1,17 +1,21 @@
-"""Issue 25 part B: every loader of an outside file fails in one line, bounded, never a traceback."""
+"""Issue 25 part B: a loader of an outside file fails in one line, bounded, never a traceback."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import kyctriage
@@ -129,12 +133,32 @@ def _edits(data: dict) -> list[tuple[str, object]]:
         ("non-hex sha256", with_record(sha256="zz" * 32)),
         ("long phash", with_record(hashes__phash="f" * 40)),
         ("negative width", with_record(image__width=-1)),
-        ("superscript time", with_record(best_time={
-            "source": "exif:DateTimeOriginal", "value": "²²²²-01-01", "utc_offset": None,
-            "trust": "high", "raw": "x"})),  # fmt: skip
-        ("unknown trust", with_record(timestamps=[{
-            "source": "s", "value": "2020-01-01T00:00:00", "utc_offset": None, "trust": "max",
-            "raw": "x"}])),  # fmt: skip
+        (
+            "superscript time",
+            with_record(
+                best_time={
+                    "source": "exif:DateTimeOriginal",
+                    "value": "²²²²-01-01",
+                    "utc_offset": None,
+                    "trust": "high",
+                    "raw": "x",
+                }
+            ),
+        ),  # fmt: skip
+        (
+            "unknown trust",
+            with_record(
+                timestamps=[
+                    {
+                        "source": "s",
+                        "value": "2020-01-01T00:00:00",
+                        "utc_offset": None,
+                        "trust": "max",
+                        "raw": "x",
+                    }
+                ]
+            ),
+        ),  # fmt: skip
         ("records an object", {**data, "records": {}}),
         ("exif a list", with_record(exif=[1, 2])),
         ("deep nesting", deep),
@@ -401,10 +425,8 @@ def test_a_catastrophic_marker_pattern_costs_one_file(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "slow.jpg").write_bytes(jpeg("a" * 28 + "!"))
     (folder / "fine.jpg").write_bytes(jpeg("vendor one"))
-    profile = _profile(
-        tmp_path,
-        '[[pipeline]]\nname = "v"\nmarker = { field = "Software", pattern = "^(\\\\w+\\\\s?)*$" }\n',
-    )
+    marker = 'marker = { field = "Software", pattern = "^(\\\\w+\\\\s?)*$" }'
+    profile = _profile(tmp_path, f'[[pipeline]]\nname = "v"\n{marker}\n')
     out = tmp_path / "r.json"
     started = time.monotonic()
     done = cli("scan", folder, "--profile", profile, "--file-timeout", 2, "--json", out, "-q")
@@ -413,3 +435,114 @@ def test_a_catastrophic_marker_pattern_costs_one_file(tmp_path: Path) -> None:
     records = {r["path"]: r for r in json.loads(out.read_text())["records"]}
     assert "timed out" in records["slow.jpg"]["error"]
     assert records["fine.jpg"]["watermark"][0]["verdict"] == "present"
+
+
+# --- 11: mutations of valid files: loaded, or refused in one line -----------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+
+
+def _places(data: object, at: tuple = ()) -> list[tuple]:
+    found = [at]
+    if isinstance(data, dict):
+        items = list(data.items())
+    else:
+        items = list(enumerate(data)) if isinstance(data, list) else []
+    for key, value in items:
+        found += _places(value, (*at, key))
+    return found
+
+
+def _mutated(data: object, draw: st.DrawFn) -> object:
+    copy = json.loads(json.dumps(data))
+    for _ in range(draw(st.integers(1, 3))):
+        place = draw(st.sampled_from(_places(copy)[1:]))
+        parent = copy
+        for key in place[:-1]:
+            parent = parent[key]
+        if draw(st.booleans()):
+            parent[place[-1]] = draw(json_values)
+        elif isinstance(parent, dict):
+            del parent[place[-1]]
+    return copy
+
+
+def _refused_in_one_line(exc: KyctriageError) -> None:
+    assert "\n" not in str(exc) and str(exc)
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+def test_mutated_saved_report_loads_or_is_one_line(saved: dict, data: st.DataObject) -> None:
+    from kyctriage.render.csv import render_csv, render_timeline
+    from kyctriage.render.json import iter_json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = edited(Path(tmp), _mutated(saved, data.draw))
+        try:
+            report = kyctriage.load_report(path)
+        except KyctriageError as exc:
+            _refused_in_one_line(exc)
+            return
+    for render in (iter_json, render_csv, render_timeline):
+        "".join(render(report))
+    build_chart(report, {})
+
+
+@pytest.fixture(scope="module")
+def journaled(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    folder = tmp_path_factory.mktemp("jev")
+    (folder / "a.jpg").write_bytes(jpeg("Camera 1"))
+    journal = folder.parent / "j.journal"
+    scan(ScanOptions(roots=(str(folder),), in_process=True), journal_path=str(journal))
+    return [json.loads(line) for line in journal.read_bytes().splitlines()]
+
+
+@given(data=st.data())
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+def test_mutated_journal_resumes_or_is_one_line(journaled: list[dict], data: st.DataObject) -> None:
+    from kyctriage.scanning.journal import Journal
+
+    lines = _mutated(journaled, data.draw)
+    assert isinstance(lines, list)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "j.journal"
+        path.write_bytes(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+        scan_key = journaled[0]["scan"]
+        try:
+            Journal(path, scan_key, "2026-01-01T00:00:00", resume=True).close()
+        except KyctriageError as exc:
+            _refused_in_one_line(exc)
+
+
+TOML_VALUES = (
+    "2018-01-01", "2018-01-01T10:00:00", "2018-01-01T10:00:00+02:00", "10:00:00", "1", "-1",
+    "1.5", "true", '"x"', '""', '"../../etc/passwd"', "[]", '["4:3"]', "[1, 2]", "{}",
+    '{ key = "x" }', '{ field = "Software", pattern = "(" }', '"^(a+)+$"', "nan", "inf",
+)  # fmt: skip
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+def test_mutated_profile_loads_or_is_one_line(data: st.DataObject) -> None:
+    from kyctriage.attribution.profile import load_profile
+
+    lines = (ROOT / "samples" / "profile.toml").read_text(encoding="utf-8").splitlines()
+    settable = [i for i, line in enumerate(lines) if "=" in line and not line.startswith("#")]
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.sampled_from(settable))
+        key = lines[i].split("=", 1)[0]
+        lines[i] = f"{key}= {data.draw(st.sampled_from(TOML_VALUES))}"
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("inhouse-DEMO-KEY-NOT-SECRET.key", "vendor.fingerprint.json"):
+            shutil.copyfile(ROOT / "samples" / name, Path(tmp) / name)
+        path = _profile(Path(tmp), "\n".join(lines) + "\n")
+        try:
+            load_profile(path)
+        except KyctriageError as exc:
+            _refused_in_one_line(exc)

@@ -122,14 +122,16 @@ def _open(
             raise BadInput(
                 f"index version {str(version)[:20]!r}; this kyctriage reads {INDEX_VERSION}"
             )
-    except (sqlite3.Error, ValueError) as exc:  # ValueError: BadInput, text that is not UTF-8
-        if db is not None:
+    except (sqlite3.Error, ValueError, MemoryError) as exc:  # BadInput, text not UTF-8, and
+        if db is not None:  # SQLITE_NOMEM from a corrupt record claiming a huge size
             db.close()
         raise KyctriageError(f"cannot use index {path}: {_reason(exc)}") from None
     return db
 
 
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, MemoryError):
+        return "SQLite ran out of memory reading it (a corrupt or hostile file)"
     text = " ".join(str(exc).split())
     return "it took too long to read (a hostile index?)" if text == "interrupted" else text
 
@@ -171,7 +173,7 @@ def load(path: str | Path) -> list[Entry]:
         try:
             rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM images ORDER BY root, path")
             fetched = rows.fetchall()
-        except (sqlite3.Error, ValueError) as exc:
+        except (sqlite3.Error, ValueError, MemoryError) as exc:
             raise KyctriageError(f"cannot read index {path}: {_reason(exc)}") from None
     out = []
     for number, row in enumerate(fetched, 1):

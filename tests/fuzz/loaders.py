@@ -105,7 +105,9 @@ def _telegram(body: bytes) -> None:
     parse_export(body, "export")
 
 
-_LOADERS = dict(zip(KINDS, (_report, _journal, _index, _profile, _fingerprint, _telegram)))
+_LOADERS = dict(
+    zip(KINDS, (_report, _journal, _index, _profile, _fingerprint, _telegram), strict=True)
+)
 
 
 def check_loader(data: bytes) -> None:
