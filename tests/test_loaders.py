@@ -546,3 +546,15 @@ def test_mutated_profile_loads_or_is_one_line(data: st.DataObject) -> None:
             load_profile(path)
         except KyctriageError as exc:
             _refused_in_one_line(exc)
+
+
+def test_a_fifo_named_as_key_or_logo_is_refused(tmp_path: Path) -> None:
+    from kyctriage.watermark import load_key
+    from kyctriage.watermark.logo import LogoError, load_logo
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(KyctriageError, match="not a regular file"):
+        load_key(str(fifo))
+    with pytest.raises(LogoError, match="not a regular file"):
+        load_logo(str(fifo))

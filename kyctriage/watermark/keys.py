@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from kyctriage.errors import KyctriageError
+from kyctriage.untrusted import BadInput, read_bounded
 
 KEY_HEADER = "kyctriage-watermark-key v1"
 MAX_KEY_FILE_BYTES = 4096
@@ -55,13 +56,10 @@ def keygen(path: str) -> WatermarkKey:
 
 def load_key(path: str) -> WatermarkKey:
     """Read a key file; any deviation from the format is an error that never echoes the file."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as exc:
-        raise WatermarkKeyError(f"cannot read key file {path}: {exc.strerror}") from None
-    if len(raw) > MAX_KEY_FILE_BYTES:
-        raise WatermarkKeyError(f"{path} is too large to be a watermark key")
+    try:  # without blocking: a FIFO named as the key is refused, not waited on
+        raw = read_bounded(path, MAX_KEY_FILE_BYTES)
+    except BadInput as exc:
+        raise WatermarkKeyError(f"cannot read key file {path}: {exc}") from None
     try:
         lines = [line.strip() for line in raw.decode("ascii").splitlines() if line.strip()]
     except UnicodeDecodeError:

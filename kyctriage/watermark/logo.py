@@ -11,6 +11,7 @@ from scipy.fft import irfft2, rfft2  # type: ignore[import-untyped]
 
 from kyctriage.errors import KyctriageError
 from kyctriage.probes.decode import require_codec, sniff
+from kyctriage.untrusted import read_bounded
 from kyctriage.watermark.result import ABSENT, INCONCLUSIVE, PRESENT, WatermarkResult
 
 ANALYSIS_SIDE = 384  # the preview's longer side is brought to this before matching
@@ -43,10 +44,7 @@ class LogoTemplate:
 def load_logo(path: str, name: str | None = None) -> LogoTemplate:
     """Read a template image (PNG with transparency or any Pillow format)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_TEMPLATE_BYTES + 1)
-        if len(data) > MAX_TEMPLATE_BYTES:
-            raise LogoError(f"logo template {path} is larger than {MAX_TEMPLATE_BYTES} bytes")
+        data = read_bounded(path, MAX_TEMPLATE_BYTES)  # no blocking on a FIFO; size capped
         require_codec(sniff(data))
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_TEMPLATE_PIXELS:
