@@ -21,7 +21,7 @@ PIPELINE_KEYS = {
 WATERMARK_KEYS = {"key", "aspect_ratios"}
 LOGO_KEYS = {"template"}
 MARKER_KEYS = {"field", "pattern"}
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # fullmatch: "$" would pass "vendor\n"
 MAX_PROFILE_BYTES = 1024 * 1024  # a profile is a few lines per pipeline
 RESERVED_LABELS = {"unattributed", "inconclusive"}
 
@@ -105,7 +105,7 @@ def _check_keys(table: Any, allowed: set[str], where: str) -> dict[str, Any]:
 def _pipeline(raw: Any, base: Path) -> Pipeline:
     table = _check_keys(raw, PIPELINE_KEYS, "[[pipeline]]")
     name = table.get("name")
-    if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED_LABELS:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in RESERVED_LABELS:
         raise ValueError(
             f"name {name!r}: a short lowercase id (letters, digits, - and _), not "
             "'unattributed' or 'inconclusive'"

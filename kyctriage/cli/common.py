@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kyctriage.errors import KyctriageError, UsageError
+from kyctriage.render.text import visible
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,11 +41,11 @@ def run(action: Callable[[], None]) -> None:
     (soft_wrap: rich would otherwise break it at the console's width, 80 when not a tty)."""
     try:
         action()
-    except UsageError as exc:
-        stderr().print(f"kyctriage: error: {exc}", soft_wrap=True)
+    except UsageError as exc:  # messages name files and quote inputs: the one rule
+        stderr().print(f"kyctriage: error: {visible(exc)}", soft_wrap=True)
         sys.exit(EXIT_USAGE)
     except (KyctriageError, OSError) as exc:
-        stderr().print(f"kyctriage: error: {exc}", soft_wrap=True)
+        stderr().print(f"kyctriage: error: {visible(exc)}", soft_wrap=True)
         sys.exit(EXIT_FATAL)
     except KeyboardInterrupt:
         stderr().print("kyctriage: interrupted")

@@ -22,6 +22,7 @@ from kyctriage.render.compare import (
     render_rows,
     summary,
 )
+from kyctriage.render.text import visible
 
 EPILOG = """
 \b
@@ -106,7 +107,7 @@ def compare(
             stderr().print(summary(result))
             for side in (leak_side, reference_side):
                 for line in side.left_out:
-                    stderr().print(Text(f"{side.source}: {line}"))
+                    stderr().print(Text(visible(f"{side.source}: {line}")))
 
     run(action)
 
@@ -140,7 +141,8 @@ def _fill(directory: str, output: str, create: bool, workers: int, sharded: bool
         else:
             written = reference_index.add(output, entries(records), create=create)
         skipped = len(records) - written
-        stderr().print(f"indexed {written} images ({skipped} files without hashes); {output}")
+        line = f"indexed {written} images ({skipped} files without hashes); {output}"
+        stderr().print(visible(line))
 
     run(action)
 

@@ -352,7 +352,7 @@ def samples(directory: str) -> None:
 
     def action() -> None:
         written = write_samples(Path(directory))
-        stderr().print(f"wrote {len(written)} files to {directory}")
+        stderr().print(f"wrote {len(written)} files to {visible(directory)}")
 
     run(action)
 
@@ -386,7 +386,8 @@ def profile_learn(directory: str, name: str, output: str) -> None:
         check_outputs({"-o": output}, [directory])
         learned = learn_fingerprint(directory, name)
         write_atomic(output, fingerprint.dumps(learned))
-        stderr().print(f"learned {name} from {learned.samples} JPEG files; written: {output}")
+        shown = visible(f"learned {name} from {learned.samples} JPEG files; written: {output}")
+        stderr().print(shown)
 
     run(action)
 
@@ -400,7 +401,8 @@ def profile_show(profile_file: str) -> None:
 
     def action() -> None:
         loaded = load_profile(profile_file)
-        click.echo(f"profile {loaded.path} (sha256 {loaded.sha256[:16]})")
+        # A profile may come from someone else: every text of it through the one rule.
+        click.echo(f"profile {visible(loaded.path)} (sha256 {loaded.sha256[:16]})")
         for p in loaded.pipelines:
             window = f"{p.active_from or '...'} .. {p.active_to or '...'}"
             checks = {"watermark": p.watermark_key, "logo": p.logo_template, "marker": p.marker}
@@ -408,9 +410,8 @@ def profile_show(profile_file: str) -> None:
             marks = [name for name, value in checks.items() if value]
             if p.watermark_key:
                 marks[0] = f"watermark (crops of {describe(p.watermark_aspects)} originals)"
-            click.echo(
-                f"  {p.name}: {p.label}; active {window}; {', '.join(marks) or 'dates only'}"
-            )
+            line = f"{p.name}: {p.label}; active {window}; {', '.join(marks) or 'dates only'}"
+            click.echo(f"  {visible(line)}")
 
     run(action)
 

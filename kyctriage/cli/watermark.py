@@ -18,6 +18,7 @@ from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, describe, parse_aspect_ratio
 from kyctriage.cli.common import EXIT_FATAL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from kyctriage.cli.outputs import check_outputs, write_atomic
 from kyctriage.errors import KyctriageError, UsageError, one_line
+from kyctriage.render.text import visible
 from kyctriage.scanning.ingest import walk
 from kyctriage.scanning.marks import DetectOptions, Limits, detect_files, embed_files
 from kyctriage.scanning.options import (
@@ -38,7 +39,8 @@ JSON_VERSION = 1
 
 
 def _say(text: str) -> None:
-    click.echo(text, err=True)
+    """A line on stderr; file names and notes come from the evidence: the one rule."""
+    click.echo(visible(text), err=True)
 
 
 def _shown(root: str, path: str) -> str:
@@ -207,10 +209,10 @@ def detect_cmd(
         row["result"] = result = outcome.result
         present += result["verdict"] == PRESENT
         score = "-" if result["score"] is None else f"{result['score']:.1f}"
-        click.echo(
+        click.echo(visible(
             f"{result['verdict']:<12} z={score:<6} {_shown(item.root, item.path)}  "
             f"({result['note']})"
-        )
+        ))
     _say(f"{len(rows)} file(s): {present} with the mark of key {fingerprint(key)}; "
          f"{failed} unreadable")  # fmt: skip
     if json_path:

@@ -8,14 +8,21 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 
 from kyctriage.model import FileRecord, Report
+from kyctriage.render.text import visible
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
-# (CSV injection); a leading apostrophe makes it text. Tab and CR start formulas too.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# (CSV injection); a leading apostrophe makes it text. Tab, CR and LF, which start formulas
+# too or start a new row for a reader that ends rows at CR, never reach a cell: the one rule
+# (visible) shows them as escapes. Full-width forms are read as formulas in some locales.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    """A cell as text an analyst can open: numbers as they are, text through the one rule
+    and, when it would start a formula, behind an apostrophe."""
+    if isinstance(value, int | float):
+        return str(value)
+    text = visible(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

@@ -174,7 +174,7 @@ def _details(record: FileRecord) -> dict[str, Any]:
     if record.timestamps:
         details["times"] = [
             [visible(s.source), visible(s.value), visible(s.utc_offset or "no zone"),
-             s.trust, visible(s.note or "")]
+             visible(s.trust), visible(s.note or "")]
             for s in record.timestamps
         ]  # fmt: skip
     texts = [[tag, visible(record.exif_value(tag), MAX_TEXT)] for tag in EXIF_TEXT_TAGS
@@ -219,12 +219,12 @@ def _row(
         "i": index,
         "r": roots[record.root],
         "p": visible(record.path),
-        "s": record.status,
+        "s": visible(record.status),
         "e": visible(record.error or "", MAX_TEXT),
         "f": f"{visible(image.format)} {image.width}\u00d7{image.height}" if image else "",
         "v": visible(label),
         "vs": slots.get(label, "vn"),
-        "c": verdict.confidence if verdict else "",
+        "c": visible(verdict.confidence) if verdict else "",
         "why": [[visible(r.evidence), visible(r.text, MAX_TEXT)] for r in verdict.reasons]
         if verdict
         else [],
@@ -237,7 +237,7 @@ def _row(
         "md": visible(record.exif_value("Model") or "", MAX_TEXT),
         "sw": visible(record.exif_value("Software") or "", MAX_TEXT),
         "q": image.jpeg.quality if image and image.jpeg else None,
-        "h": record.sha256 or "",
+        "h": visible(record.sha256 or ""),
         "th": thumbnail(record),
         "d": _details(record),
     }
@@ -245,7 +245,8 @@ def _row(
 
 def _errors(report: Report) -> tuple[ErrorRow, ...]:
     return tuple(
-        ErrorRow(visible(r.path), r.status, visible(r.error or "", MAX_TEXT), r.sha256 or "")
+        ErrorRow(visible(r.path), visible(r.status), visible(r.error or "", MAX_TEXT),
+                 visible(r.sha256 or ""))  # fmt: skip
         for r in report.records
         if r.status != STATUS_OK
     )
@@ -288,7 +289,7 @@ def build_page(report: Report) -> Page:
         title="Forensic triage report",
         facts=_facts(report),
         summary=_summary(report, verdicts),
-        thumbnails=report.meta.thumbnails,
+        thumbnails=visible(report.meta.thumbnails),
         thumbnail_note=THUMBNAIL_NOTES.get(report.meta.thumbnails, ""),
         statuses=tuple((s, statuses[s]) for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED)),
         verdicts=verdicts,

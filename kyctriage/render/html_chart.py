@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from kyctriage.model import Report
+from kyctriage.render.text import visible
 
 WIDTH, HEIGHT = 960, 250
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 44
@@ -139,7 +140,7 @@ def build_chart(report: Report, slots: dict[str, str]) -> Chart:
                 h = plot_h * n / top
                 y -= h
                 segments.append(Segment(round(y, 2), round(h, 2), slots.get(v, "vn"),
-                                        f"{b}: {v or 'images'} {n}"))  # fmt: skip
+                                        f"{b}: {visible(v or 'images')} {n}"))  # fmt: skip
         bars.append(Bar(round(LEFT + i * pitch + gap / 2, 2), round(pitch - gap, 2),
                         tuple(segments)))  # fmt: skip
     every = max(1, math.ceil(LABEL_PX / pitch))
@@ -147,6 +148,6 @@ def build_chart(report: Report, slots: dict[str, str]) -> Chart:
                     for i, b in enumerate(months) if i % every == 0)  # fmt: skip
     y_ticks = tuple(Tick(round(HEIGHT - BOTTOM - plot_h * n / top, 2), str(n))
                     for n in range(0, top + 1, step))  # fmt: skip
-    legend = tuple((v or "images", slots.get(v, "vn")) for v in order)
+    legend = tuple((visible(v or "images"), slots.get(v, "vn")) for v in order)
     return Chart(WIDTH, HEIGHT, LEFT, HEIGHT - BOTTOM, WIDTH - RIGHT, tuple(bars), y_ticks,
                  x_ticks, legend, unit, sum(per_bin.values()), tuple(notes))  # fmt: skip

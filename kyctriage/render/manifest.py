@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 from collections import Counter
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from kyctriage.model import FileRecord, Report
 from kyctriage.render.text import visible
 
 FORMAT = 1
+_DIGEST = re.compile("[0-9a-f]{64}")
 
 
 def file_sha256(path: str) -> str:
@@ -33,8 +35,9 @@ def _file_roots(report: Report) -> set[str]:
 
 def _entry(digest: str, name: str) -> str | None:
     """One sha256sum line; GNU's escaped form for a backslash or newline in the name. None
-    for names sha256sum cannot check (a carriage return)."""
-    if "\r" in name:
+    for names sha256sum cannot check (a carriage return) and digests that are not one (an
+    edited saved report)."""
+    if "\r" in name or not _DIGEST.fullmatch(digest):
         return None
     if "\\" in name or "\n" in name:
         return "\\" + digest + "  " + name.replace("\\", "\\\\").replace("\n", "\\n")
@@ -86,14 +89,16 @@ def render_manifest(
         if line is not None:
             lines.append(line)
         elif record.sha256:
-            lines.append(f"# not checkable by name (bytes {record.path_bytes_hex or 'CR'}): "
-                         f"{record.sha256}  {visible(name)}")  # fmt: skip
+            raw = visible(record.path_bytes_hex or "CR")
+            lines.append(f"# not checkable by name (bytes {raw}): "
+                         f"{visible(record.sha256)}  {visible(name)}")  # fmt: skip
         else:
             lines.append(f"# not read ({record.status}: {visible(record.error or '')}): "
                          f"{visible(name)}")  # fmt: skip
     if saved is not None:
         lines += ["", "# the saved scan this run rendered"]
-        lines.append(_entry(saved[1], saved[0]) or f"# {saved[1]}  {visible(saved[0])}")
+        lines.append(_entry(saved[1], saved[0]) or f"# {visible(saved[1])}  {visible(saved[0])}")
     lines += ["", "# reports written by this run"]
-    lines += [_entry(digest, path) or f"# {digest}  {visible(path)}" for path, digest in reports]
+    lines += [_entry(digest, path) or f"# {visible(digest)}  {visible(path)}"
+              for path, digest in reports]  # fmt: skip
     return "\n".join(lines) + "\n"

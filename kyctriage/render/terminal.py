@@ -16,26 +16,38 @@ MAX_ERRORS_SHOWN = 20
 MAX_VALUES_SHOWN = 8
 
 
-def inert(text: str) -> Text:
+def inert(text: object) -> Text:
     """Evidence text for the terminal: no markup, no emoji codes, no escape sequences."""
     return Text(visible(text))
 
 
+def _row(table: Table, *cells: object) -> None:
+    """Every cell through the one rule: a saved report's every string may be hostile. Text
+    cells are ours (styled numbers)."""
+    table.add_row(*(cell if isinstance(cell, Text) else inert(cell) for cell in cells))
+
+
+def _table(title: str, *columns: str | tuple[str, str]) -> Table:
+    """A table whose title and column names pass the one rule; ("name", "right") aligns."""
+    table = Table(title=inert(title), title_justify="left")
+    for column in columns:
+        name, justify = column if isinstance(column, tuple) else (column, "left")
+        table.add_column(inert(name), justify=justify)  # type: ignore[arg-type]
+    return table
+
+
 def _status_table(report: Report) -> Table:
-    table = Table(title="Files by format and status", title_justify="left")
-    table.add_column("format")
-    for status in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED):
-        table.add_column(status, justify="right")
+    statuses = (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED)
+    table = _table("Files by format and status", "format", *((s, "right") for s in statuses))
     counts: Counter[tuple[str, str]] = Counter()
     for record in report.records:
         fmt = record.image.format if record.image else "-"
         counts[(fmt, record.status)] += 1
     for fmt in sorted({f for f, _ in counts}):
-        table.add_row(
-            fmt, *(str(counts[(fmt, s)] or "") for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED))
-        )
+        _row(table, fmt, *(str(counts[(fmt, s)] or "") for s in statuses))
     totals = report.totals()
-    table.add_row(
+    _row(
+        table,
         Text("all", style="bold"),
         *(Text(str(totals[s]), style="bold") for s in (STATUS_OK, STATUS_ERROR, STATUS_SKIPPED)),
     )
@@ -60,19 +72,17 @@ def _timeline(report: Report) -> Table | Text:
         return Text("No image carries a usable time.")
     verdicts = sorted({v for _, v in months})
     title = f"Best times: {min(values)[:19]} .. {max(values)[:19]}"
-    table = Table(title=title, title_justify="left")
-    table.add_column("month")
-    for verdict in verdicts:
-        table.add_column(verdict if verdict != "-" else "images", justify="right")
-    table.add_column("")
+    table = _table(
+        title, "month", *((v if v != "-" else "images", "right") for v in verdicts), ""
+    )
     per_month: Counter[str] = Counter()
     for (month, _), n in months.items():
         per_month[month] += n
     peak = max(per_month.values())
     for month in sorted(per_month):
         counts = [str(months[(month, v)] or "") for v in verdicts]
-        table.add_row(month, *counts, "█" * max(1, round(30 * per_month[month] / peak)))
-    table.caption = "chosen from: " + ", ".join(f"{s} {n}" for s, n in sources.most_common())
+        _row(table, month, *counts, "█" * max(1, round(30 * per_month[month] / peak)))
+    table.caption = inert("chosen from: " + ", ".join(f"{s} {n}" for s, n in sources.most_common()))
     return table
 
 
@@ -81,23 +91,19 @@ def _clusters(report: Report) -> Table | None:
     if clustering is None or not clustering.clusters:
         return None
     t = clustering.thresholds
-    table = Table(
-        title=f"Same photograph ({len(clustering.clusters)} clusters)", title_justify="left"
-    )
-    table.caption = (
+    table = _table(
+        f"Same photograph ({len(clustering.clusters)} clusters)",
+        "cluster", "kind", ("members", "right"), "representative", "earliest",
+    )  # fmt: skip
+    table.caption = inert(
         f"near: {' + '.join(t.hashes)} differ by <= {t.max_sum} bits in all, <= {t.max_one} in "
         f"any one; views: {', '.join(t.views)}"
     )
-    table.add_column("cluster")
-    table.add_column("kind")
-    table.add_column("members", justify="right")
-    table.add_column("representative")
-    table.add_column("earliest")
     ranked = sorted(clustering.clusters, key=lambda c: (-len(c.members), c.id))
     for item in ranked[:MAX_ERRORS_SHOWN]:
         earliest = item.earliest.value[:19] if item.earliest else "-"
-        table.add_row(item.id, item.kind, str(len(item.members)),
-                      inert(item.representative.path), earliest)  # fmt: skip
+        _row(table, item.id, item.kind, str(len(item.members)), item.representative.path,
+             earliest)  # fmt: skip
     return table
 
 
@@ -117,24 +123,17 @@ def _verdicts(report: Report) -> Table | None:
     counts = Counter(r.verdict.label for r in report.records if r.verdict)
     if not counts:
         return None
-    table = Table(title="Attribution", title_justify="left")
-    table.add_column("verdict")
-    table.add_column("images", justify="right")
-    table.add_column("confidence high / medium / low")
+    table = _table("Attribution", "verdict", ("images", "right"), "confidence high / medium / low")
     for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         levels = Counter(
             r.verdict.confidence for r in report.records if r.verdict and r.verdict.label == label
         )
-        table.add_row(
-            inert(label), str(n), " / ".join(str(levels[c]) for c in ("high", "medium", "low"))
-        )
+        _row(table, label, str(n), " / ".join(str(levels[c]) for c in ("high", "medium", "low")))
     return table
 
 
 def _devices(report: Report) -> Table:
-    table = Table(title="Cameras and software", title_justify="left")
-    table.add_column("tag")
-    table.add_column("values (count)")
+    table = _table("Cameras and software", "tag", "values (count)")
     for tag in ("Make", "Model", "Software"):
         seen: Counter[str] = Counter()
         for record in report.records:
@@ -149,7 +148,7 @@ def _devices(report: Report) -> Table:
             line.append(f" ({n})")
         if len(seen) > MAX_VALUES_SHOWN:
             line.append(f", and {len(seen) - MAX_VALUES_SHOWN} more")
-        table.add_row(tag, line if seen else Text("-"))
+        _row(table, tag, line if seen else Text("-"))
     return table
 
 
@@ -157,11 +156,9 @@ def _errors(report: Report) -> Table | None:
     problems = [r for r in report.records if r.status == STATUS_ERROR]
     if not problems:
         return None
-    table = Table(title=f"Errors ({len(problems)})", title_justify="left")
-    table.add_column("file")
-    table.add_column("reason")
+    table = _table(f"Errors ({len(problems)})", "file", "reason")
     for record in problems[:MAX_ERRORS_SHOWN]:
-        table.add_row(inert(record.path), inert(record.error or ""))
+        _row(table, record.path, record.error or "")
     if len(problems) > MAX_ERRORS_SHOWN:
         table.caption = f"and {len(problems) - MAX_ERRORS_SHOWN} more in the JSON report"
     return table
@@ -170,18 +167,18 @@ def _errors(report: Report) -> Table | None:
 def summary(report: Report) -> Group:
     totals = report.totals()
     head = Text()
-    head.append(f"kyctriage {report.meta.tool_version}  ", style="bold")
+    head.append(f"kyctriage {visible(report.meta.tool_version)}  ", style="bold")
     head.append(f"{totals['seen']} files: {totals['ok']} ok, {totals['error']} error, "
                 f"{totals['skipped']} skipped")  # fmt: skip
     reasons = report.reasons()
     if reasons:
-        head.append("\n" + ", ".join(f"{kind} {n}" for kind, n in reasons.items()))
+        head.append("\n" + visible(", ".join(f"{kind} {n}" for kind, n in reasons.items())))
     head.append("\nroots: ")
     head.append_text(inert(", ".join(report.meta.roots)))
     if report.meta.profile:
         head.append("\nprofile: ")
         head.append_text(inert(report.meta.profile))
-    head.append("\n" + _watermark_line(report))
+    head.append("\n" + visible(_watermark_line(report)))
     parts: list[RenderableType] = [Panel(head), _status_table(report)]
     verdicts = _verdicts(report)
     if verdicts is not None:

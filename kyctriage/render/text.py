@@ -1,21 +1,39 @@
-"""Evidence text made safe to show: one escaping rule for every renderer."""
+"""Evidence text made safe to show: the one escaping rule of every renderer."""
 
 from __future__ import annotations
 
 import re
 
-# Controls, bidi overrides and invisible characters would make a name read differently from
-# what it is (evil\u202egpj.exe shows as evilexe.jpg), and in a terminal an escape sequence
-# could rewrite the screen, so they are shown as escapes.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# Shown as \u escapes wherever outside text reaches a terminal, a CSV, the timeline, a page or
+# the manifest: in a terminal an escape sequence rewrites the screen or the title; CR and LF
+# start a new row for a CSV reader; bidi controls make evil\u202egpj.exe read as evilexe.jpg;
+# invisible and format characters (Unicode category Cf: soft hyphen, zero-width and word
+# joiners, Arabic letter mark, tags, annotation marks) make different names look the same.
+# The class covers categories Cc, Cf, Zl, Zp and Cs of the whole code space
+# (tests/test_escaping.py checks every code point), plus a few letters and marks drawn as
+# nothing at all (the combining grapheme joiner, Hangul fillers, Mongolian and Khmer
+# invisibles) and the unassigned rest of the tag and specials blocks.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164"
+    "\ud800-\udfff\ufeff\uffa0\ufff0-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def visible(value: object, limit: int | None = None) -> str:
-    """Evidence text for display: invisible and direction-changing characters made visible,
-    cut to limit characters (marked) when a limit is given."""
+    """Outside text for display: control, line-breaking, bidi, invisible and format
+    characters made visible as escapes, cut to limit characters (marked) when a limit is
+    given."""
     text = "" if value is None else str(value)
     cut = limit is not None and len(text) > limit
     if cut:
         text = text[:limit]
-    shown = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    shown = _UNSAFE.sub(_escape, text)
     return shown + (" [...]" if cut else "")
