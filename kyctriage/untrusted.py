@@ -21,11 +21,13 @@ class BadInput(ValueError):
     """The file is not what it should be; the message is one line, without the path."""
 
 
-def read_bounded(path: str | Path, max_bytes: int, head: bool = False) -> bytes:
+def read_bounded(
+    path: str | Path, max_bytes: int, head: bool = False, follow_links: bool = True
+) -> bytes:
     """A regular file's bytes, at most max_bytes (or its first max_bytes, with head). Opened
     without blocking (a FIFO or a device named as an input would otherwise wait forever) and
-    checked on the open descriptor."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    checked on the open descriptor; a link is followed only when the user named the file."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
     except OSError as exc:

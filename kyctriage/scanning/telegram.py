@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kyctriage.model import TelegramMessage
-from kyctriage.untrusted import BadInput, loads_json
+from kyctriage.untrusted import BadInput, loads_json, read_bounded
 
 EXPORT_FILE = "result.json"
 MAX_EXPORT_BYTES = 256 * 1024 * 1024
@@ -127,19 +126,8 @@ def read_export(fs_path: str, folder: str, limits: Limits | None = None) -> Expo
 def _read_export(item: tuple[str, str]) -> Export:
     """Read result.json without following links or blocking; bounded in size."""
     fs_path, folder = item
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(fs_path, flags)
-    except OSError as exc:
-        return Export(folder, {}, 0, 0, problem=f"cannot open result.json: {exc.strerror}")
-    try:
-        st = os.fstat(fd)
-        if st.st_size > MAX_EXPORT_BYTES:
-            return Export(folder, {}, 0, 0, problem="result.json is too large to join")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            raw = handle.read(MAX_EXPORT_BYTES + 1)
-    except OSError as exc:
-        return Export(folder, {}, 0, 0, problem=f"cannot read result.json: {exc.strerror}")
-    finally:
-        os.close(fd)
+        raw = read_bounded(fs_path, MAX_EXPORT_BYTES, follow_links=False)
+    except BadInput as exc:
+        return Export(folder, {}, 0, 0, problem=f"result.json not joined: {exc}")
     return parse_export(raw, folder)
