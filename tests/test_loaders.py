@@ -558,3 +558,23 @@ def test_a_fifo_named_as_key_or_logo_is_refused(tmp_path: Path) -> None:
         load_key(str(fifo))
     with pytest.raises(LogoError, match="not a regular file"):
         load_logo(str(fifo))
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        "[]",
+        "[" * 100 + "]" * 100,
+        '{"format": "F", "index_version": "V", "shards": [{"name": "../../../etc/passwd", '
+        '"rows": 1, "views": 0, "files": {}}]}',
+        '{"format": "F", "index_version": "V", "shards": [{"name": "shard-00000", '
+        '"rows": -1, "views": 0, "files": {}}]}',
+    ],
+)
+def test_a_hostile_shard_manifest_is_one_line(tmp_path: Path, manifest: str) -> None:
+    from kyctriage.match import shards
+
+    text = manifest.replace('"F"', json.dumps(shards.FORMAT))
+    (tmp_path / shards.MANIFEST).write_text(text.replace('"V"', str(shards.INDEX_VERSION)))
+    with pytest.raises(KyctriageError, match="cannot read the manifest|not a kyctriage sharded"):
+        shards.read_manifest(tmp_path)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from kyctriage.match import search
 from kyctriage.model import STATUS_OK, FileRecord, ViewHashes
+from kyctriage.serialise import check_hex, from_data
+from kyctriage.untrusted import BadInput, loads_json
 
 ViewMap = Mapping[tuple[str, str], Sequence[ViewHashes]]
 
@@ -61,6 +64,32 @@ def entry(record: FileRecord, views: Sequence[ViewHashes] = ()) -> Entry | None:
         has_exif=bool(record.exif),
         size=record.size or 0,
     )
+
+
+def checked_entry(values: dict[str, Any]) -> Entry:
+    """A stored row (SQLite index, a shard's ids) as an Entry, every value checked as a saved
+    report's would be: the file may have been edited. Raises BadInput (one line)."""
+    views = values.pop("views")
+    if not isinstance(views, str):
+        raise BadInput("views is not text")
+    values["views"] = [
+        dict(zip(("view", "phash", "dhash", "whash"), v, strict=True))
+        if isinstance(v, list) and len(v) == 4 else v
+        for v in (loads_json(views, limit=4) if views else [])
+    ]  # fmt: skip
+    if values.get("has_exif") in (0, 1):
+        values["has_exif"] = bool(values["has_exif"])
+    made: Entry = from_data(Entry, values)
+    check_hex(made.sha256, 64, 64)
+    if made.data_sha256 is not None:
+        check_hex(made.data_sha256, 64, 64)
+    for hashes in (made, *made.views):
+        for kind in ("phash", "dhash", "whash"):
+            check_hex(getattr(hashes, kind), 1, 16)
+    check_hex(made.colorhash, 1, 16)
+    if min(made.width, made.height, made.size) < 0:
+        raise BadInput("a negative size")
+    return made
 
 
 def entries(records: Sequence[FileRecord], views: ViewMap | None = None) -> list[Entry]:

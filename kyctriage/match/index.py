@@ -16,13 +16,11 @@ import urllib.parse
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 from kyctriage import __version__
 from kyctriage.errors import KyctriageError
-from kyctriage.match.entries import Entry
-from kyctriage.serialise import check_hex, from_data
-from kyctriage.untrusted import BadInput, loads_json, read_bounded
+from kyctriage.match.entries import Entry, checked_entry
+from kyctriage.untrusted import BadInput, read_bounded
 
 INDEX_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -178,32 +176,7 @@ def load(path: str | Path) -> list[Entry]:
     out = []
     for number, row in enumerate(fetched, 1):
         try:
-            out.append(_entry(dict(zip(_COLUMNS, row, strict=True))))
+            out.append(checked_entry(dict(zip(_COLUMNS, row, strict=True))))
         except BadInput as exc:
             raise KyctriageError(f"cannot read index {path}: row {number}: {exc}") from None
     return out
-
-
-def _entry(values: dict[str, Any]) -> Entry:
-    """One row as an Entry, every value checked as a saved report's would be."""
-    views = values.pop("views")
-    if not isinstance(views, str):
-        raise BadInput("views is not text")
-    values["views"] = [
-        dict(zip(("view", "phash", "dhash", "whash"), v, strict=True))
-        if isinstance(v, list) and len(v) == 4 else v
-        for v in (loads_json(views, limit=4) if views else [])
-    ]  # fmt: skip
-    if values["has_exif"] in (0, 1):
-        values["has_exif"] = bool(values["has_exif"])
-    made: Entry = from_data(Entry, values)
-    check_hex(made.sha256, 64, 64)
-    if made.data_sha256 is not None:
-        check_hex(made.data_sha256, 64, 64)
-    for hashes in (made, *made.views):
-        for kind in ("phash", "dhash", "whash"):
-            check_hex(getattr(hashes, kind), 1, 16)
-    check_hex(made.colorhash, 1, 16)
-    if min(made.width, made.height, made.size) < 0:
-        raise BadInput("a negative size")
-    return made

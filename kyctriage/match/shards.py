@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +27,14 @@ from kyctriage import __version__
 from kyctriage.errors import KyctriageError
 from kyctriage.match import search
 from kyctriage.match.bands import BANDS, band_orders, near
-from kyctriage.match.entries import Arrays, Entry
-from kyctriage.model import ViewHashes
+from kyctriage.match.entries import Arrays, Entry, checked_entry
+from kyctriage.untrusted import BadInput, loads_json, read_bounded
 
 FORMAT = "kyctriage-shards"
 INDEX_VERSION = 2
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+_SHARD_NAME = re.compile(r"shard-[0-9]{5,10}")
 ROW_GROUP = 65536  # Parquet row group: matched rows are read a group at a time
 # (file suffix, what it holds) of one shard, in the order they are written and checked
 PARTS = ("full.npy", "full-order.npy", "views.npy", "view-rows.npy", "views-order.npy",
@@ -66,8 +69,8 @@ class Shard:
 def read_manifest(root: str | Path) -> tuple[dict[str, Any], list[Shard]]:
     path = Path(root) / MANIFEST
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT:
+        data = loads_json(read_bounded(path, MAX_MANIFEST_BYTES))
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise KyctriageError(f"{root} is not a kyctriage sharded index")
         if data.get("index_version") != INDEX_VERSION:
             raise KyctriageError(
@@ -76,7 +79,12 @@ def read_manifest(root: str | Path) -> tuple[dict[str, Any], list[Shard]]:
             )
         shards = [Shard(s["name"], int(s["rows"]), int(s["views"]), dict(s["files"]))
                   for s in data["shards"]]  # fmt: skip
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        for shard in shards:  # a name is a file name inside the index: never ../ or a path
+            if not isinstance(shard.name, str) or not _SHARD_NAME.fullmatch(shard.name):
+                raise BadInput(f"shard name {str(shard.name)[:40]!r}")
+            if shard.rows < 0 or shard.views < 0:
+                raise BadInput(f"shard {shard.name} has a negative row count")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # BadInput is a ValueError
         raise KyctriageError(f"cannot read the manifest of index {root}: {exc}") from None
     return data, shards
 
@@ -271,8 +279,10 @@ def entries_at(root: str | Path, shard: Shard, rows: NDArray[np.intp]) -> list[E
     local = np.array([first[int(r // ROW_GROUP)] + int(r % ROW_GROUP) for r in rows], np.intp)
     out = []
     for values in table.take(local).to_pylist():
-        views = tuple(ViewHashes(*v) for v in json.loads(values.pop("views")))
-        out.append(Entry(views=views, **values))
+        try:
+            out.append(checked_entry(values))
+        except BadInput as exc:
+            raise KyctriageError(f"{shard.name}: a row of its ids: {exc}") from None
     return out
 
 
