@@ -23,6 +23,7 @@ from kyctriage.model import (
     ImageInfo,
     JpegInfo,
     Member,
+    MetadataValue,
     Reason,
     Report,
     ScanMeta,
@@ -31,6 +32,7 @@ from kyctriage.model import (
     Timestamp,
     Verdict,
     WatermarkCheck,
+    XmpEvent,
 )
 from kyctriage.render.html import build_page, render_html
 from kyctriage.render.html_chart import build_chart, verdict_slots
@@ -97,6 +99,11 @@ def hostile_report(thumbnails: str = "pixelated") -> Report:
                 ("Software", payload),
                 ("UserComment", payload),
             ),
+            xmp=(("xmp:CreatorTool", payload), (f"dc:{payload}", payload)),
+            xmp_history=(XmpEvent(payload, "2018-02-02T10:00:00", payload),),
+            iptc=(("By-line", payload), ("Caption-Abstract", payload)),
+            makernotes=(("Apple:ContentIdentifier", payload),),
+            metadata=(MetadataValue(payload, "Caption-Abstract", payload),),
             best_time=_stamp(f"2018-0{i + 1}-02T10:00:00"),
             timestamps=(_stamp("2018-02-02"),),
             verdict=Verdict(
@@ -167,6 +174,16 @@ def test_hostile_strings_make_no_markup():
     assert "<script>window.__pwned=1</script>" in text  # shown as text, escaped in the source
     assert "{{ 7*7 }}{% raw %}" in text and "49" not in text
     assert "\u202e" not in html and "evil\\u202egpj.exe" in text
+
+
+def test_new_metadata_blocks_reach_the_details_as_data():
+    """XMP, its history, IPTC and the merged view travel in the data island as text (the
+    page puts them in with textContent); the markup test above covers the rest."""
+    rows = _island(render_html(hostile_report()))["rows"]
+    details = [r["d"] for r in rows if "history" in r["d"]]
+    assert details
+    for key in ("history", "iptc", "xmp", "metadata"):
+        assert any(PAYLOADS[0] in json.dumps(d[key]) for d in details), key
 
 
 def test_data_island_carries_the_strings_as_json_text():
