@@ -33,6 +33,20 @@ def _file_roots(report: Report) -> set[str]:
     }  # fmt: skip
 
 
+# The note on a zip root's own record (scanning/ingest.py walk_archive).
+_ARCHIVE_NOTES = ("zip: ", "zip archive: ")
+MEMBER_PREFIX = "#member "
+
+
+def _archive_roots(report: Report) -> set[str]:
+    """Zip roots: their own record (path the archive's file name) carries the unpack note."""
+    return {
+        r.root for r in report.records
+        if r.path == os.path.basename(os.path.normpath(r.root))
+        and r.warnings and r.warnings[0].startswith(_ARCHIVE_NOTES)
+    }  # fmt: skip
+
+
 def _entry(digest: str, name: str) -> str | None:
     """One sha256sum line; GNU's escaped form for a backslash or newline in the name. None
     for names sha256sum cannot check (a carriage return) and digests that are not one (an
@@ -82,11 +96,18 @@ def render_manifest(
         "",
         "# inputs: SHA-256 of each file as the scan read it",
     ]  # fmt: skip
-    file_roots = _file_roots(report)
+    archives = _archive_roots(report)
+    file_roots = _file_roots(report) | archives
+    members: dict[str, list[str]] = {}
     for record in report.records:
-        name = _input_name(record, file_roots)
+        member = record.root in archives and record.path != os.path.basename(
+            os.path.normpath(record.root)
+        )
+        name = record.path if member else _input_name(record, file_roots)
         line = _entry(record.sha256, name) if record.sha256 and not record.path_bytes_hex else None
-        if line is not None:
+        if line is not None and member:
+            members.setdefault(record.root, []).append(MEMBER_PREFIX + line)
+        elif line is not None:
             lines.append(line)
         elif record.sha256:
             raw = visible(record.path_bytes_hex or "CR")
@@ -95,6 +116,15 @@ def render_manifest(
         else:
             lines.append(f"# not read ({record.status}: {visible(record.error or '')}): "
                          f"{visible(name)}")  # fmt: skip
+    if members:
+        lines += [
+            "",
+            "# members of zip archives, by their stored names: not files here, so commented out.",
+            f"# Check them in a copy unpacked by hand: sed -n 's/^{MEMBER_PREFIX}//p' THIS_FILE |",
+            "#   (cd UNPACKED && sha256sum -c); with several archives, one section each.",
+        ]
+        for root, listed in members.items():
+            lines += [f"# members of {visible(root)}", *listed]
     if saved is not None:
         lines += ["", "# the saved scan this run rendered"]
         lines.append(_entry(saved[1], saved[0]) or f"# {visible(saved[1])}  {visible(saved[0])}")

@@ -13,6 +13,7 @@ from kyctriage.model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord,
 from kyctriage.render.text import visible
 
 MAX_ERRORS_SHOWN = 20
+ARCHIVE_PROBLEM = "zip archive: "  # the note of a zip root that was not unpacked whole
 MAX_VALUES_SHOWN = 8
 
 
@@ -173,6 +174,13 @@ def summary(report: Report) -> Group:
     reasons = report.reasons()
     if reasons:
         head.append("\n" + visible(", ".join(f"{kind} {n}" for kind, n in reasons.items())))
+    # A zip that could not be unpacked whole (cut short, too many members, a bomb): what the
+    # counts above leave out must be said here, not only in the JSON.
+    archives = [(r.path, w) for r in report.records for w in r.warnings[:1]
+                if w.startswith(ARCHIVE_PROBLEM)]  # fmt: skip
+    for path, problem in archives[:MAX_ERRORS_SHOWN]:
+        head.append("\n")
+        head.append_text(inert(f"{path}: {problem}"))
     head.append("\nroots: ")
     head.append_text(inert(", ".join(report.meta.roots)))
     if report.meta.profile:

@@ -26,7 +26,8 @@ CHUNK = 1 << 20
 def is_zip_root(path: str) -> bool:
     """A zip named as a scan root: a regular file that starts as a zip does. zipfile alone
     would also take a JPEG with a zip appended (it looks for the directory at the end), and
-    such a polyglot is evidence to record as it is, not to unpack."""
+    such a polyglot is evidence to record as it is, not to unpack. A zip whose end is cut
+    off (no central directory) is still one: unpacking it fails, and its record says so."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # before opening: a FIFO would block
             return False
@@ -34,7 +35,7 @@ def is_zip_root(path: str) -> bool:
             head = handle.read(4)
     except OSError:
         return False
-    return head in (b"PK\x03\x04", b"PK\x05\x06") and zipfile.is_zipfile(path)
+    return head in (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def safe_name(name: str) -> str | None:
@@ -48,6 +49,10 @@ def safe_name(name: str) -> str | None:
 class Unpacked:
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (member name, why)
     times: dict[str, str] = field(default_factory=dict)  # unpacked name -> its stored time
+    # Members whose stored name is unsafe (absolute, "..", "." or empty parts, backslashes):
+    # (stored name, the private file it was unpacked to, its stored time). Never unpacked
+    # under their safe form, where they would take another member's place.
+    unsafe: list[tuple[str, Path, str]] = field(default_factory=list)
 
 
 _EXTENDED_TIME = 0x5455  # Info-ZIP's "UT" extra field: Unix times, UTC
@@ -76,23 +81,35 @@ def extract(path: str, destination: Path) -> list[str]:
     return [f"{name!r}: {reason}" for name, reason in unpack(path, destination).left_out]
 
 
-def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpacked:
+def unpack(
+    path: str, destination: Path, found: Unpacked | None = None, quarantine: Path | None = None
+) -> Unpacked:
     """Unpack the regular files of a zip into found (a new Unpacked by default): the members
     left out and why, and each unpacked member's stored time. Sizes are counted as bytes are
     written, not taken from the headers, which attackers set. Every file unpacked takes the
     archive's own mtime, so that a scan resumed after unpacking again sees the same files.
     A member that cannot be unpacked (corrupt data, an unsupported method, a password, a name
-    the file system refuses) is left out and the rest go on. Raises KyctriageError when the
-    archive cannot be read or exceeds the bounds; found keeps what came before."""
+    the file system refuses) is left out and the rest go on. A member with an unsafe stored
+    name is unpacked into quarantine under a private name (found.unsafe), or left out
+    without one. Raises KyctriageError when the archive cannot be read or exceeds the
+    bounds; found keeps what came before."""
     found = Unpacked() if found is None else found
     stamp = os.stat(path).st_mtime_ns
     try:
         archive = zipfile.ZipFile(path)
         members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+    except zipfile.BadZipFile as exc:
+        raise KyctriageError(
+            f"truncated or damaged (no readable central directory: {one_line(exc, 200)}); "
+            "no member unpacked"
+        ) from None
+    except (zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         raise KyctriageError(f"cannot read archive {path}: {one_line(exc, 200)}") from None
     if len(members) > MAX_MEMBERS:
-        raise KyctriageError(f"{path}: {len(members)} members exceed {MAX_MEMBERS}")
+        raise KyctriageError(
+            f"{len(members)} members, more than the {MAX_MEMBERS} kyctriage unpacks: "
+            "none unpacked or listed"
+        )
     total = 0
     with archive:
         for position, member in enumerate(members):
@@ -101,10 +118,18 @@ def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpac
             if member.is_dir():
                 continue
             kind = stat.S_IFMT(mode)  # zero when the writer stored no file type
-            if name is None or (kind and kind != stat.S_IFREG):
+            if kind and kind != stat.S_IFREG:
                 found.left_out.append((member.filename, "not a regular file, left out"))
                 continue
-            target = destination / name
+            unsafe = name is None or name != member.filename
+            if unsafe and quarantine is None:
+                found.left_out.append((member.filename, "unsafe name, left out"))
+                continue
+            # Never under its safe form, which may be another member's name.
+            if name is None or (unsafe and quarantine is not None):
+                target = quarantine / f"{position:06d}"  # type: ignore[operator]
+            else:
+                target = destination / name
             try:
                 if target.exists():
                     found.left_out.append((member.filename, "duplicate name, left out"))
@@ -125,7 +150,10 @@ def unpack(path: str, destination: Path, found: Unpacked | None = None) -> Unpac
                 found.left_out.append((member.filename, f"cannot unpack: {one_line(exc, 200)}"))
                 continue
             os.utime(target, ns=(stamp, stamp))
-            found.times[name] = member_time(member)
+            if name is None or unsafe:
+                found.unsafe.append((member.filename, target, member_time(member)))
+            else:
+                found.times[name] = member_time(member)
     return found
 
 

@@ -145,21 +145,27 @@ def walk_archive(root: str, scratch: str) -> Iterator[Source]:
     from kyctriage.scanning import archive
 
     folder = tempfile.mkdtemp(prefix="zip-", dir=scratch)
+    quarantine = tempfile.mkdtemp(prefix="zip-unsafe-", dir=scratch)
     unpacked = archive.Unpacked()
     try:
-        archive.unpack(root, Path(folder), unpacked)
+        archive.unpack(root, Path(folder), unpacked, Path(quarantine))
         problem = None
     except Exception as exc:  # hostile archives reach zlib and struct errors too
         problem = one_line(exc)
     left_out = unpacked.left_out
     (own,) = walk_root(root)
     members = list(walk_root(folder))
-    listed = f"{len(members)} members unpacked and listed, {len(left_out)} left out"
+    unpacked_count = len(members) + len(unpacked.unsafe)
+    listed = f"{unpacked_count} members unpacked and listed, {len(left_out)} left out"
     yield replace(own, note=f"zip archive: {problem}; {listed}" if problem else f"zip: {listed}")
     origin = f"unpacked from {own.path}; mtime is the archive's"
     for member in members:
         note = f"{member.note}; {origin}" if member.note else origin
         yield replace(member, root=root, note=note, archived=unpacked.times.get(member.path))
+    for stored, private, stored_time in unpacked.unsafe:
+        shown, raw_hex = printable_name(stored)
+        note = f"unsafe stored name, unpacked under a private name; {origin}"
+        yield Source(root, shown, str(private), raw_hex, note=note, archived=stored_time)
     for member_name, reason in left_out:
         shown, raw_hex = printable_name(member_name)
         yield Source(root, shown, "", raw_hex, skip_reason=f"zip member {reason}")
