@@ -188,3 +188,29 @@ def test_good_outputs_are_written_once_each(evidence: Path, tmp_path: Path) -> N
     assert sorted(output.count(f"written: {p}") for p in outs.values()) == [1] * 5
     assert json.loads(outs["--json"].read_text())["totals"]["seen"] == 1
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_compare_leaves_the_index_and_its_pending_wal_as_they_were(
+    evidence: Path, tmp_path: Path
+) -> None:
+    """Item 2: the reference is opened read-only and immutable; a -wal beside it (a writer that
+    stopped mid-way) is neither replayed into the index nor deleted."""
+    import shutil
+    import sqlite3
+
+    built = tmp_path / "built.db"
+    assert _run("index", "build", evidence, "-o", built)[0] == 0
+    writer = sqlite3.connect(built)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("INSERT INTO meta VALUES ('pending', 'x')")
+    writer.commit()
+    ref = tmp_path / "ref.db"
+    shutil.copy(built, ref)  # as a crash would leave them: the index and its pending -wal
+    shutil.copy(f"{built}-wal", f"{ref}-wal")
+    writer.close()
+    before = {p.name: _sha(p) for p in (ref, Path(f"{ref}-wal"))}
+    code, output = _run("compare", evidence, ref, "--json", tmp_path / "c.json", "-q")
+    assert code == 0, output
+    assert {p.name: _sha(p) for p in (ref, Path(f"{ref}-wal"))} == before
+    assert sorted(p.name for p in tmp_path.glob("ref.db*")) == ["ref.db", "ref.db-wal"]
