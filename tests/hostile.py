@@ -16,6 +16,8 @@ MARKUP = "[bold red]x[/bold red][/bold][link=https://evil.invalid]y[/link]:warni
 ESCAPES = "\x1b[31mred\x1b[0m\x1b]8;;https://evil.invalid\x07here\x1b]8;;\x07\x9b2J"
 SCRIPT = "<script>alert(1)</script><img src=x onerror=alert(2)></textarea>javascript:alert(3)"
 BIDI = "evil\u202egpj.exe"
+# A tag letter, soft hyphen, Arabic letter mark, nominal digit shape, annotation anchor.
+INVISIBLE = "\U000e0041\u00ad\u061c\u206f\ufff9"
 
 
 def photo(size: tuple[int, int] = (64, 48)) -> Image.Image:
@@ -192,6 +194,9 @@ def make_hostile_tree(root: Path) -> dict[str, str]:
     put(f"names/{SCRIPT.replace('/', '_')}.jpg", jpeg, "HTML in the name")
     put(f"names/{BIDI}.jpg", jpeg, "bidi override in the name")
     put("names/esc\x1b[31m\x07.jpg", jpeg, "escape sequences in the name")
+    for char in INVISIBLE:  # five files that would all display as invoice.jpg
+        put(f"names/invoice{char}.jpg", jpeg, f"invisible U+{ord(char):04X} in the name")
+    put("names/a\r=2+5*cmd|A0.jpg", b"not a photo", "a CR then a formula in the name")
     put("names/" + "n" * 246 + ".jpg", jpeg, "250-byte name")
     raw_name = os.path.join(os.fsencode(root), b"names", b"latin1-\xe9\xff.jpg")
     with open(raw_name, "wb") as handle:

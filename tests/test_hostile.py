@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from kyctriage.cli.main import main
 
-from .hostile import ESCAPES, MARKUP, make_hostile_tree, snapshot
+from .hostile import ESCAPES, INVISIBLE, MARKUP, make_hostile_tree, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +97,8 @@ def test_terminal_output_is_inert(hostile):
     _, _, _, result, _ = hostile
     assert "\x07" not in result.output and "\x1b]8" not in result.output
     assert "\u202e" not in result.output
+    assert not any(char in result.output for char in INVISIBLE + "\r")
+    assert "a\\u000d=2+5*cmd|A0.jpg" in result.output  # an error record, named visibly
 
 
 def test_error_texts_are_stable_across_runs(hostile):
