@@ -86,11 +86,20 @@ def open_side(path: PathArg, workers: int = 0) -> Side:
         return Side(name, records=load_report(name).records)
     if archive.is_zip_root(name):  # not a JPEG with a zip appended: that is a photo
         with tempfile.TemporaryDirectory(prefix="kyctriage-zip-") as folder:
-            left_out = archive.extract(name, Path(folder))
-            records = scan(folder, workers=workers).records
-        # The records name the archive, not the private folder it was unpacked into.
-        return Side(name, records=tuple(replace(r, root=name) for r in records),
-                    left_out=tuple(left_out))  # fmt: skip
+            files, unsafe = Path(folder, "files"), Path(folder, "unsafe")
+            files.mkdir()
+            unsafe.mkdir()
+            found = archive.unpack(name, files, quarantine=unsafe)
+            records = scan([str(files), str(unsafe)], workers=workers).records
+        # The records name the archive, not the private folder it was unpacked into, and a
+        # member with an unsafe name by the name it was stored under.
+        stored = {private.name: member for member, private, _ in found.unsafe}
+        records = tuple(
+            replace(r, root=name, path=stored[r.path] if r.root == str(unsafe) else r.path)
+            for r in records
+        )
+        left_out = tuple(f"{member!r}: {why}" for member, why in found.left_out)
+        return Side(name, records=records, left_out=left_out)
     return Side(name, records=scan(name, workers=workers).records)
 
 

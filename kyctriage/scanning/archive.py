@@ -76,11 +76,6 @@ def member_time(member: zipfile.ZipInfo) -> str:
     return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
 
 
-def extract(path: str, destination: Path) -> list[str]:
-    """Unpack the regular files of a zip; returns one line per member left out and why."""
-    return [f"{name!r}: {reason}" for name, reason in unpack(path, destination).left_out]
-
-
 def unpack(
     path: str, destination: Path, found: Unpacked | None = None, quarantine: Path | None = None
 ) -> Unpacked:
@@ -121,15 +116,13 @@ def unpack(
             if kind and kind != stat.S_IFREG:
                 found.left_out.append((member.filename, "not a regular file, left out"))
                 continue
-            unsafe = name is None or name != member.filename
-            if unsafe and quarantine is None:
+            if name is not None and name == member.filename:
+                target, unsafe = destination / name, False
+            elif quarantine is not None:  # never under its safe form: another member's name?
+                target, unsafe = quarantine / f"{position:06d}", True
+            else:
                 found.left_out.append((member.filename, "unsafe name, left out"))
                 continue
-            # Never under its safe form, which may be another member's name.
-            if name is None or (unsafe and quarantine is not None):
-                target = quarantine / f"{position:06d}"  # type: ignore[operator]
-            else:
-                target = destination / name
             try:
                 if target.exists():
                     found.left_out.append((member.filename, "duplicate name, left out"))
@@ -150,10 +143,10 @@ def unpack(
                 found.left_out.append((member.filename, f"cannot unpack: {one_line(exc, 200)}"))
                 continue
             os.utime(target, ns=(stamp, stamp))
-            if name is None or unsafe:
+            if unsafe:
                 found.unsafe.append((member.filename, target, member_time(member)))
             else:
-                found.times[name] = member_time(member)
+                found.times[member.filename] = member_time(member)
     return found
 
 
