@@ -48,6 +48,11 @@ def test_every_control_format_and_separator_character_is_escaped() -> None:
     ]  # fmt: skip
     assert missed == []
     assert visible("a\U000e0041b\u00adc") == "a\\U000e0041b\\u00adc"
+    # The fast path (isprintable) and the regex agree on every code point.
+    from kyctriage.render.text import _UNSAFE, _escape
+
+    differ = [cp for cp in range(0x110000) if visible(chr(cp)) != _UNSAFE.sub(_escape, chr(cp))]
+    assert differ == []
     assert visible("invoice.jpg") == "invoice.jpg" and visible("Zoë 北京 🙂") == "Zoë 北京 🙂"
 
 
