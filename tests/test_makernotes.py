@@ -117,3 +117,14 @@ def test_camera_blocks_outside_exif(corpus: Path) -> None:
     kodak = {m.name: m for m in _probe(CORPUS / "exif-org" / "kodak-dc240.jpg").metadata}
     assert (kodak["ExposureTime"].group, kodak["ExposureTime"].value) == ("Kodak", 0.03111)
     assert (kodak["FNumber"].value, kodak["ISO"].value) == (3.9, 65535)
+
+
+def test_canon_composite_iso_of_hostile_raw_values_is_none_not_an_error() -> None:
+    from kyctriage.probes.makernotes import composite_iso
+
+    # Found by the probe fuzz target: AutoISO 32767 overflowed math.exp; a superscript
+    # CameraISO passed str.isdigit and made int() raise.
+    assert composite_iso({"Canon:BaseISO": 160, "Canon:AutoISO": 32767}) is None
+    assert composite_iso({"Canon:BaseISO": -32768, "Canon:AutoISO": 0}) is None
+    assert composite_iso({"Canon:CameraISO": "²²"}) is None
+    assert composite_iso({"Canon:CameraISO": "400"}) == 400

@@ -165,15 +165,22 @@ def _exifread_value(tag: Any) -> ExifValue | None:
     return printable[:MAX_TEXT] if printable and len(printable) <= MAX_TEXT else None
 
 
+# Canon's BaseISO/AutoISO are 32nds of a stop: 1024 is 2^32 times ISO 100, far past any sensor.
+MAX_APEX_ISO = 1024
+
+
 def composite_iso(notes: dict[str, ExifValue]) -> float | int | None:
     """exiftool's Composite:ISO for Canon: CameraISO when it is a number, else BaseISO x
     AutoISO / 100, both from their APEX-like raw values (Canon.pm CalcISO)."""
     camera = notes.get("Canon:CameraISO")
-    if isinstance(camera, int) or (isinstance(camera, str) and camera.isdigit()):
+    if isinstance(camera, int) or (isinstance(camera, str) and camera.isascii()
+                                   and camera.isdigit()):  # fmt: skip  # not "²": int() refuses
         return int(camera)
     base, auto = notes.get("Canon:BaseISO"), notes.get("Canon:AutoISO")
     if not isinstance(base, int) or not isinstance(auto, int) or not base:
         return None
+    if max(abs(base), abs(auto)) > MAX_APEX_ISO:
+        return None  # a value no camera writes (2^(v/32) would overflow): not evidence of ISO
     base_iso = math.exp(base / 32 * math.log(2)) * 100 / 32
     auto_iso = math.exp(auto / 32 * math.log(2)) * 100
     return base_iso * auto_iso / 100
