@@ -26,11 +26,11 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance
 from threadpoolctl import threadpool_limits
 
 from kyctriage.probes.decode import decode
-from kyctriage.watermark import PRESENT, WatermarkKey, detect, embed
+from kyctriage.watermark import ABSENT, PRESENT, WatermarkKey, detect, embed
 from kyctriage.watermark.logo import THRESHOLD as LOGO_THRESHOLD
 from kyctriage.watermark.logo import LogoTemplate, detect_logo
 
@@ -159,6 +159,66 @@ def _screenshot(image: Image.Image, rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
+def _one_side(image: Image.Image, rng: random.Random, cut: float) -> Image.Image:
+    w, h = image.size
+    dx, dy = int(cut * w), int(cut * h)
+    boxes = ((dx, 0, w, h), (0, dy, w, h), (0, 0, w - dx, h), (0, 0, w, h - dy))
+    return image.crop(boxes[rng.randrange(4)])
+
+
+def _padded(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A border or padding of one colour, 1-8% of the width, uneven."""
+    w = image.width
+    left, top, right, bottom = (rng.randint(max(2, w // 100), max(3, w // 12)) for _ in range(4))
+    colour = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
+    page = Image.new("RGB", (left + image.width + right, top + image.height + bottom), colour)
+    page.paste(image, (left, top))
+    return page
+
+
+DESKTOP, PHONE = (1920, 1080), (1080, 2340)
+
+
+def _on_screen(image: Image.Image, rng: random.Random, size: tuple[int, int]) -> Image.Image:
+    """A back-office page or a chat: the picture re-scaled to 25-100% of the screen's area (as
+    far as its shape fits), anywhere, under a title bar, beside and below lines of text kept a
+    margin away from it."""
+    width, height = size
+    bar = height // 24
+    room_w, room_h = width - 16, height - bar - 16
+    share = rng.uniform(0.25, 1.0)
+    scale = min(math.sqrt(share * width * height / (image.width * image.height)),
+                room_w / image.width, room_h / image.height)  # fmt: skip
+    shown = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                         Image.Resampling.BILINEAR)  # fmt: skip
+    page = Image.new("RGB", size, rng.choice([(245, 246, 248), (255, 255, 255), (30, 32, 36)]))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, width, bar), fill=(40, 60, 90))
+    x = rng.randint(8, width - shown.width - 8)
+    y = rng.randint(bar + 8, height - shown.height - 8)
+    ink = (128, 128, 128)
+    for line_y in range(bar + 12, height - 12, 26):
+        for x0, x1 in ((8, x - 12), (x + shown.width + 12, width - 8)):
+            if x1 - x0 > 60 and not y - 20 < line_y < y + shown.height + 4:
+                draw.text((x0, line_y), "Customer 0042 - ID verified - 2026-11-03 14:22", fill=ink)
+            elif x1 - x0 > 60:
+                draw.text((x0, line_y), "KYC", fill=ink)
+    page.paste(shown, (x, y))
+    return page
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _turned(image: Image.Image, rng: random.Random) -> bytes:
+    """A re-photographed screen's small tilt: 1-2 degrees either way, the corners cropped."""
+    angle = rng.choice((-1, 1)) * rng.uniform(1.0, 2.0)
+    return _jpeg(image.rotate(angle, Image.Resampling.BICUBIC), 85)
+
+
 TRANSFORMS = {
     "embed only, JPEG 92": lambda im, rng: _jpeg(im, 92),
     "Telegram 1280 + q80-87, stripped": _telegram,
@@ -172,6 +232,15 @@ TRANSFORMS = {
     "crop <=5%/side + Telegram": lambda im, rng: _telegram(_crop(im, rng, 0.05), rng),
     "tone + resize 800 + q70": lambda im, rng: _jpeg(_fit(_tone(im, rng), 800), 70),
     "twice Telegram": lambda im, rng: _telegram(_open(_telegram(im, rng)), rng),
+    "one side cut 10% + q85": lambda im, rng: _jpeg(_one_side(im, rng, 0.10), 85),
+    "one side cut 15% + q85": lambda im, rng: _jpeg(_one_side(im, rng, 0.15), 85),
+    "one side cut 20% + q85": lambda im, rng: _jpeg(_one_side(im, rng, 0.20), 85),
+    "padding/border + q85": lambda im, rng: _jpeg(_padded(im, rng), 85),
+    "desktop screenshot PNG": lambda im, rng: _png(_on_screen(im, rng, DESKTOP)),
+    "desktop screenshot q85": lambda im, rng: _jpeg(_on_screen(im, rng, DESKTOP), 85),
+    "phone screenshot PNG": lambda im, rng: _png(_on_screen(im, rng, PHONE)),
+    "phone screenshot q85": lambda im, rng: _jpeg(_on_screen(im, rng, PHONE), 85),
+    "turned 1-2 degrees + q85": _turned,
 }
 
 
@@ -305,9 +374,9 @@ def main() -> None:
     psnr = float(np.mean([r["psnr"] for r in results]))
     print(f"{len(results)} photographs ({big} with longest side >= 1024 px), preview_size "
           f"{PREVIEW_SIZE}, {elapsed:.0f} s with {args.workers} workers\n")  # fmt: skip
-    print("| transformation | TPR >= 1024 px | TPR all | FP unmarked | FP wrong key | "
-          "PSNR dB | ms/detection marked | ms/detection unmarked |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+    print("| transformation | TPR >= 1024 px | TPR all | marked called absent | FP unmarked | "
+          "FP wrong key | PSNR dB | ms/detection marked | ms/detection unmarked |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     checks = fp_total = 0
     for label, _, _ in ROWS:
         rows = [r["rows"][label] for r in results]  # type: ignore[index]
@@ -320,7 +389,9 @@ def main() -> None:
         fp_total += fp_plain + fp_wrong
         ms = float(np.median([row["ms"] for row in rows]))
         ms_neg = float(np.median([row["ms_neg"] for row in rows]))
-        print(f"| {label} | {tpr_big:.1%} | {tpr_all:.1%} | {fp_plain}/{2 * len(rows)} | "
+        absent = sum(row["verdict"] == ABSENT for row in rows)
+        print(f"| {label} | {tpr_big:.1%} | {tpr_all:.1%} | {absent}/{len(rows)} | "
+              f"{fp_plain}/{2 * len(rows)} | "
               f"{fp_wrong}/{len(rows)} | {psnr:.1f} | {ms:.1f} | {ms_neg:.0f} |")  # fmt: skip
     print(f"\nfalse positives: {fp_total} in {checks} unmarked or wrong-key checks")
     misses = [(r["name"], label, row["verdict"]) for r in results

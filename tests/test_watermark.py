@@ -27,6 +27,7 @@ from kyctriage.watermark import (
     spread,
     stretch,
 )
+from kyctriage.watermark.detect import REGION_HYPOTHESES, REGION_THRESHOLD
 from kyctriage.watermark.result import gaussian_tail_bound, gaussian_threshold
 
 KEY = WatermarkKey(bytes(range(32)))
@@ -144,9 +145,12 @@ def test_crop_is_found_by_the_crop_search(marked):
 
 def test_crop_search_covers_the_diagonal_of_a_listed_aspect_and_little_else():
     pairs = crop.scale_pairs((1280, 960), DEFAULT_ASPECT_RATIOS)  # 4:3
-    assert pairs.diagonal().all()  # crops keeping the original's 4:3
+    kept = np.array([crop.FINE_SCALES[i] for i in crop.COARSE_INDEX])
+    assert pairs.diagonal()[kept >= crop.BOTH_SIDES].all()  # crops keeping the original's 4:3
     assert pairs.sum() <= pairs.size / 3
-    assert crop.scale_pairs((1280, 960), None) is None
+    anywhere = crop.scale_pairs((1280, 960), None)  # every cell a crop may have
+    assert (pairs <= anywhere).all() and anywhere[-1].all() and anywhere[:, -1].all()
+    assert not anywhere[0, 0]  # not 22% off both axes
     assert not crop.scale_pairs((3000, 1000), ((1, 1),)).any()  # no 8% crop of a square is 3:1
 
 
@@ -169,7 +173,8 @@ def test_crop_search_tries_the_cells_its_aspect_line_passes_near_not_those_it_cl
     clipped = 0
     for size in ((1280, 960), (1230, 951), (2047, 1494), (1000, 1500), (1280, 720)):
         wanted = crop.scale_pairs(size, ((4, 3),))
-        assert (_cells_near_the_line(size, 4 / 3, crop.INNER - 1e-4) <= wanted).all()
+        cells = crop.scale_pairs(size, None)
+        assert (_cells_near_the_line(size, 4 / 3, crop.INNER - 1e-4) & cells <= wanted).all()
         assert (wanted <= _cells_near_the_line(size, 4 / 3, crop.INNER + 1e-4)).all()
         clipped += int((_cells_near_the_line(size, 4 / 3, half) & ~wanted).sum())
     assert clipped > 0  # cells the widened line only clips near a corner are left out
@@ -339,6 +344,8 @@ def test_key_files_and_fingerprint(tmp_path):
 
 def test_thresholds_follow_the_union_bound():
     assert gaussian_tail_bound(spread.FAST_THRESHOLD, spread.FAST_HYPOTHESES) <= 0.5e-6 + 1e-12
-    assert gaussian_tail_bound(crop.THRESHOLD, crop.HYPOTHESES) <= 0.5e-6 + 1e-12
+    crop_share = gaussian_tail_bound(crop.THRESHOLD, crop.HYPOTHESES)
+    regions_share = gaussian_tail_bound(REGION_THRESHOLD, REGION_HYPOTHESES)
+    assert crop_share <= 0.25e-6 + 1e-12 and regions_share <= 0.25e-6 + 1e-12
     assert gaussian_threshold(1, 1e-4) == pytest.approx(4.29, abs=0.01)
     assert gaussian_tail_bound(-1.0) == 1.0

@@ -20,10 +20,13 @@ def _widths(scale: float, grid: int) -> int:
     return max(1, round(scale * grid))
 
 
-# Kept fraction per axis: 0.84..1.0 covers crops of up to 8% per side. FINE_STEP keeps the
-# phase error at the top of the band under a fifth of a cycle across the frame.
-MIN_KEPT, FINE_STEP, COARSE_EVERY = 0.84, 0.004, 3
-FINE_SCALES = tuple(round(MIN_KEPT + FINE_STEP * j, 4) for j in range(41))
+# Kept fraction per axis: 0.84..1.0 covers crops of up to 8% per side; down to 0.78 along one
+# axis while the other keeps ONE_SIDE or more covers 22% cut from one edge (a cropper's usual
+# cut). FINE_STEP keeps the phase error at the top of the band under a fifth of a cycle
+# across the frame.
+MIN_KEPT, FINE_STEP, COARSE_EVERY = 0.78, 0.004, 3
+BOTH_SIDES, ONE_SIDE = 0.84, 0.96
+FINE_SCALES = tuple(round(MIN_KEPT + FINE_STEP * j, 4) for j in range(56))
 COARSE_INDEX = tuple(range(1, len(FINE_SCALES), COARSE_EVERY))
 COARSE_WIDTHS = tuple(_widths(FINE_SCALES[i], fr.FRAME) for i in COARSE_INDEX)
 ASPECT_TOLERANCE = 0.01  # the reduced decode's rounding, and originals a pixel or two off
@@ -35,14 +38,26 @@ CANDIDATES = 2  # coarse scale pairs whose neighbours are tried
 GATE = 5.0  # first-pass z below which no scale pair is tried
 
 
+def allowed(ky: np.ndarray, kx: np.ndarray, slack: float = 0.0) -> np.ndarray:
+    """The (kept y, kept x) pairs searched: both >= BOTH_SIDES, or one >= ONE_SIDE."""
+    low, high = np.minimum(ky, kx), np.maximum(ky, kx)
+    inside: np.ndarray = (low >= BOTH_SIDES - slack - 1e-9) | (high >= ONE_SIDE - slack - 1e-9)
+    return inside
+
+
 def _hypotheses() -> int:
-    """Every (scale x, scale y, offset x, offset y) of the fine grid: the union bound's count."""
-    per_axis = sum(fr.FRAME - _widths(s, fr.FRAME) + 1 for s in FINE_SCALES)
-    return per_axis * per_axis
+    """Every allowed (scale x, scale y) pair of the fine grid times its offsets: the union
+    bound's count."""
+    scales = np.array(FINE_SCALES)
+    offsets = np.array([fr.FRAME - _widths(s, fr.FRAME) + 1 for s in FINE_SCALES])
+    pairs = allowed(scales[:, None], scales[None, :])
+    return int((np.outer(offsets, offsets) * pairs).sum())
 
 
 HYPOTHESES = _hypotheses()
-THRESHOLD = gaussian_threshold(HYPOTHESES, FALSE_POSITIVE_TARGET / 2)
+# The fast test has half the false-positive budget, this search a quarter, and the picture
+# regions inside a larger image (detect.py) the last quarter.
+THRESHOLD = gaussian_threshold(HYPOTHESES, FALSE_POSITIVE_TARGET / 4)
 
 
 @dataclass(frozen=True)
@@ -98,15 +113,17 @@ def _best(luma: Image.Image, sx: float, sy: float, template: np.ndarray) -> tupl
     return float(valid[oy, ox]) / np.sqrt(energy), int(ox), int(oy)
 
 
-def scale_pairs(size: tuple[int, int], aspects: AspectRatios | None) -> np.ndarray | None:
+def scale_pairs(size: tuple[int, int], aspects: AspectRatios | None) -> np.ndarray:
     """Which coarse (kept y, kept x) pairs a crop of an original of one of these aspect ratios
     can have: the crop keeps kx / ky = (its own aspect) / (the original's). Each coarse pair
     stands for the cell of fine pairs around it, tried when that line (widened by
-    ASPECT_TOLERANCE) passes near its centre (INNER). None (any aspect) leaves the whole grid."""
-    if aspects is None:
-        return None
+    ASPECT_TOLERANCE) passes near its centre (INNER). None (any aspect): every allowed cell."""
     kept = np.array([FINE_SCALES[i] for i in COARSE_INDEX])
     ky, kx = kept[:, None], kept[None, :]
+    # A cell counts when one of its fine pairs is allowed.
+    cells = allowed(ky, kx, FINE_STEP * (COARSE_EVERY // 2))
+    if aspects is None:
+        return cells
     own = size[0] / size[1]
     wanted = np.zeros((len(kept), len(kept)), dtype=bool)
     for w, h in aspects:
@@ -115,7 +132,8 @@ def scale_pairs(size: tuple[int, int], aspects: AspectRatios | None) -> np.ndarr
             wanted |= (ratio * (1 - ASPECT_TOLERANCE) * (ky - INNER) < kx + INNER) & (
                 ratio * (1 + ASPECT_TOLERANCE) * (ky + INNER) > kx - INNER
             )
-    return wanted
+    both: np.ndarray = wanted & cells
+    return both
 
 
 def search(
@@ -123,6 +141,8 @@ def search(
     key: WatermarkKey,
     full_size: tuple[int, int] | None = None,
     aspects: AspectRatios | None = DEFAULT_ASPECT_RATIOS,
+    threshold: float = THRESHOLD,
+    least: float = MIN_KEPT,
 ) -> CropScore:
     """The first pass (stretch.py) ranks every third scale pair of the grid (the mark tolerates a
     scale error of about 0.006); the exact test then tries the fine neighbours of the best few,
@@ -130,9 +150,13 @@ def search(
     tried: in the bench, marked crops scored >= 5.87 there, 984 unmarked checks <= 4.79.
 
     aspects (the marked originals' aspect ratios; None for any) limit the pairs the first pass
-    scores, a third or less of the grid; THRESHOLD still counts every pair of the grid."""
+    scores, a third or less of the grid; THRESHOLD still counts every pair of the grid, as
+    the caller's threshold must. least: the smallest kept fraction tried on either side."""
     luma = fr.to_luma(preview)
     pairs = scale_pairs(full_size or preview.size, aspects)
+    if least > MIN_KEPT:  # only crops keeping at least this much of both sides
+        kept = np.array([FINE_SCALES[i] for i in COARSE_INDEX])
+        pairs = pairs & (kept[:, None] >= least) & (kept[None, :] >= least)
     first = stretch.scores(luma, key, COARSE_WIDTHS, pairs)
     if not np.isfinite(first).any():
         return CropScore(0.0, (1.0, 1.0), (0.0, 0.0), 0.0)
@@ -142,7 +166,7 @@ def search(
     last = len(FINE_SCALES) - 1
     for flat in np.argsort(first, axis=None)[::-1][:CANDIDATES]:
         cy, cx = (COARSE_INDEX[int(i)] for i in np.unravel_index(int(flat), first.shape))
-        if first.flat[flat] < GATE or best.z >= THRESHOLD:
+        if first.flat[flat] < GATE or best.z >= threshold:
             break
         for iy in range(max(cy - 1, 0), min(cy + 1, last) + 1):
             for ix in range(max(cx - 1, 0), min(cx + 1, last) + 1):
@@ -150,6 +174,8 @@ def search(
                     continue
                 seen.add((ix, iy))
                 sx, sy = FINE_SCALES[ix], FINE_SCALES[iy]
+                if not allowed(np.array(sy), np.array(sx)):
+                    continue
                 z, ox, oy = _best(luma, sx, sy, template)
                 if z > best.z:
                     best = CropScore(z, (sx, sy), (ox / fr.FRAME, oy / fr.FRAME), best.first)

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+import numpy as np
 from PIL import Image
 
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, describe
 from kyctriage.errors import one_line
-from kyctriage.watermark import crop, spread
+from kyctriage.watermark import crop, regions, spread
 from kyctriage.watermark import frame as fr
 from kyctriage.watermark.keys import WatermarkKey
-from kyctriage.watermark.result import INCONCLUSIVE, PRESENT, WatermarkResult, gaussian_tail_bound
+from kyctriage.watermark.result import (
+    FALSE_POSITIVE_TARGET,
+    INCONCLUSIVE,
+    PRESENT,
+    WatermarkResult,
+    gaussian_tail_bound,
+    gaussian_threshold,
+)
+
+# Every region tried (up to regions.MAX_REGIONS) has the fast test's views and the crop
+# search's hypotheses at each inset; together they share the last quarter of the
+# false-positive budget.
+REGION_HYPOTHESES = regions.MAX_REGIONS * (
+    spread.FAST_HYPOTHESES + len(regions.INSETS) * crop.HYPOTHESES
+)
+REGION_THRESHOLD = gaussian_threshold(REGION_HYPOTHESES, FALSE_POSITIVE_TARGET / 4)
 
 
 def detect(
@@ -41,6 +57,22 @@ def _inconclusive(key: WatermarkKey, note: str) -> WatermarkResult:
     )  # fmt: skip
 
 
+def _present(
+    key: WatermarkKey, z: float, threshold: float, hypotheses: int, note: str
+) -> WatermarkResult:
+    return WatermarkResult(
+        detector=spread.detector_name(key), verdict=PRESENT, score=round(z, 2),
+        threshold=round(threshold, 2), false_positive_bound=gaussian_tail_bound(z, hypotheses),
+        expected_marked_score=None,
+        note=f"{note}; z {z:.1f} >= {threshold:.2f} over {hypotheses:,} hypotheses",
+    )  # fmt: skip
+
+
+def _cropped(found: crop.CropScore, where: str = "") -> str:
+    kept = f"{found.kept[0]:.0%} x {found.kept[1]:.0%}"
+    return f"mark found in a cropped picture{where} (kept {kept} of the marked frame)"
+
+
 def _detect(
     preview: Image.Image,
     key: WatermarkKey,
@@ -60,20 +92,68 @@ def _detect(
     if reason is None and crop_search:
         cropped = crop.search(preview, key, full_size, aspects)
         if cropped.z >= crop.THRESHOLD:
-            kept = f"{cropped.kept[0]:.0%} x {cropped.kept[1]:.0%}"
-            return WatermarkResult(
-                detector=spread.detector_name(key), verdict=PRESENT, score=round(cropped.z, 2),
-                threshold=round(crop.THRESHOLD, 2),
-                false_positive_bound=gaussian_tail_bound(cropped.z, crop.HYPOTHESES),
-                expected_marked_score=None,
-                note=f"mark found in a cropped picture (kept {kept} of the marked frame); "
-                f"z {cropped.z:.1f} >= {crop.THRESHOLD:.2f} over {crop.HYPOTHESES:,} "
-                "crop hypotheses",
-            )  # fmt: skip
+            return _present(key, cropped.z, crop.THRESHOLD, crop.HYPOTHESES, _cropped(cropped))
+    inside = _inside(preview, key, crop_search)
+    if isinstance(inside, WatermarkResult):
+        return inside
+    if reason is not None and inside.tested:
+        # The image as a whole cannot show a mark (a flat screen around a picture), but the
+        # pictures inside it could and did not.
+        reason = None if not inside.untested else reason
     negative = spread.negative_result(key, score, reason)
     if reason is not None:
         return negative
+    if inside.untested:
+        return replace(negative, verdict=INCONCLUSIVE, false_positive_bound=FALSE_POSITIVE_TARGET,
+                       note=f"{negative.note}; but {inside.untested}")  # fmt: skip
     if not crop_search:
         return replace(negative, note=f"{negative.note}; crops not searched (--no-crop-search)")
     searched = "any aspect ratio" if aspects is None else f"originals of {describe(aspects)}"
-    return replace(negative, note=f"{negative.note}; no crop of {searched} either")
+    note = f"{negative.note}; no crop of {searched} either"
+    if inside.tested:
+        note += f"; nor in the pictures inside it ({inside.tested})"
+    return replace(negative, note=note)
+
+
+@dataclass(frozen=True)
+class _Inside:
+    tested: str  # the regions searched, described; "" when none
+    untested: str  # why some region could not be searched; "" when none
+
+
+def _inside(
+    preview: Image.Image, key: WatermarkKey, crop_search: bool
+) -> _Inside | WatermarkResult:
+    """The rectangles of photographic content inside a larger image (a screenshot, a padded or
+    bordered picture), each searched as a picture of its own."""
+    luma = np.asarray(preview, dtype=np.float32)
+    if regions.fills_frame(luma):
+        return _Inside("", "")
+    big, small = regions.find(luma)
+    too_small = "a picture region of {} px is too small to test"
+    tested, untested = [], [too_small.format(r.describe()) for r in small[:1]]
+    for region in big:
+        part = preview.crop(region.box())
+        if min(part.size) < spread.MIN_SIDE:
+            if region.rectangular:
+                untested.append(too_small.format(region.describe()))
+            continue
+        score = spread.fast_score(part, key)
+        where = f" inside the image ({region.describe()} px)"
+        if score.z >= REGION_THRESHOLD:
+            return _present(key, score.z, REGION_THRESHOLD, REGION_HYPOTHESES, f"mark found{where}")
+        reason = spread.unusable_reason(part, score)
+        if reason is None and score.expected < REGION_THRESHOLD + spread.MARGIN:
+            reason = f"a marked picture there would score only about {score.expected:.1f}"
+        if reason is not None:
+            if region.rectangular:  # a pasted picture, not a patch of a photograph
+                untested.append(f"the picture region {region.describe()} px: {reason}")
+            continue
+        for inset in regions.INSETS if crop_search else ():
+            cropped = crop.search(preview.crop(region.box(inset)), key, None, None,
+                                  REGION_THRESHOLD, regions.LEAST_KEPT)  # fmt: skip
+            if cropped.z >= REGION_THRESHOLD:
+                return _present(key, cropped.z, REGION_THRESHOLD, REGION_HYPOTHESES,
+                                _cropped(cropped, where))  # fmt: skip
+        tested.append(region.describe())
+    return _Inside(", ".join(tested), "; ".join(untested))

@@ -16,10 +16,10 @@ from kyctriage.watermark.keys import WatermarkKey
 # The picture is resampled once, to the smallest kept width of a GRID canvas, and transformed
 # once; each scale pair then stretches the pattern instead (a product and an inverse transform
 # per pair, the stretched spectra made once per key and pair). A stretched band tops at
-# 96 / 0.84 < 116 cycles, so a 256 grid holds it; the coarser grid and the approximate stretch
+# 96 / 0.78 < 124 cycles, so a 256 grid holds it; the coarser grid and the approximate stretch
 # cost some z (median ~10%), which only decides which scale pairs the exact test in crop.py tries.
 GRID = 256
-TOP = 116  # cycles per GRID kept in each direction
+TOP = 124  # cycles per GRID kept in each direction
 _ROWS = np.r_[0:TOP, GRID - TOP + 1 : GRID]  # frequencies 0..115, -115..-1
 WHITEN = 5  # neighbourhood (bins) of the local spectral whitening
 

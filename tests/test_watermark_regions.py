@@ -1,0 +1,95 @@
+"""The keyed mark found in one-side crops and in pictures inside larger images (padding,
+screenshots), and an honest verdict where a picture inside is too small to test."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from kyctriage.watermark import ABSENT, INCONCLUSIVE, PRESENT, crop, embed, regions
+from tests.test_watermark import KEY, OTHER, check, jpeg, textured
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def screen(
+    picture: Image.Image, size: tuple[int, int], box: tuple[int, int, int, int]
+) -> Image.Image:
+    """A back-office page: a title bar, lines of text, and the picture re-scaled into box."""
+    page = Image.new("RGB", size, (245, 246, 248))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, size[0], 40), fill=(40, 60, 90))
+    for y in range(80, size[1], 30):
+        draw.text((box[2] + 20, y), "Customer 12345 - verified - documents", fill=(30, 30, 30))
+    width, height = box[2] - box[0], box[3] - box[1]
+    page.paste(picture.resize((width, height), Image.Resampling.BILINEAR), box[:2])
+    return page
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[Image.Image, Image.Image]:
+    plain = textured(800, 600, seed=5)
+    return plain, embed(plain, KEY)
+
+
+@pytest.mark.parametrize("edge", range(4))
+def test_a_fifth_cut_from_one_edge_is_found(pair, edge):
+    marked = pair[1]
+    w, h = marked.size
+    box = [(160, 0, w, h), (0, 120, w, h), (0, 0, w - 160, h), (0, 0, w, h - 120)][edge]
+    result = check(jpeg(marked.crop(box)))
+    assert result.verdict == PRESENT and "cropped" in result.note
+    assert result.false_positive_bound <= 1e-6
+
+
+def test_the_searched_pairs_are_both_sides_or_one_side_crops():
+    assert crop.allowed(np.array(0.8), np.array(1.0))
+    assert crop.allowed(np.array(0.85), np.array(0.85))
+    assert not crop.allowed(np.array(0.8), np.array(0.9))
+    assert crop.THRESHOLD > 7.5  # the budget's quarter over the grown grid
+
+
+def test_a_padded_picture_is_found_and_its_unmarked_twin_is_absent(pair):
+    for source, verdict, said in (
+        (pair[1], PRESENT, "inside the image ("),
+        (pair[0], ABSENT, "nor in the pictures inside it ("),
+    ):
+        page = Image.new("RGB", (source.width + 70, source.height + 90), (200, 30, 60))
+        page.paste(source, (35, 40))
+        result = check(jpeg(page))
+        assert result.verdict == verdict and said in result.note, result.note
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_picture_inside_a_screenshot_is_found(pair, fmt):
+    page = screen(pair[1], (1920, 1080), (300, 160, 1260, 880))
+    data = png(page) if fmt == "PNG" else jpeg(page)
+    result = check(data, fmt=fmt)
+    assert result.verdict == PRESENT and "inside the image" in result.note, result.note
+    assert result.false_positive_bound <= 1e-6
+    wrong = check(data, key=OTHER, fmt=fmt)
+    assert wrong.verdict == ABSENT and "pictures inside it" in wrong.note
+
+
+def test_an_unmarked_screenshot_is_absent_and_says_what_was_searched(pair):
+    result = check(png(screen(pair[0], (1920, 1080), (300, 160, 1260, 880))), fmt="PNG")
+    assert result.verdict == ABSENT and "nor in the pictures inside it (" in result.note
+
+
+def test_a_picture_too_small_to_test_is_inconclusive_not_absent(pair):
+    page = screen(pair[1], (1920, 1080), (1400, 700, 1720, 940))  # 320 px: ~85 px in the preview
+    result = check(png(page), fmt="PNG")
+    assert result.verdict == INCONCLUSIVE and "too small to test" in result.note
+
+
+def test_a_photograph_that_fills_its_frame_has_no_regions(pair):
+    luma = np.asarray(pair[0].convert("L"), dtype=np.float32)
+    assert regions.fills_frame(luma)
+    assert regions.find(luma) == ([], [])
