@@ -236,6 +236,23 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
+class Verification:
+    """What decided whether two pictures are one photograph (match/verify.py), for the analyst."""
+
+    verified: bool
+    reason: str  # "verified", or why not: "low information", "no geometric fit", ...
+    mirrored: bool = False
+    inliers: int = 0  # keypoint matches consistent with one similarity (RANSAC)
+    overlap: float = 0.0  # share of the smaller picture covered by the other, aligned
+    blocks: int = 0  # informative blocks compared in the overlap
+    agreeing: int = 0  # of those, blocks whose detail agrees
+    differing: int = 0  # of those, blocks whose detail plainly differs (a portrait, a name)
+    min_correlation: float = 0.0  # the lowest of the blocks' correlations
+    scale: float = 1.0  # the second picture's size relative to the first
+    angle: float = 0.0  # degrees, counter-clockwise, the second onto the first
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     root: str
     path: str
@@ -245,6 +262,7 @@ class Member:
     distances: tuple[tuple[str, int], ...]  # per hash kind, in that view; colorhash as is
     transformations: tuple[str, ...]  # most likely steps from the representative, in order
     linked: bool = True  # False: matched another member, not the representative directly
+    verification: Verification | None = None  # a near member's check against the representative
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from kyctriage.match import search
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries
+from kyctriage.match.stars import Edges, Pictures, stars
 from kyctriage.model import (
     KIND_EXACT,
     KIND_NEAR,
@@ -20,6 +21,7 @@ from kyctriage.model import (
     Member,
     Thresholds,
     Timestamp,
+    Verification,
 )
 
 # colorhash bits (of 42) from which a member is said to have had its brightness or colours
@@ -52,16 +54,17 @@ def _group_edges(keys: Sequence[object]) -> tuple[NDArray[np.intp], NDArray[np.i
     return np.array(a, np.intp), np.array(b, np.intp)
 
 
-def _components(table: Arrays) -> tuple[NDArray[np.intp], int]:
+def _edges(table: Arrays) -> tuple[Edges, Edges, int]:
+    """Identity edges (one file, one set of pixels) and near candidate edges (global hashes)."""
     n = len(table)
-    edges = [
+    ids = [
         _group_edges([e.sha256 for e in table.entries]),
         _group_edges([e.data_sha256 for e in table.entries]),
     ]
     # Identical hash triples are one node of the search (copies would crowd the index).
     uniq, first, inverse = np.unique(table.full, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
-    edges.append((np.arange(n), first[inverse]))
+    edges = [(np.arange(n), first[inverse])]
     found = search.search(uniq, uniq, same_set=True)
     edges.append((first[found.query], first[found.base]))
     crowded = found.crowded
@@ -72,9 +75,17 @@ def _components(table: Arrays) -> tuple[NDArray[np.intp], int]:
             found = search.search(table.views[rows, k], uniq, same_set=False)
             edges.append((rows[found.query], first[found.base]))
             crowded += found.crowded
-    a = np.concatenate([e[0] for e in edges])
-    b = np.concatenate([e[1] for e in edges])
-    return components(n, a, b), crowded
+    return _joined(ids), _joined(edges), crowded
+
+
+def _joined(edges: list[Edges]) -> Edges:
+    return np.concatenate([e[0] for e in edges]), np.concatenate([e[1] for e in edges])
+
+
+def _components(table: Arrays) -> tuple[NDArray[np.intp], int]:
+    identity, near, crowded = _edges(table)
+    a, b = _joined([identity, near])
+    return components(len(table), a, b), crowded
 
 
 def components(n: int, a: NDArray[np.intp], b: NDArray[np.intp]) -> NDArray[np.intp]:
@@ -190,7 +201,14 @@ def _earliest(
 _RELATION = {"identical": "identical", "metadata changed": "same-pixels"}
 
 
-def _cluster(table: Arrays, rows: list[int], times: dict[tuple[str, str], Timestamp]) -> Cluster:
+def _cluster(
+    table: Arrays,
+    rows: list[int],
+    times: dict[tuple[str, str], Timestamp],
+    checks: dict[int, Verification] | None = None,
+) -> Cluster:
+    """One cluster; with checks, each near member's verification against the representative
+    (every member then relates to the representative directly)."""
     items = table.entries
     rep = min(rows, key=lambda i: _rep_key(items[i]))
     members = []
@@ -209,7 +227,8 @@ def _cluster(table: Arrays, rows: list[int], times: dict[tuple[str, str], Timest
                 distances=tuple(zip(search.KINDS, map(int, dist), strict=True))
                 + (("colorhash", colour),),
                 transformations=steps,
-                linked=i == rep or bool(search.accepted(dist[None, :])[0]),
+                linked=i == rep or checks is not None or bool(search.accepted(dist[None, :])[0]),
+                verification=checks.get(i) if checks is not None else None,
             )
         )
     relations = {m.relation for m in members[1:]}
@@ -234,20 +253,31 @@ def _cluster(table: Arrays, rows: list[int], times: dict[tuple[str, str], Timest
 _KIND_ORDER = {KIND_EXACT: 0, KIND_SAME_PIXELS: 1, KIND_NEAR: 2}
 
 
-def cluster(records: Iterable[FileRecord], views: ViewMap | None = None) -> Clustering:
+def cluster(
+    records: Iterable[FileRecord], views: ViewMap | None = None, pictures: Pictures | None = None
+) -> Clustering:
     """Group the records that show the same photograph; singletons are not clusters.
 
     Records without perceptual hashes (errors, skipped files) are left out. `views` gives each
-    record's view hashes by (root, path) where the records do not carry them themselves."""
+    record's view hashes by (root, path) where the records do not carry them themselves. With
+    `pictures` (a scan's way to see a record's picture again), global hashes only propose:
+    a near member joins only through its verified match with the representative (stars.py);
+    without it, candidates are joined as components of the hash rule (records alone)."""
     records = list(records)
     table = Arrays(entries(records, views))
     if not len(table):
         return Clustering(THRESHOLDS, (), 0, 0)
     times = {(r.root, r.path): r.best_time for r in records if r.best_time is not None}
-    labels, crowded = _components(table)
-    groups: dict[int, list[int]] = {}
-    for i, label in enumerate(labels.tolist()):
-        groups.setdefault(label, []).append(i)
-    clusters = [_cluster(table, rows, times) for rows in groups.values() if len(rows) > 1]
+    if pictures is not None:
+        identity, near, crowded = _edges(table)
+        same = components(len(table), *identity)
+        found = stars(table, same, near, _rep_key, pictures)
+        clusters = [_cluster(table, rows, times, checks) for rows, checks in found]
+    else:
+        labels, crowded = _components(table)
+        groups: dict[int, list[int]] = {}
+        for i, label in enumerate(labels.tolist()):
+            groups.setdefault(label, []).append(i)
+        clusters = [_cluster(table, rows, times) for rows in groups.values() if len(rows) > 1]
     clusters.sort(key=lambda c: (_KIND_ORDER[c.kind], -len(c.members), c.id))
     return Clustering(THRESHOLDS, tuple(clusters), len(table), crowded)

@@ -9,9 +9,11 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from kyctriage.model import Verification
+
 # The working copy's longest side: the scan's preview (256-511 px for a JPEG drafted by DCT
 # scaling, at most 512 otherwise) is used as it is; larger pictures are reduced to this.
-WORK = 512
+WORK = 1024
 # ORB (OpenCV's, rotation invariant: 90-degree turns need no extra view). Small borders and
 # patches because previews are small; 600 keypoints leave enough on the half of a picture
 # that a one-side crop or a screenshot keeps.
@@ -37,7 +39,7 @@ TEXTURE = 3.0
 AGREE = 0.5
 MIN_BLOCKS = 6
 DIFFER = 0.2
-MAX_DIFFERING = 2
+MAX_DIFFERING = 0.03  # share of the informative blocks
 # Same photograph: at least this share of the informative blocks agree. Re-encodes, resizes,
 # brightening and crops of one photograph agree in nearly every block; a look-alike of one
 # template (another customer) shares the layout and guilloche but not the portrait, name and
@@ -55,27 +57,6 @@ class Features:
     descriptors: NDArray[np.uint8]  # (n, 32)
     informative: bool  # enough keypoints and detail to be told from a look-alike
     scale: float  # working copy pixels per original preview pixel
-
-
-@dataclass(frozen=True)
-class Verification:
-    """The outcome of one check and what decided it (the analyst's evidence)."""
-
-    verified: bool
-    reason: str  # "verified", or why not: "low information", "no geometric fit", ...
-    mirrored: bool = False
-    inliers: int = 0
-    overlap: float = 0.0  # share of the smaller picture covered by the other, aligned
-    blocks: int = 0  # informative blocks in the overlap
-    agreeing: int = 0  # of those, blocks whose detail agrees
-    differing: int = 0  # of those, blocks whose detail plainly differs (another portrait, name)
-    min_correlation: float = 0.0  # the lowest of the informative blocks' correlations
-    scale: float = 1.0  # the second picture's size relative to the first
-    angle: float = 0.0  # degrees, counter-clockwise, the second onto the first
-
-    @property
-    def agreement(self) -> float:
-        return self.agreeing / self.blocks if self.blocks else 0.0
 
 
 def _detect(gray: NDArray[np.uint8]) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
@@ -145,6 +126,13 @@ def _fit(
         maxIters=2000, confidence=0.995,
     )  # fmt: skip
     count = int(inliers.sum()) if inliers is not None else 0
+    if matrix is None or not np.isfinite(matrix).all():
+        return None, count
+    scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    # a picture shown at a quarter of a screenshot is ~1/4 to 1/8 the size; beyond 1/16 the
+    # fit is a collapse of the points onto one spot, not a picture
+    if not 1 / 16 <= scale <= 16:
+        return None, count
     return (matrix if count >= MIN_INLIERS else None), count
 
 
@@ -166,11 +154,15 @@ def verify(a: Features, b: Features) -> Verification:
         # A mirrored copy can still give an upright fit on symmetric structure: the content
         # decides, so the mirror is tried whenever the upright fit's content does not agree.
         found = _content(a, b, matrix, count, mirrored)
-        if best is None or (found.verified, found.agreement) > (best.verified, best.agreement):
+        if best is None or (found.verified, _agreement(found)) > (best.verified, _agreement(best)):
             best = found
         if best.verified:
             break
     return best if best is not None else Verification(False, "no geometric fit", inliers=most)
+
+
+def _agreement(v: Verification) -> float:
+    return v.agreeing / v.blocks if v.blocks else 0.0
 
 
 def _content(
@@ -217,7 +209,7 @@ def _content(
     )
     agreeing = int((corr >= AGREE).sum())
     differing = int((corr < DIFFER).sum())
-    verified = agreeing >= MIN_AGREEMENT * n and differing <= MAX_DIFFERING
+    verified = agreeing >= MIN_AGREEMENT * n and differing <= max(2, MAX_DIFFERING * n)
     return replace(
         facts, verified=verified, reason="verified" if verified else "content differs",
         blocks=n, agreeing=agreeing, differing=differing,

@@ -42,7 +42,7 @@ from kyctriage.probes import (
     xmp,
 )  # fmt: skip
 from kyctriage.probes import exif as exif_probe
-from kyctriage.scanning import read
+from kyctriage.scanning import looks, read
 from kyctriage.scanning.ingest import Source, walk
 from kyctriage.scanning.journal import Journal, journal_line
 from kyctriage.scanning.options import ScanOptions
@@ -527,4 +527,5 @@ def scan(
         thumbnails=options.thumbnails,
         key_fingerprints=key_fingerprints(options.pixel_checks),
     )
-    return Report(meta=meta, records=analysed, clusters=cluster(analysed))
+    clusters = cluster(analysed, pictures=looks.pictures(options))
+    return Report(meta=meta, records=analysed, clusters=clusters)

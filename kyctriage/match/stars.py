@@ -1,0 +1,85 @@
+"""Verified clusters: each member joins a representative through its own checked match."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kyctriage.match.entries import Arrays, Entry
+from kyctriage.match.verify import Features, verify
+from kyctriage.model import Verification
+
+# Where a scan's pictures are read again to be checked: None when the picture cannot be had
+# (gone, changed since the scan, a member of an unpacked archive): its candidates stay unjoined.
+Pictures = Callable[[Entry], Features | None]
+Edges = tuple[NDArray[np.intp], NDArray[np.intp]]
+
+
+def stars(
+    table: Arrays,
+    identity: NDArray[np.intp],
+    near: Edges,
+    rep_key: Callable[[Entry], tuple[int, bool, int, str, str, str]],
+    pictures: Pictures,
+) -> list[tuple[list[int], dict[int, Verification]]]:
+    """Clusters as (rows, verification of each near row against the representative).
+
+    `identity` labels rows that are one file or one set of pixels (SHA-256, image data hash);
+    `near` are candidate edges (global hashes). Groups are taken in representative order
+    (most pixels first); a group joins the first earlier representative it has a candidate
+    edge to and that its check against passes, else it is a representative itself. A member
+    is therefore always checked against the representative directly: A~B~C cannot chain."""
+    groups: dict[int, list[int]] = {}
+    for row, label in enumerate(identity.tolist()):
+        groups.setdefault(label, []).append(row)
+    best = {g: min(rows, key=lambda i: rep_key(table.entries[i])) for g, rows in groups.items()}
+    neighbours: dict[int, set[int]] = {}
+    for a, b in zip(identity[near[0]].tolist(), identity[near[1]].tolist(), strict=True):
+        if a != b:
+            neighbours.setdefault(a, set()).add(b)
+            neighbours.setdefault(b, set()).add(a)
+    order = sorted(groups, key=lambda g: rep_key(table.entries[best[g]]))
+    features: dict[int, Features | None] = {}
+
+    def look(g: int) -> Features | None:
+        if g not in features:
+            seen = pictures(table.entries[best[g]])
+            # a picture too plain to verify is kept as None: it costs no memory and joins
+            # nothing (flat colours, blank pages: only their identity links them)
+            features[g] = seen if seen is not None and seen.informative else None
+        return features[g]
+
+    reps: list[int] = []
+    joined: dict[int, tuple[int, Verification]] = {}
+    placed: dict[int, int] = {}  # group -> its representative's group
+    for g in order:
+        # the hashes propose through any member already placed; the check is against that
+        # member's representative itself
+        proposed = {placed[h] for h in neighbours.get(g, ()) if h in placed}
+        near_reps = [r for r in reps if r in proposed]
+        found = None
+        mine = look(g) if near_reps else None
+        for r in near_reps:
+            theirs = look(r)
+            if mine is None or theirs is None:
+                continue
+            check = verify(theirs, mine)
+            if check.verified:
+                found = (r, check)
+                break
+        placed[g] = g if found is None else found[0]
+        if found is None:
+            reps.append(g)
+        else:
+            joined[g] = found
+            features.pop(g, None)  # only representatives are looked at again
+    out: dict[int, tuple[list[int], dict[int, Verification]]] = {
+        r: (list(groups[r]), {}) for r in reps
+    }
+    for g, (r, check) in joined.items():
+        rows, checks = out[r]
+        rows.extend(groups[g])
+        checks.update(dict.fromkeys(groups[g], check))
+    return [(rows, checks) for rows, checks in out.values() if len(rows) > 1]

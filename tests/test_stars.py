@@ -1,0 +1,70 @@
+"""Scan clusters through verified matches: one photograph's copies together, look-alikes apart."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+from PIL import Image, ImageDraw
+
+from kyctriage.demo import lookalikes
+from kyctriage.demo.samples import telegram_copy
+from kyctriage.demo.variants import fit, jpeg
+from kyctriage.model import Report
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
+
+
+def _plain(number: int) -> bytes:
+    """A flat colour with its own number: one style, hashes alike, nothing to verify."""
+    picture = Image.new("RGB", (160, 120), (70, 120, 190))
+    ImageDraw.Draw(picture).text((70, 55), str(number), fill=(250, 250, 250))
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    folder = tmp_path_factory.mktemp("leak")
+    booths = [(p, c) for p, c in lookalikes.photographs(1, 1, 2) if p.capture == "booth"]
+    for (_, customer), name in zip(booths, "ab", strict=True):
+        picture = lookalikes.booth(customer)
+        (folder / f"{name}.jpg").write_bytes(jpeg(picture, 92))
+        (folder / f"{name}_telegram.jpg").write_bytes(telegram_copy(picture))
+        (folder / f"{name}_800.jpg").write_bytes(jpeg(fit(picture, 800), 70))
+    for number in range(6):
+        (folder / f"plain{number}.png").write_bytes(_plain(number))
+    shutil.copy(folder / "plain0.png", folder / "plain0 copy.png")
+    return scan(ScanOptions(roots=(str(folder),), in_process=True))
+
+
+def _groups(report: Report) -> list[set[str]]:
+    assert report.clusters is not None
+    return [{m.path for m in c.members} for c in report.clusters.clusters]
+
+
+def test_copies_join_their_original_and_say_what_verified_them(report: Report) -> None:
+    groups = _groups(report)
+    for name in "ab":
+        assert {f"{name}.jpg", f"{name}_telegram.jpg", f"{name}_800.jpg"} in groups
+    assert report.clusters is not None
+    for found in report.clusters.clusters:
+        rep, *members = found.members
+        assert rep.relation == "representative" and rep.verification is None
+        for member in members:
+            if member.relation == "near":
+                check = member.verification
+                assert check is not None and check.verified, member
+                assert check.inliers >= 12 and check.agreeing <= check.blocks
+
+
+def test_look_alikes_and_plain_pictures_are_not_joined(report: Report) -> None:
+    """Two customers in one booth share backdrop, light and template: their hashes propose
+    the pair, the content check refuses it. The plain pictures have near-identical hashes;
+    only the byte-identical copy joins."""
+    groups = _groups(report)
+    assert not any({"a.jpg", "b.jpg"} & g == {"a.jpg", "b.jpg"} for g in groups)
+    plain = [g for g in groups if any(p.startswith("plain") for p in g)]
+    assert plain == [{"plain0.png", "plain0 copy.png"}]
