@@ -68,3 +68,24 @@ def test_look_alikes_and_plain_pictures_are_not_joined(report: Report) -> None:
     assert not any({"a.jpg", "b.jpg"} & g == {"a.jpg", "b.jpg"} for g in groups)
     plain = [g for g in groups if any(p.startswith("plain") for p in g)]
     assert plain == [{"plain0.png", "plain0 copy.png"}]
+
+
+def test_the_html_page_says_what_verified_a_member(report: Report) -> None:
+    from kyctriage.render.html import render_html
+
+    page = render_html(report)
+    assert "matching keypoints" in page and "detailed blocks agree" in page
+
+
+def test_the_json_report_keeps_each_verification(report: Report, validate_report) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from kyctriage.render.json import render_json
+    from kyctriage.serialise import from_data
+
+    data = json.loads(render_json(report))
+    validate_report(data)
+    members = [m for c in data["clusters"]["clusters"] for m in c["members"]]
+    checked = [m["verification"] for m in members if m["relation"] == "near"]
+    assert checked and all(c["verified"] and c["inliers"] >= 12 for c in checked)
+    assert from_data(Report, data) == report

@@ -9,7 +9,14 @@ from typing import Any
 
 from markupsafe import Markup
 
-from kyctriage.model import STATUS_ERROR, STATUS_OK, STATUS_SKIPPED, FileRecord, Report
+from kyctriage.model import (
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    FileRecord,
+    Report,
+    Verification,
+)
 from kyctriage.render.html_chart import Chart, build_chart, verdict_slots
 from kyctriage.render.page import (
     THUMBNAIL_NOTES,
@@ -59,6 +66,17 @@ class MemberView:
     relation: str
     view: str
     steps: str
+    checked: str = ""  # what verified a near member against the representative
+
+
+def _checked(v: Verification | None) -> str:
+    if v is None:
+        return ""
+    return (
+        f"verified{' (mirrored)' if v.mirrored else ''}: {v.inliers} matching keypoints, "
+        f"{v.agreeing} of {v.blocks} detailed blocks agree, {v.differing} differ, "
+        f"overlap {v.overlap:.0%}, scale {v.scale:g}, turned {v.angle:g} degrees"
+    )
 
 
 @dataclass(frozen=True)
@@ -272,6 +290,7 @@ def _clusters(report: Report) -> tuple[ClusterView, ...]:
                     visible(m.relation),
                     visible(m.view),
                     visible(", ".join(m.transformations) or "none"),
+                    visible(_checked(m.verification)),
                 )
                 for m in c.members
             ),
