@@ -41,6 +41,7 @@ def stars(
             neighbours.setdefault(a, set()).add(b)
             neighbours.setdefault(b, set()).add(a)
     order = sorted(groups, key=lambda g: rep_key(table.entries[best[g]]))
+    rank = {g: i for i, g in enumerate(order)}
     features: dict[int, Features | None] = {}
 
     def look(g: int) -> Features | None:
@@ -51,20 +52,24 @@ def stars(
             features[g] = seen if seen is not None and seen.informative else None
         return features[g]
 
-    reps: list[int] = []
+    reps: list[int] = []  # in representative order
     joined: dict[int, tuple[int, Verification]] = {}
     placed: dict[int, int] = {}  # group -> its representative's group
     for g in order:
         # the hashes propose through any member already placed; the check is against that
         # member's representative itself
         proposed = {placed[h] for h in neighbours.get(g, ()) if h in placed}
-        near_reps = [r for r in reps if r in proposed]
+        # placed[] holds representatives only: no scan of every representative (100,000
+        # plain pictures are 100,000 representatives)
         found = None
-        mine = look(g) if near_reps else None
-        for r in near_reps:
+        mine = None
+        for r in sorted(proposed, key=rank.__getitem__):
             theirs = look(r)
-            if mine is None or theirs is None:
-                continue
+            if theirs is None:
+                continue  # too plain to verify against: nothing joins it but its identity
+            mine = look(g) if mine is None else mine
+            if mine is None:
+                break
             check = verify(theirs, mine)
             if check.verified:
                 found = (r, check)
