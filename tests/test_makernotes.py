@@ -45,6 +45,12 @@ def test_canon_composite_iso_as_exiftool_computes_it(corpus: Path) -> None:
     assert abs(float(ixus["ISO"].value) - 64.8419777325505) < 1e-9  # type: ignore[arg-type]
 
 
+def test_composite_iso_of_hostile_raw_values_is_none() -> None:
+    """Found by the metadata fuzz target: a BaseISO of 40,000 overflowed math.exp."""
+    assert makernotes.composite_iso({"Canon:BaseISO": 40_000, "Canon:AutoISO": 0}) is None
+    assert makernotes.composite_iso({"Canon:BaseISO": 160, "Canon:AutoISO": -90_000}) is None
+
+
 def test_merged_precedence_exif_then_xmp_then_iptc(tmp_path: Path) -> None:
     """The same names in EXIF, XMP and IPTC: exiftool -n -json prints Make and
     DateTimeOriginal from EXIF, CreateDate from XMP, DateCreated from XMP-photoshop over
