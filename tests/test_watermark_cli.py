@@ -143,7 +143,8 @@ def test_logo_detector(tmp_path):
 
 def test_detect_and_embed_run_each_file_in_the_scans_supervised_workers(tmp_path, monkeypatch):
     """A file that crashes or hangs its worker is one error line; the other files are still
-    checked (and marked), and the exit status says some failed."""
+    checked (and marked), and the exit status says some failed. The limit is generous: on a
+    loaded machine a plain file took over 2 s."""
     import os
     import time
 
@@ -168,12 +169,12 @@ def test_detect_and_embed_run_each_file_in_the_scans_supervised_workers(tmp_path
         path = leak / f"{name}.jpg"
         path.write_bytes(path.read_bytes().replace(b"TestMake", name.encode().ljust(8, b" ")))
     monkeypatch.setattr(decode, "decode", booby_trapped)  # inherited by the forked workers
-    limits = ["--workers", "2", "--file-timeout", "2"]
+    limits = ["--workers", "2", "--file-timeout", "8"]
     detected = CliRunner().invoke(main, ["watermark", "detect", "--key", str(key_path),
                                          str(leak), *limits])  # fmt: skip
     assert detected.exit_code == 3, detected.output
     assert "crash.jpg: error: the worker process crashed (SIGABRT)" in detected.output
-    assert "hang.jpg: error: timed out after 2 s" in detected.output
+    assert "hang.jpg: error: timed out after 8 s" in detected.output
     assert detected.output.count("absent") == 2  # a.jpg and b.jpg, in input order
     assert "4 file(s): 0 with the mark" in detected.output
 
