@@ -37,7 +37,7 @@ HIGH_PASS_SIGMA = 3.0
 FINE_SIGMA = 0.8
 TEXTURE = 3.0
 AGREE = 0.5
-MIN_BLOCKS = 6
+MIN_BLOCKS = 24
 DIFFER = 0.2
 MAX_DIFFERING = 0.03  # share of the informative blocks
 # Same photograph: at least this share of the informative blocks agree. Re-encodes, resizes,
@@ -209,7 +209,7 @@ def _content(
     )
     agreeing = int((corr >= AGREE).sum())
     differing = int((corr < DIFFER).sum())
-    verified = agreeing >= MIN_AGREEMENT * n and differing <= max(2, MAX_DIFFERING * n)
+    verified = agreeing >= MIN_AGREEMENT * n and differing <= max(1, MAX_DIFFERING * n)
     return replace(
         facts, verified=verified, reason="verified" if verified else "content differs",
         blocks=n, agreeing=agreeing, differing=differing,
