@@ -214,3 +214,20 @@ def test_compare_leaves_the_index_and_its_pending_wal_as_they_were(
     assert code == 0, output
     assert {p.name: _sha(p) for p in (ref, Path(f"{ref}-wal"))} == before
     assert sorted(p.name for p in tmp_path.glob("ref.db*")) == ["ref.db", "ref.db-wal"]
+
+
+def test_the_manifest_never_waits_on_a_fifo(tmp_path):
+    """The saved scan is hashed for the manifest after it was loaded; one swapped for a FIFO
+    in between is an error, not a hang."""
+    import os
+
+    import pytest
+
+    from kyctriage.render.manifest import file_sha256
+
+    fifo = tmp_path / "saved.json"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        file_sha256(str(fifo))
+    (tmp_path / "r.json").write_bytes(b"{}")
+    assert file_sha256(str(tmp_path / "r.json")).startswith("44136fa3")

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import shlex
+import stat
 from collections import Counter
 from collections.abc import Sequence
 
@@ -17,8 +18,13 @@ _DIGEST = re.compile("[0-9a-f]{64}")
 
 
 def file_sha256(path: str) -> str:
+    """A report file's or the saved scan's digest. Opened without blocking and checked on the
+    descriptor: a saved scan swapped for a FIFO after it was loaded must not hang the run."""
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
