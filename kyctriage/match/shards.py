@@ -305,6 +305,7 @@ def find(root: str | Path, leak: Arrays) -> Found:
     queries = np.concatenate([leak.full, leak.views[rows, kinds]]) if len(leak) else leak.full
     sha = np.array([key64(e.sha256) for e in leak.entries], np.uint64)
     data = np.array([key64(e.data_sha256) for e in leak.entries if e.data_sha256], np.uint64)
+    data = data[data != 0]  # 0 stands for a row without a data hash
     out: list[Entry] = []
     for shard in shards:
         opened = open_shard(root, shard)
