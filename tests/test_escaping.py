@@ -171,6 +171,6 @@ def test_a_pipeline_name_with_a_trailing_newline_is_refused(tmp_path, name: str)
     import json as _json
 
     profile = tmp_path / "p.toml"
-    profile.write_text(f"[[pipeline]]\nname = {_json.dumps(name)}\nlabel = \"V\"\n")
+    profile.write_text(f'[[pipeline]]\nname = {_json.dumps(name)}\nlabel = "V"\n')
     result = CliRunner().invoke(main, ["profile", "show", str(profile)])
     assert result.exit_code == 2, result.output

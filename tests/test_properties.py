@@ -99,14 +99,18 @@ records = st.builds(
     xmp=pairs(text),
     timestamps=tuples(timestamps),
     best_time=st.none() | timestamps,
-    hashes=st.none() | st.builds(
-        Hashes, phash=hex_text, dhash=hex_text, whash=hex_text, colorhash=hex_text,
+    hashes=st.none()
+    | st.builds(
+        Hashes,
+        phash=hex_text,
+        dhash=hex_text,
+        whash=hex_text,
+        colorhash=hex_text,
         image_data_sha256=st.none() | sha256,
     ),
     warnings=tuples(text),
-    telegram=st.none() | st.builds(
-        TelegramMessage, posted=iso_time, message_id=st.none() | ints, text=opt_text
-    ),
+    telegram=st.none()
+    | st.builds(TelegramMessage, posted=iso_time, message_id=st.none() | ints, text=opt_text),
     messenger=opt_text,
     watermark=tuples(watermark, 2),
     fingerprints=tuples(fingerprint, 2),

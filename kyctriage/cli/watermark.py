@@ -209,10 +209,12 @@ def detect_cmd(
         row["result"] = result = outcome.result
         present += result["verdict"] == PRESENT
         score = "-" if result["score"] is None else f"{result['score']:.1f}"
-        click.echo(visible(
-            f"{result['verdict']:<12} z={score:<6} {_shown(item.root, item.path)}  "
-            f"({result['note']})"
-        ))
+        click.echo(
+            visible(
+                f"{result['verdict']:<12} z={score:<6} {_shown(item.root, item.path)}  "
+                f"({result['note']})"
+            )
+        )
     _say(f"{len(rows)} file(s): {present} with the mark of key {fingerprint(key)}; "
          f"{failed} unreadable")  # fmt: skip
     if json_path:

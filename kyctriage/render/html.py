@@ -263,8 +263,12 @@ def _row(
 
 def _errors(report: Report) -> tuple[ErrorRow, ...]:
     return tuple(
-        ErrorRow(visible(r.path), visible(r.status), visible(r.error or "", MAX_TEXT),
-                 visible(r.sha256 or ""))  # fmt: skip
+        ErrorRow(
+            visible(r.path),
+            visible(r.status),
+            visible(r.error or "", MAX_TEXT),
+            visible(r.sha256 or ""),
+        )  # fmt: skip
         for r in report.records
         if r.status != STATUS_OK
     )

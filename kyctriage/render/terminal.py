@@ -73,9 +73,7 @@ def _timeline(report: Report) -> Table | Text:
         return Text("No image carries a usable time.")
     verdicts = sorted({v for _, v in months})
     title = f"Best times: {min(values)[:19]} .. {max(values)[:19]}"
-    table = _table(
-        title, "month", *((v if v != "-" else "images", "right") for v in verdicts), ""
-    )
+    table = _table(title, "month", *((v if v != "-" else "images", "right") for v in verdicts), "")
     per_month: Counter[str] = Counter()
     for (month, _), n in months.items():
         per_month[month] += n
