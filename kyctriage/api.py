@@ -125,17 +125,13 @@ def detect_watermark(
     `search` takes detect's options (crop_search, aspects)."""
     from PIL import Image as PILImage
 
-    from kyctriage.probes.decode import decode, sniff
-    from kyctriage.scanning.options import DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE
-    from kyctriage.scanning.read import read_file
+    from kyctriage.scanning.marks import DetectOptions, detect_file
     from kyctriage.watermark import detect, load_key
 
     loaded = load_key(str(key)) if isinstance(key, str | PathLike) else key
     if isinstance(image, PILImage.Image):
         return detect(image.convert("RGB"), loaded, image.size, **search)
-    content = read_file(str(image), ScanOptions(roots=()).max_file_bytes)
-    decoded = decode(content.data, sniff(content.data), DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE)
-    return detect(decoded.preview, loaded, decoded.upright_size, **search)
+    return detect_file(str(image), loaded, DetectOptions(**search))
 
 
 def learn_fingerprint(paths: PathArg | Iterable[PathArg], name: str, **options: Any) -> Fingerprint:

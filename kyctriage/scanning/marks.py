@@ -26,7 +26,7 @@ from kyctriage.scanning.read import read_file
 from kyctriage.scanning.workers import Failed, run_supervised
 
 if TYPE_CHECKING:
-    from kyctriage.watermark import WatermarkKey
+    from kyctriage.watermark import WatermarkKey, WatermarkResult
 
 
 @dataclass(frozen=True)
@@ -57,21 +57,32 @@ class Outcome:
     error: str | None = None
 
 
-def detect_one(source: Source, key: WatermarkKey, options: DetectOptions) -> Outcome:
-    """Read, sniff, decode at the scan's reduced scale and look for the mark; never raises
-    for a file's own problems."""
+def detect_file(fs_path: str, key: WatermarkKey, options: DetectOptions) -> WatermarkResult:
+    """Read one file, sniff it, decode it at the scan's reduced scale and look for the mark.
+    Raises NotAnImage for content that is no image, FileProblem for a file that cannot be read
+    or decoded."""
     from kyctriage.watermark import detect
+    from kyctriage.watermark.files import NotAnImage
+
+    data = read_file(fs_path, DEFAULT_MAX_FILE_BYTES).data
+    fmt = decode.sniff(data)
+    if fmt not in decode.PILLOW_FORMATS:
+        raise NotAnImage(f"{fmt}, not an image")
+    decoded = decode.decode(data, fmt, DEFAULT_MAX_PIXELS, options.preview_size)
+    return detect(decoded.preview, key, decoded.upright_size, options.crop_search,
+                  options.aspects)  # fmt: skip
+
+
+def detect_one(source: Source, key: WatermarkKey, options: DetectOptions) -> Outcome:
+    """detect_file for one walked source; never raises for a file's own problems."""
+    from kyctriage.watermark.files import NotAnImage
 
     if not source.openable:
         return Outcome(source, skipped=source.skip_reason or source.error)
     try:
-        data = read_file(source.fs_path, DEFAULT_MAX_FILE_BYTES).data
-        fmt = decode.sniff(data)
-        if fmt not in decode.PILLOW_FORMATS:
-            return Outcome(source, skipped=f"{fmt}, not an image")
-        decoded = decode.decode(data, fmt, DEFAULT_MAX_PIXELS, options.preview_size)
-        found = detect(decoded.preview, key, decoded.upright_size, options.crop_search,
-                       options.aspects)  # fmt: skip
+        found = detect_file(source.fs_path, key, options)
+    except NotAnImage as exc:
+        return Outcome(source, skipped=str(exc))
     except (FileProblem, KyctriageError, OSError, ValueError, MemoryError) as exc:
         return Outcome(source, error=one_line(exc))
     return Outcome(source, result=asdict(found))
