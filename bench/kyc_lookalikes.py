@@ -28,6 +28,7 @@ import math
 import multiprocessing
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,7 @@ from kyctriage.demo import lookalikes  # noqa: E402
 from kyctriage.demo.lookalikes import Label, LookalikeSet, write_set  # noqa: E402
 from kyctriage.demo.scenes import font  # noqa: E402
 from kyctriage.match.compare import ERROR, SKIPPED, UNMATCHED, LeakImage, Side  # noqa: E402
+from kyctriage.match.compare import compare as compare_sides  # noqa: E402
 from kyctriage.model import STATUS_OK, FileRecord  # noqa: E402
 
 FULL = {"customers": 25, "natural": 20}
@@ -60,6 +62,7 @@ FULL = {"customers": 25, "natural": 20}
 NOT_MATCHED = (UNMATCHED, ERROR, SKIPPED)
 INDEXES = (("SQLite index", ()), ("sharded index", ("--sharded",)))  # (name, `index build` options)
 QUICK = {"customers": 6, "natural": 8}
+UNREACHABLE = "sharded index, sources moved away"
 
 
 def natural_photos(count: int, seed: int) -> list[tuple[str, bytes]]:
@@ -206,17 +209,27 @@ def _tally(bench: LookalikeSet, label: Label, first: Label | None, unmatched: bo
         f.absent_unmatched += unmatched
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (compare's workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base: Figures,
-            indexed: dict[str, Figures], workers: int) -> float:  # fmt: skip
+            indexed: dict[str, Figures], workers: int) -> tuple[float, float]:  # fmt: skip
     """Leak: every variant; reference: the originals of the present customers and photos, as
     scanned records and as a reference index (no pixels; its rows name the files)."""
     leak = [r for r in records if _key(r).startswith("variants/")]
     ref = [r for r in records if _key(r).startswith("originals/")
            and bench.owner(bench.labels[_key(r)]) in bench.present]  # fmt: skip
     leak_side = Side(str(bench.folder / "variants"), records=tuple(leak))
-    started = time.perf_counter()
-    result = api.compare(leak_side, Side(str(bench.folder / "originals"), records=tuple(ref)))
-    elapsed = time.perf_counter() - started
+    ref_side = Side(str(bench.folder / "originals"), records=tuple(ref))
+    started = _cpu()
+    compare_sides(leak_side, ref_side)  # the global hashes alone: what compare cost before
+    hashes_only = _cpu() - started
+    started = _cpu()
+    result = api.compare(leak_side, ref_side, workers=workers)
+    elapsed = _cpu() - started
     for image in result.images:
         _score(bench, image, ours)
     ref_hash = np.array([_phash(r) for r in ref], np.uint64)
@@ -240,9 +253,22 @@ def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base:
                                cwd=BENCH.parent, capture_output=True, text=True)  # fmt: skip
         if built.returncode == 0:  # (a build without sharded indexes says so: no row)
             indexed[name] = Figures()
-            for image in api.compare(leak_side, str(out)).images:
+            for image in api.compare(leak_side, str(out), workers=workers).images:
                 _score(bench, image, indexed[name])
-    return elapsed
+    # The sharded index again with its source pictures moved away: nothing can be verified,
+    # so a near candidate is an unverified-candidate, never a near match.
+    built = bench.folder / "reference-sharded-index"
+    if "sharded index" in indexed:
+        moved = folder.with_name("reference-moved")
+        shutil.rmtree(moved, ignore_errors=True)
+        folder.rename(moved)
+        try:
+            indexed[UNREACHABLE] = Figures()
+            for image in api.compare(leak_side, str(built), workers=workers).images:
+                _score(bench, image, indexed[UNREACHABLE])
+        finally:
+            moved.rename(folder)
+    return elapsed, hashes_only
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -372,7 +398,7 @@ def run(args: argparse.Namespace) -> None:
         assert report.clusters is not None
         ours, base, records = clusters(report.records, report.clusters, bench)
         indexed: dict[str, Figures] = {}
-        compare_s = compare(records, bench, ours, base, indexed, args.workers)
+        compare_s, hashes_s = compare(records, bench, ours, base, indexed, args.workers)
         photos = {lb.photo for lb in bench.labels.values()}
         customers = {lb.customer for lb in bench.labels.values() if lb.customer}
         per_template = defaultdict(set)
@@ -385,7 +411,8 @@ def run(args: argparse.Namespace) -> None:
             f"seed {args.seed}, {args.templates} templates, {len(customers)} customers, "
             f"{len(photos)} photographs, {len(bench.labels)} files "
             f"({len(records)} decoded); built {t1 - t0:.0f} s, scanned {t2 - t1:.0f} s "
-            f"(clusters included), compared {compare_s:.1f} s; workers {args.workers}; "
+            f"(clusters included), compared {compare_s:.1f} s CPU (the hashes alone "
+            f"{hashes_s:.1f} s); workers {args.workers}; "
             f"crowded buckets skipped {report.clusters.crowded_buckets:,}\n"
         )
         print(table(ours, base, indexed, customer_total, math.comb(len(booths), 2)))

@@ -106,14 +106,21 @@ def open_side(path: PathArg, workers: int = 0) -> Side:
 def compare(leak: PathArg | Side, reference: PathArg | Side, *, workers: int = 0) -> Comparison:
     """Match every leak image against the reference (our records or an earlier wave).
 
+    Near candidates of the global hashes are verified on the two pictures (match/verify.py);
+    one whose picture cannot be had (an index whose source is gone) is `unverified-candidate`.
     Each side is a folder, a zip, a saved scan, an index (reference only) or an opened Side;
     the result keeps both sides (`comparison.leak`, `comparison.reference`)."""
     leak_side = leak if isinstance(leak, Side) else open_side(leak, workers)
     if leak_side.entries or leak_side.index is not None:
         raise UsageError("the leak side must be a folder, a zip or a saved scan, not an index")
     reference_side = reference if isinstance(reference, Side) else open_side(reference, workers)
-    return replace(compare_sides(leak_side, reference_side), leak=leak_side,
-                   reference=reference_side)  # fmt: skip
+    from kyctriage.scanning import recheck
+
+    # Near candidates are checked on both pictures, read again (SHA-256 checked) in the
+    # supervised workers from where each side names them: only the candidates' pictures.
+    seen = recheck.pictures(ScanOptions(roots=(), workers=workers))
+    return replace(compare_sides(leak_side, reference_side, pictures=(seen, seen)),
+                   leak=leak_side, reference=reference_side)  # fmt: skip
 
 
 def detect_watermark(

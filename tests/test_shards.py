@@ -15,9 +15,9 @@ from kyctriage.api import open_side
 from kyctriage.cli.main import main
 from kyctriage.errors import KyctriageError
 from kyctriage.match import bands, index, search, shards
-from kyctriage.match.compare import Side, compare
+from kyctriage.match.compare import Side
 from kyctriage.match.entries import entries
-from tests.test_compare import EXPECTED, records, sides  # noqa: F401 (the fixture)
+from tests.test_compare import EXPECTED, compare, records, sides  # noqa: F401 (the fixture)
 
 
 def linear(query: np.ndarray, base: np.ndarray) -> set[tuple[int, int]]:

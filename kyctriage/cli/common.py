@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0  # the run finished; unreadable files are error records, not a failure
 EXIT_FATAL = 1  # a fatal error stopped the run; no partial report is left
 EXIT_USAGE = 2  # a bad option, a missing or unusable input
-EXIT_SOME_FAILED = 3  # watermark: some files could not be read or marked (each named)
+# watermark: some files could not be read or marked (each named); compare: some near
+# candidates could not be verified (unverified-candidate, each with its reason)
+EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 EXIT_CODES_HELP = """

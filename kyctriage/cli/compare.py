@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 from rich.text import Text
 
-from kyctriage.cli.common import run, stderr
+from kyctriage.cli.common import EXIT_OK, EXIT_SOME_FAILED, run, stderr
 from kyctriage.cli.outputs import check_outputs, write_atomic
 from kyctriage.errors import UsageError
 from kyctriage.match import index as reference_index
@@ -28,9 +29,13 @@ EPILOG = """
 \b
 Exit codes:
   0  the comparison finished (unreadable leak files are listed as errors, not a failure)
+     and every near match was verified on the two pictures
   1  a fatal error (unreadable saved scan or index, a damaged shard or a manifest that does
      not match its shards, unwritable output); `index verify`: the index is damaged
   2  usage error
+  3  the comparison finished, but some leak images have only unverified candidates (their
+     pictures could not be had, e.g. an index whose source files moved): the summary says
+     how many and why; they are not confirmed matches
 """
 
 
@@ -81,8 +86,10 @@ def compare(
     Each side is a folder (scanned), a zip archive, or a saved scan (`scan --json`); the
     reference may also be
     an index (`index build`). Every leak file is exact (same bytes), same-pixels (same image
-    data, other metadata), near (the same photograph transformed, with distances and the
-    likely transformation) or unmatched. As waves: repeated, changed, new.
+    data, other metadata), near (the same photograph transformed, verified on the two
+    pictures, with what verified it and the likely transformation), unverified-candidate (the
+    hashes propose a match the pictures could not check: a reference index whose source
+    files are gone or changed) or unmatched. As waves: repeated, changed, unverified, new.
     """
     from kyctriage.render.html_compare import render_compare_html
 
@@ -104,12 +111,15 @@ def compare(
             if target:
                 write_atomic(target, render())
         if not quiet:
-            stderr().print(summary(result))
+            stderr().print(summary(result), soft_wrap=True)
             for side in (leak_side, reference_side):
                 for line in side.left_out:
                     stderr().print(Text(visible(f"{side.source}: {line}")))
+        unverified.append(result.totals()["unverified-candidate"])
 
+    unverified: list[int] = []
     run(action)
+    sys.exit(EXIT_SOME_FAILED if any(unverified) else EXIT_OK)
 
 
 @click.group()

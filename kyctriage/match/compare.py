@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,13 +10,24 @@ import numpy as np
 from kyctriage.match import search, shards
 from kyctriage.match.clusters import THRESHOLDS, colour_distance, relate, transformations
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries, entry
-from kyctriage.model import FileRecord, Thresholds
+from kyctriage.match.verify import Features, verify
+from kyctriage.model import FileRecord, Thresholds, Verification
 
 EXACT, SAME_PIXELS, NEAR, UNMATCHED = "exact", "same-pixels", "near", "unmatched"
+# A near candidate whose check could not look: its pictures could not be had (an index whose
+# source is gone or changed) or are too plain to tell from a look-alike. Never a plain near.
+UNVERIFIED = "unverified-candidate"
 ERROR, SKIPPED = "error", "skipped"  # not compared: the record's own status, kept (count in = out)
-_ORDER = {EXACT: 0, SAME_PIXELS: 1, NEAR: 2}
+STATUSES = (EXACT, SAME_PIXELS, NEAR, UNVERIFIED, UNMATCHED, ERROR, SKIPPED)
+_ORDER = {EXACT: 0, SAME_PIXELS: 1, NEAR: 2, UNVERIFIED: 3}
 # Leak wave 2 against wave 1: what each status means for an image of the later wave.
-WAVE_TERMS = {EXACT: "repeated", SAME_PIXELS: "repeated", NEAR: "changed", UNMATCHED: "new"}
+WAVE_TERMS = {EXACT: "repeated", SAME_PIXELS: "repeated", NEAR: "changed", UNVERIFIED: "unverified",
+              UNMATCHED: "new"}  # fmt: skip
+# The features of a side's pictures, in the order asked, or why a picture cannot be had (gone,
+# changed since it was scanned or indexed, unreachable, undecodable).
+Pictures = Callable[[Sequence[Entry]], Sequence[Features | str]]
+# Leak images verified at a time: their pictures and their candidates' are held only meanwhile.
+CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -25,10 +37,13 @@ class Match:
     root: str
     path: str
     sha256: str
-    kind: str  # EXACT, SAME_PIXELS or NEAR
+    kind: str  # EXACT, SAME_PIXELS, NEAR or UNVERIFIED
     view: str  # how the leak image lines up with the reference one
     distances: tuple[tuple[str, int], ...]
     transformations: tuple[str, ...]  # likeliest steps from the reference image to the leaked one
+    # NEAR: what verified it (the leak picture checked against the reference one); UNVERIFIED:
+    # why it could not be checked. None for exact and same-pixel matches (identity).
+    verification: Verification | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,7 @@ class LeakImage:
     status: str  # the best match's kind, UNMATCHED, or ERROR / SKIPPED (not compared)
     matches: tuple[Match, ...]  # best first
     error: str | None = None
+    rejected: int = 0  # near candidates of the global hashes that failed their check (dropped)
 
 
 @dataclass(frozen=True)
@@ -63,7 +79,7 @@ class Comparison:
     reference: Side | None = None
 
     def totals(self) -> dict[str, int]:
-        counts = dict.fromkeys((EXACT, SAME_PIXELS, NEAR, UNMATCHED, ERROR, SKIPPED), 0)
+        counts = dict.fromkeys(STATUSES, 0)
         for image in self.images:
             counts[image.status] += 1
         return {
@@ -73,7 +89,7 @@ class Comparison:
 
     def waves(self) -> dict[str, int]:
         """The later wave against the earlier one: repeated, changed and new images."""
-        counts = {"repeated": 0, "changed": 0, "new": 0}
+        counts = {"repeated": 0, "changed": 0, "unverified": 0, "new": 0}
         for image in self.images:
             if image.status in WAVE_TERMS:
                 counts[WAVE_TERMS[image.status]] += 1
@@ -111,9 +127,14 @@ def _near_pairs(leak: Arrays, ref: Arrays) -> tuple[set[tuple[int, int]], int]:
     return pairs, crowded
 
 
-def compare(leak: Side, reference: Side, views: ViewMap | None = None) -> Comparison:
+def compare(
+    leak: Side, reference: Side, views: ViewMap | None = None,
+    pictures: tuple[Pictures, Pictures] | None = None,
+) -> Comparison:  # fmt: skip
     """Match every leak image against the reference; `views` adds view hashes by (root, path)
-    for records that do not carry them (either side)."""
+    for records that do not carry them (either side). The global hashes only propose near
+    candidates: each is checked on the pictures (`pictures`: the leak side's, the reference
+    side's) and reported near only when verified; one that cannot be checked is UNVERIFIED."""
     leak_items: list[Entry] = []
     unreadable: list[FileRecord] = []
     for record in leak.records:
@@ -141,16 +162,28 @@ def compare(leak: Side, reference: Side, views: ViewMap | None = None) -> Compar
     near_of: dict[int, list[int]] = {}
     for i, j in sorted(near):
         near_of.setdefault(i, []).append(j)
-    images = []
-    hits: dict[int, list[tuple[str, str]]] = {}
+    proposed: list[dict[int, str]] = []
     for i, e in enumerate(lk.entries):
         found: dict[int, str] = dict.fromkeys(by_sha.get(e.sha256, ()), EXACT)
         for j in by_data.get(e.data_sha256, ()) if e.data_sha256 else ():
             found.setdefault(j, SAME_PIXELS)
         for j in near_of.get(i, ()):
             found.setdefault(j, NEAR)
+        proposed.append(found)
+    checks = _checks(lk, rf, {i: [j for j, k in f.items() if k == NEAR]
+                              for i, f in enumerate(proposed)}, pictures)  # fmt: skip
+    images = []
+    hits: dict[int, list[tuple[str, str]]] = {}
+    for i, (e, found) in enumerate(zip(lk.entries, proposed, strict=True)):
         matches = []
-        for j, kind in found.items():
+        rejected = 0
+        for j, proposed_kind in found.items():
+            kind, check = proposed_kind, checks.get((i, j))
+            if check is not None and not check.verified:
+                if not _could_not_look(check):
+                    rejected += 1
+                    continue
+                kind = UNVERIFIED
             r = rf.entries[j]
             view, fraction, dist = relate((rf, j), (lk, i))
             colour = colour_distance((rf, j), (lk, i))
@@ -160,13 +193,14 @@ def compare(leak: Side, reference: Side, views: ViewMap | None = None) -> Compar
                     distances=tuple(zip(search.KINDS, map(int, dist), strict=True))
                     + (("colorhash", colour),),
                     transformations=transformations(r, e, view, fraction, colour),
+                    verification=check,
                 )
             )  # fmt: skip
             hits.setdefault(j, []).append((kind, e.path))
-        matches.sort(key=lambda m: (_ORDER[m.kind], sum(d for _, d in m.distances[:3]), m.root,
-                                    m.path))  # fmt: skip
+        matches.sort(key=_rank)
         status = matches[0].kind if matches else UNMATCHED
-        images.append(LeakImage(e.root, e.path, e.sha256, status, tuple(matches)))
+        images.append(LeakImage(e.root, e.path, e.sha256, status, tuple(matches),
+                                rejected=rejected))  # fmt: skip
     images.extend(
         LeakImage(
             r.root,
@@ -189,3 +223,51 @@ def compare(leak: Side, reference: Side, views: ViewMap | None = None) -> Compar
     ]  # fmt: skip
     affected.sort(key=lambda a: (a.root, a.path))
     return Comparison(THRESHOLDS, tuple(images), tuple(affected), len(rf) + unseen, crowded)
+
+
+def _rank(m: Match) -> tuple[int, float, int, int, str, str]:
+    """Identity first, then verified near matches by how well they verified (the share of
+    detailed blocks agreeing, then the consistent keypoints), then the hashes' distances."""
+    v = m.verification
+    agreement = v.agreeing / v.blocks if v is not None and v.verified and v.blocks else 0.0
+    inliers = v.inliers if v is not None and v.verified else 0
+    hashes = sum(d for _, d in m.distances[:3])
+    return (_ORDER[m.kind], -agreement, -inliers, hashes, m.root, m.path)
+
+
+_NOT_HAD = "picture not had: "
+
+
+def _could_not_look(check: Verification) -> bool:
+    """Undecided, not refuted: a picture could not be had, or is too plain to tell apart."""
+    return _NOT_HAD in check.reason or check.reason == "low information"
+
+
+def _checks(
+    lk: Arrays, rf: Arrays, wanted: dict[int, list[int]], pictures: tuple[Pictures, Pictures] | None
+) -> dict[tuple[int, int], Verification]:
+    """Each (leak row, reference row) near candidate checked on the two pictures: the
+    reference picture first (verify's a), the leak picture second (its crop, its embedding).
+    Leak images are taken CHUNK at a time, so only their pictures and their candidates' are
+    held; a picture is read once per chunk."""
+    out: dict[tuple[int, int], Verification] = {}
+    rows = [i for i in sorted(wanted) if wanted[i]]
+    for start in range(0, len(rows), CHUNK):
+        part = rows[start : start + CHUNK]
+        refs = sorted({j for i in part for j in wanted[i]})
+        if pictures is None:
+            nothing = Verification(False, f"the {_NOT_HAD}none was given to compare")
+            out.update({(i, j): nothing for i in part for j in wanted[i]})
+            continue
+        seen_leak = dict(zip(part, pictures[0]([lk.entries[i] for i in part]), strict=True))
+        seen_ref = dict(zip(refs, pictures[1]([rf.entries[j] for j in refs]), strict=True))
+        for i in part:
+            for j in wanted[i]:
+                ref, shown = seen_ref[j], seen_leak[i]
+                if isinstance(ref, str):
+                    out[(i, j)] = Verification(False, f"reference {_NOT_HAD}{ref}")
+                elif isinstance(shown, str):
+                    out[(i, j)] = Verification(False, f"leak {_NOT_HAD}{shown}")
+                else:
+                    out[(i, j)] = verify(ref, shown)
+    return out

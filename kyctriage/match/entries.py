@@ -36,6 +36,7 @@ class Entry:
     quality: int | None = None  # estimated JPEG quality
     has_exif: bool = False
     size: int = 0
+    source: str | None = None  # an index row's record of where the file is (a path or URL)
 
 
 def entry(record: FileRecord, views: Sequence[ViewHashes] = ()) -> Entry | None:

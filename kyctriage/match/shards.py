@@ -154,7 +154,7 @@ def rows_of(items: Sequence[Entry], source: Callable[[Entry], str] | None = None
         "quality": pa.array([e.quality for e in es], pa.int16()),
         "has_exif": pa.array([e.has_exif for e in es], pa.bool_()),
         "size": pa.array([e.size for e in es], pa.int64()),
-        "source": [source(e) if source else os.path.join(e.root, e.path) for e in es],
+        "source": [source(e) if source else e.source or os.path.join(e.root, e.path) for e in es],
     })  # fmt: skip
     keys = np.array([(key64(e.sha256), key64(e.data_sha256)) for e in es], np.uint64)
     return Rows(arrays.full, arrays.views[rows, kinds], rows.astype(np.uint32),
@@ -269,8 +269,9 @@ def entries_at(root: str | Path, shard: Shard, rows: NDArray[np.intp]) -> list[E
     rows = np.unique(rows)
     groups = np.unique(rows // ROW_GROUP)
     try:
-        table = pq.ParquetFile(shard.path(Path(root), "ids.parquet")).read_row_groups(
-            groups.tolist(), columns=list(COLUMNS[:-1])
+        ids = pq.ParquetFile(shard.path(Path(root), "ids.parquet"))
+        table = ids.read_row_groups(
+            groups.tolist(), columns=[c for c in COLUMNS if c in ids.schema_arrow.names]
         )
     except (OSError, ValueError) as exc:
         raise KyctriageError(f"{shard.name}: cannot read its ids: {exc}") from None

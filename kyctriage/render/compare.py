@@ -6,13 +6,17 @@ import csv
 import io
 import json
 import sys
+from collections import Counter
 
 from kyctriage import __version__
-from kyctriage.match.compare import Comparison
+from kyctriage.match.compare import UNVERIFIED, Comparison
 from kyctriage.render.csv import safe_cell
+from kyctriage.render.text import checked, visible
 from kyctriage.serialise import to_data
 
-COMPARE_VERSION = 1
+# 2: near matches carry their verification, the unverified-candidate status, rejected counts
+COMPARE_VERSION = 2
+SHOWN_REASONS = 3  # in the terminal summary, the commonest
 
 
 def render_comparison(comparison: Comparison, leak: str, reference: str) -> str:
@@ -47,30 +51,56 @@ def render_rows(header: list[str], rows: list[list[object]]) -> str:
 
 def summary(comparison: Comparison) -> str:
     t, w = comparison.totals(), comparison.waves()
-    return (
+    unverified = t["unverified-candidate"]
+    rejected = sum(im.rejected for im in comparison.images)
+    lines = [
         f"leak: {t['leak']} files: {t['exact']} exact, {t['same-pixels']} same pixels, "
-        f"{t['near']} near, {t['unmatched']} unmatched; not compared: {t['error']} errors, "
-        f"{t['skipped']} skipped (not images)\n"
-        f"reference: {t['reference']} images, {t['affected']} affected\n"
-        f"as a later wave: {w['repeated']} repeated, {w['changed']} changed, {w['new']} new"
-    )
+        f"{t['near']} near (verified), {unverified} unverified candidates, "
+        f"{t['unmatched']} unmatched; not compared: {t['error']} errors, "
+        f"{t['skipped']} skipped (not images)",
+        f"checks: {rejected} near candidates of the global hashes failed verification "
+        "(not reported)",
+        f"reference: {t['reference']} images, {t['affected']} affected",
+        f"as a later wave: {w['repeated']} repeated, {w['changed']} changed, "
+        f"{w['unverified']} unverified, {w['new']} new",
+    ]
+    if unverified:
+        reasons = Counter(
+            m.verification.reason for im in comparison.images if im.status == UNVERIFIED
+            for m in im.matches if m.kind == UNVERIFIED and m.verification is not None
+        )  # fmt: skip
+        lines.append(
+            f"{unverified} leak images have only unverified candidates, not confirmed matches; "
+            "why the pictures could not be checked:"
+        )
+        lines += [
+            f"  {n} x {visible(reason, 300)}" for reason, n in reasons.most_common(SHOWN_REASONS)
+        ]
+        if len(reasons) > SHOWN_REASONS:
+            lines.append(f"  ... {len(reasons) - SHOWN_REASONS} other reasons (in the JSON)")
+    return "\n".join(lines)
 
 
 def leak_rows(comparison: Comparison) -> list[list[object]]:
-    """One row per leak image with its best match, for CSV."""
+    """One row per leak image with its best match and what verified it, for CSV."""
     rows: list[list[object]] = []
     for im in comparison.images:
         best = im.matches[0] if im.matches else None
+        v = best.verification if best else None
         rows.append([
             im.root, im.path, im.sha256, im.status, len(im.matches),
             best.path if best else None, best.view if best else None,
             "; ".join(best.transformations) if best else None, im.error,
+            checked(v) or None, v.inliers if v else None, v.overlap if v else None,
+            v.blocks if v else None, v.agreeing if v else None, v.differing if v else None,
+            im.rejected,
         ])  # fmt: skip
     return rows
 
 
 LEAK_COLUMNS = ["root", "path", "sha256", "status", "matches", "best_reference", "view",
-                "transformations", "error"]  # fmt: skip
+                "transformations", "error", "verification", "inliers", "overlap", "blocks",
+                "agreeing", "differing", "rejected_candidates"]  # fmt: skip
 AFFECTED_COLUMNS = ["root", "path", "sha256", "best_match", "leaked_as"]
 
 

@@ -15,7 +15,6 @@ from kyctriage.model import (
     STATUS_SKIPPED,
     FileRecord,
     Report,
-    Verification,
 )
 from kyctriage.render.html_chart import Chart, build_chart, verdict_slots
 from kyctriage.render.page import (
@@ -25,7 +24,7 @@ from kyctriage.render.page import (
     environment,
     thumbnail,
 )
-from kyctriage.render.text import visible
+from kyctriage.render.text import checked, visible
 
 # Long attacker-chosen texts (EXIF comments, Telegram messages) are cut in the HTML; the JSON
 # report keeps them whole.
@@ -67,16 +66,6 @@ class MemberView:
     view: str
     steps: str
     checked: str = ""  # what verified a near member against the representative
-
-
-def _checked(v: Verification | None) -> str:
-    if v is None:
-        return ""
-    return (
-        f"verified{' (mirrored)' if v.mirrored else ''}: {v.inliers} matching keypoints, "
-        f"{v.agreeing} of {v.blocks} detailed blocks agree, {v.differing} differ, "
-        f"overlap {v.overlap:.0%}, scale {v.scale:g}, turned {v.angle:g} degrees"
-    )
 
 
 @dataclass(frozen=True)
@@ -294,7 +283,7 @@ def _clusters(report: Report) -> tuple[ClusterView, ...]:
                     visible(m.relation),
                     visible(m.view),
                     visible(", ".join(m.transformations) or "none"),
-                    visible(_checked(m.verification)),
+                    visible(checked(m.verification)),
                 )
                 for m in c.members
             ),

@@ -9,7 +9,7 @@ from markupsafe import Markup
 from kyctriage.match.compare import Comparison, Side
 from kyctriage.model import FileRecord
 from kyctriage.render.page import THUMBNAIL_NOTES, asset, environment, sha256_source, thumbnail
-from kyctriage.render.text import visible
+from kyctriage.render.text import checked, visible
 
 MAX_MATCHES_SHOWN = 3  # per leak image; the JSON keeps every match
 
@@ -22,6 +22,7 @@ class MatchView:
     view: str
     steps: str
     distances: str
+    checked: str = ""  # what verified a near match, or why it could not be checked
 
 
 @dataclass(frozen=True)
@@ -64,19 +65,25 @@ def build_compare_page(comparison: Comparison, leak: Side, reference: Side) -> C
                 path=visible(m.path, 200), thumbnail=thumb(ref_records, m.root, m.path),
                 kind=m.kind, view=visible(m.view), steps=visible(", ".join(m.transformations)),
                 distances=", ".join(f"{k} {d}" for k, d in m.distances),
+                checked=visible(checked(m.verification), 400),
             )
             for m in image.matches[:MAX_MATCHES_SHOWN]
         )  # fmt: skip
         rows.append(LeakView(
             path=visible(image.path, 200), thumbnail=thumb(leak_records, image.root, image.path),
-            status=image.status, note=visible(image.error or "", 200), matches=matches,
+            status=image.status, matches=matches,
+            note=visible(image.error or (f"{image.rejected} look-alike candidates failed "
+                                         "verification" if image.rejected else ""), 200),
         ))  # fmt: skip
     t = comparison.thresholds
     return ComparePage(
         leak=visible(leak.source), reference=visible(reference.source),
         totals=tuple(comparison.totals().items()), waves=tuple(comparison.waves().items()),
-        rule=f"{' + '.join(t.hashes)} differ by at most {t.max_sum} bits in all and "
-        f"{t.max_one} in any one, upright or in the views {', '.join(t.views)}",
+        rule=f"proposed when {' + '.join(t.hashes)} differ by at most {t.max_sum} bits in all "
+        f"and {t.max_one} in any one, upright or in the views {', '.join(t.views)}; near only "
+        "when verified on the two pictures (matching keypoints under one geometric fit, then "
+        "the detail inside the aligned overlap); unverified-candidate when a picture could "
+        "not be had or is too plain to tell from a look-alike",
         thumbnails="pixelated",
         thumbnail_note="Thumbnails are those the scans kept: pixelated, unless a saved scan was "
         "made with --thumbnails full. " + THUMBNAIL_NOTES["pixelated"],

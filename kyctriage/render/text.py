@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from kyctriage.model import Verification
+
 # Shown as \u escapes wherever outside text reaches a terminal, a CSV, the timeline, a page or
 # the manifest: in a terminal an escape sequence rewrites the screen or the title; CR and LF
 # start a new row for a CSV reader; bidi controls make evil\u202egpj.exe read as evilexe.jpg;
@@ -47,3 +49,16 @@ def visible(value: object, limit: int | None = None) -> str:
     else:
         shown = _UNSAFE.sub(_escape, text)
     return shown + (" [...]" if cut else "")
+
+
+def checked(v: Verification | None) -> str:
+    """What verified a near match (or why it could not be checked), in one line."""
+    if v is None:
+        return ""
+    if not v.verified:
+        return f"not verified: {v.reason}"
+    return (
+        f"verified{' (mirrored)' if v.mirrored else ''}: {v.inliers} matching keypoints, "
+        f"{v.agreeing} of {v.blocks} detailed blocks agree, {v.differing} differ, "
+        f"overlap {v.overlap:.0%}, scale {v.scale:g}, turned {v.angle:g} degrees"
+    )

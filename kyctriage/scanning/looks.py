@@ -34,11 +34,15 @@ def pictures(options: ScanOptions) -> Pictures:
             content = read_file(fs_path, options.max_file_bytes)
             if hashlib.sha256(content.data).hexdigest() != e.sha256:
                 return None
-            fmt = decode.sniff(content.data)
-            size = max(options.preview_size, VERIFY_PREVIEW)
-            shown = decode.decode(content.data, fmt, options.max_pixels, size)
+            return features_of(content.data, options)
         except FileProblem:
             return None
-        return features(shown.preview)
 
     return look
+
+
+def features_of(data: bytes, options: ScanOptions) -> Features:
+    """The verification features of a file's bytes, decoded as the scan did (its format
+    sniffed, EXIF orientation applied) at the VERIFY_PREVIEW draft. Raises FileProblem."""
+    size = max(options.preview_size, VERIFY_PREVIEW)
+    return features(decode.decode(data, decode.sniff(data), options.max_pixels, size).preview)

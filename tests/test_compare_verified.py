@@ -1,0 +1,156 @@
+"""compare verifies near candidates: look-alikes dropped, unreachable pictures unverified."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from kyctriage.api import open_side
+from kyctriage.cli.main import main
+from kyctriage.demo import lookalikes
+from kyctriage.match import index, shards
+from kyctriage.match.compare import NEAR, UNMATCHED, UNVERIFIED, Side
+from kyctriage.match.entries import entries
+from tests.test_compare import EXPECTED, compare, records, sides  # noqa: F401 (the fixture)
+
+
+@pytest.fixture(scope="module")
+def booths(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One template's booth: customer 0 in the reference; in the leak a re-posted copy of
+    that capture and the captures of three other customers (same backdrop, light, layout)."""
+    root = tmp_path_factory.mktemp("booths")
+    ref, leak = root / "ref", root / "leak"
+    ref.mkdir()
+    leak.mkdir()
+    drawn = [lookalikes.draw(p, c) for p, c in lookalikes.photographs(1, 1, 4)
+             if p.capture == "booth"]  # fmt: skip
+    drawn[0].save(ref / "customer0.jpg", quality=90)
+    drawn[0].resize((800, 600), Image.Resampling.LANCZOS).save(leak / "reposted0.jpg", quality=70)
+    for n, picture in enumerate(drawn[1:], 1):
+        picture.save(leak / f"customer{n}.jpg", quality=90)
+    return leak, ref
+
+
+@pytest.fixture
+def copied(sides: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:  # noqa: F811
+    """The leak, and a copy of the reference folder this test may move away or change."""
+    leak, ref = sides
+    shutil.copytree(ref, tmp_path / "ref")
+    return leak, tmp_path / "ref"
+
+
+def schema_errors(data: dict[str, object]) -> list[str]:
+    """The report checked against the compare schema shipped in the package."""
+    text = resources.files("kyctriage.render").joinpath("schema/compare.schema.json")
+    validator = jsonschema.Draft202012Validator(json.loads(text.read_text(encoding="utf-8")))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
+
+
+def test_another_customer_of_the_template_is_not_near(booths: tuple[Path, Path]) -> None:
+    leak, ref = booths
+    result = compare(Side("leak", records(leak)), Side("ref", records(ref)))
+    by_path = {im.path: im for im in result.images}
+    reposted = by_path["reposted0.jpg"]
+    assert reposted.status == NEAR
+    check = reposted.matches[0].verification
+    assert check is not None and check.verified and check.inliers >= 12
+    assert check.agreeing >= 0.9 * check.blocks
+    others = [by_path[f"customer{n}.jpg"] for n in (1, 2, 3)]
+    assert [im.status for im in others] == [UNMATCHED] * 3
+    # the global hashes proposed at least one look-alike: its check failed and dropped it
+    assert sum(im.rejected for im in others) >= 1
+    assert [a.path for a in result.affected] == ["customer0.jpg"]
+
+
+def test_index_sources_moved_away_give_unverified_candidates(
+    copied: tuple[Path, Path], tmp_path: Path
+) -> None:
+    leak, moved = copied
+    db, built = tmp_path / "ref.db", tmp_path / "ref.idx"
+    index.add(db, entries(records(moved)), create=True)
+    shards.build(built, entries(records(moved)))
+    leak_side = Side("leak", records(leak))
+    for reference in (db, built):
+        reachable = compare(leak_side, open_side(reference))
+        assert {im.path: im.status for im in reachable.images} == EXPECTED
+    shutil.rmtree(moved)
+    for reference in (db, built):
+        result = compare(leak_side, open_side(reference))
+        by_path = {im.path: im for im in result.images}
+        # identity needs no picture: exact and same-pixel matches stay
+        assert by_path["copy_a.jpg"].status == "exact"
+        assert by_path["stripped_b.jpg"].status == "same-pixels"
+        unverified = by_path["small_c.jpg"]
+        assert unverified.status == UNVERIFIED
+        (match,) = unverified.matches
+        assert match.kind == UNVERIFIED and match.path == "c.jpg"
+        assert match.verification is not None and not match.verification.verified
+        assert "reference picture not had" in match.verification.reason
+        assert "No such file" in match.verification.reason
+        assert result.totals()[UNVERIFIED] == 1 and result.totals()[NEAR] == 0
+        assert [a.best for a in result.affected] == ["exact", "same-pixels", UNVERIFIED]
+
+
+def test_a_source_replaced_by_another_picture_is_not_checked_against(
+    copied: tuple[Path, Path], tmp_path: Path
+) -> None:
+    leak, moved = copied
+    db = tmp_path / "ref.db"
+    index.add(db, entries(records(moved)), create=True)
+    (moved / "c.jpg").write_bytes((leak / "small_c.jpg").read_bytes())  # another file
+    image = {im.path: im for im in compare(Side("leak", records(leak)), open_side(db)).images}
+    check = image["small_c.jpg"].matches[0].verification
+    assert image["small_c.jpg"].status == UNVERIFIED
+    assert check is not None and "SHA-256 differs" in check.reason
+
+
+def test_cli_reports_what_verified_a_near_match_and_exits_3_on_unverified(
+    copied: tuple[Path, Path], tmp_path: Path
+) -> None:
+    leak, moved = copied
+    built = tmp_path / "ref.idx"
+    runner = CliRunner()
+    done = runner.invoke(main, ["index", "build", str(moved), "-o", str(built), "--sharded",
+                                "--workers", "1"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    out, rows = tmp_path / "c.json", tmp_path / "leak.csv"
+    done = runner.invoke(main, ["compare", str(leak), str(built), "--json", str(out),
+                                "--leak-csv", str(rows), "--workers", "1"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    data = json.loads(out.read_text())
+    assert data["meta"]["version"] == 2
+    assert not schema_errors(data)
+    (near,) = [im for im in data["images"] if im["status"] == NEAR]
+    check = near["matches"][0]["verification"]
+    assert check["verified"] is True and check["reason"] == "verified"
+    assert check["inliers"] >= 12 and check["agreeing"] >= 0.9 * check["blocks"]
+    exact = next(im for im in data["images"] if im["status"] == "exact")
+    assert exact["matches"][0]["verification"] is None  # identity: nothing to check
+    row = next(r for r in csv.DictReader(io.StringIO(rows.read_text())) if r["status"] == NEAR)
+    assert row["verification"].startswith("verified: ") and int(row["inliers"]) >= 12
+    shutil.rmtree(moved)
+    html = tmp_path / "c.html"
+    done = runner.invoke(main, ["compare", str(leak), str(built), "--json", str(out),
+                                "--html", str(html), "--workers", "1"])  # fmt: skip
+    assert done.exit_code == 3, done.output
+    assert "1 unverified candidates" in done.output
+    assert "reference picture not had" in done.output
+    data = json.loads(out.read_text())
+    assert not schema_errors(data)
+    statuses = {im["path"]: im["status"] for im in data["images"]}
+    assert statuses == {**EXPECTED, "small_c.jpg": UNVERIFIED}
+    assert "not verified: reference picture not had" in html.read_text()
+    # a near match whose facts say it was not verified is not a valid report
+    near_match = data["images"][next(i for i, im in enumerate(data["images"])
+                                     if im["status"] == UNVERIFIED)]["matches"][0]  # fmt: skip
+    near_match["kind"] = NEAR
+    assert schema_errors(data)
