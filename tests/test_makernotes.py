@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from kyctriage.model import FileRecord
-from kyctriage.probes import makernotes
+from kyctriage.probes import jpeg, makernotes, vendor
 from kyctriage.probes.merged import xmp_value
 from kyctriage.scanning.ingest import Source
 from kyctriage.scanning.options import ScanOptions
@@ -134,3 +134,56 @@ def test_canon_composite_iso_of_hostile_raw_values_is_none_not_an_error() -> Non
     assert composite_iso({"Canon:BaseISO": -32768, "Canon:AutoISO": 0}) is None
     assert composite_iso({"Canon:CameraISO": "²²"}) is None
     assert composite_iso({"Canon:CameraISO": "400"}) == 400
+
+
+EXIFTOOL_IMAGES = Path(__file__).parent / "data" / "exif" / "exiftool"
+
+
+def _merged(path: Path) -> dict[str, tuple[str, object]]:
+    return {m.name: (m.group, m.value) for m in _probe(path).metadata}
+
+
+def test_maker_notes_of_more_makers_as_exiftool_reads_them() -> None:
+    """exiftool 12.57 -n on its own test images: Kodak's "KDK" note (whose exposure, aperture
+    and ISO replace the EXIF ones), Casio's type 1 and type 2 ("QVC", byte order guessed)
+    ISO, the lens in Olympus's Equipment IFD, Casio's QVCI capture time."""
+    kodak = _merged(EXIFTOOL_IMAGES / "Kodak.jpg")
+    assert kodak["ExposureTime"] == ("Kodak", 0.00464)
+    assert (kodak["FNumber"], kodak["ISO"]) == (("Kodak", 6.73), ("Kodak", 108))
+    assert _merged(EXIFTOOL_IMAGES / "Casio.jpg")["ISO"] == ("Casio", 64)
+    assert _merged(EXIFTOOL_IMAGES / "Casio2.jpg")["ISO"] == ("Casio", 50)
+    # a little-endian file whose QVC note is big-endian and longer than its APP1 segment
+    assert _merged(DATA / "exif" / "piexif" / "L01.jpg")["ISO"] == ("Casio", 50)
+    lens = _merged(DATA / "exif" / "piexif" / "r_pen.jpg")["LensModel"]
+    assert lens == ("Olympus", "OLYMPUS M.14-42mm F3.5-5.6 II R")
+    qvci = _merged(EXIFTOOL_IMAGES / "CasioQVCI.jpg")["DateTimeOriginal"]
+    assert qvci == ("Casio", "1998:10:24 12:08:57")
+
+
+def test_a_ciff_heap_after_the_exif_segment_replaces_its_camera_but_not_its_focal_length() -> None:
+    """exiftool keeps the later of two tags of equal priority: ExifTool.jpg has EXIF (Fujifilm)
+    first and a Canon CIFF heap after it, so Make, Model and the capture time are Canon's; the
+    CIFF focal length comes from a priority-0 table and leaves the EXIF one in place."""
+    values = _merged(EXIFTOOL_IMAGES / "ExifTool.jpg")
+    assert values["Make"] == ("CIFF", "Canon")
+    assert values["Model"] == ("CIFF", "Canon PowerShot A5")
+    assert values["DateTimeOriginal"] == ("CIFF", "1998:05:01 21:33:18")
+    assert values["FocalLength"] == ("ExifIFD", 6)
+
+
+def test_a_cut_file_takes_its_size_from_the_ciff_heap() -> None:
+    data = (EXIFTOOL_IMAGES / "ExifTool.jpg").read_bytes()
+    notes = dict(vendor.ciff(next(p for k, p in jpeg.parse(data).vendor if k == "CIFF")))
+    assert (notes["CIFF:ImageWidth"], notes["CIFF:ImageHeight"]) == (512, 384)
+
+
+def test_hostile_casio_and_olympus_notes_stay_bounded() -> None:
+    for header in (b"QVC\x00\x00\x00", b"", b"OLYMPUS\x00II\x03\x00"):
+        note = header + struct.pack(">H", 0xFFFF) + struct.pack(">HHII", 0x2010, 13, 1, 0) * 40
+        tiff = bytearray(b"MM\x00*\x00\x00\x00\x08")
+        tiff += struct.pack(">H", 1) + struct.pack(">HHII", 0x8769, 4, 1, 26) + b"\x00" * 4
+        tiff += struct.pack(">H", 1) + struct.pack(">HHII", 0x927C, 7, 0xFFFFFF, 44)
+        tiff += b"\x00" * 4 + note
+        for make in ("CASIO", "OLYMPUS"):
+            found = makernotes.read_makernotes(bytes(tiff), make)
+            assert len(found) <= makernotes.MAX_ENTRIES

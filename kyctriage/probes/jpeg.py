@@ -82,7 +82,11 @@ class JpegSegments:
     frame: tuple[int, int, int] | None = None  # SOF's width, height and component count
     photoshop: bytes | None = None  # APP13 Photoshop IRB payloads after "Photoshop 3.0\0", joined
     problems: tuple[str, ...] = ()  # what a salvaging walk stepped over (never in a strict one)
-    vendor: tuple[tuple[str, bytes], ...] = ()  # ("APP12", Olympus text), ("CIFF", Canon heap)
+    # ("APP12", Olympus text), ("CIFF", Canon heap), ("QVCI", Casio's APP1 block)
+    vendor: tuple[tuple[str, bytes], ...] = ()
+    # kinds of vendor block found after the APP1 Exif segment: exiftool lets a later block of
+    # equal priority replace the EXIF values (a CIFF heap after the EXIF names the camera)
+    late: tuple[str, ...] = ()
 
 
 def _app_name(marker: int, payload: bytes) -> str:
@@ -193,6 +197,7 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
     exif_tiff = xmp = None
     photoshop: list[bytes] = []
     vendor: list[tuple[str, bytes]] = []
+    late: list[str] = []
     problems: list[str] = []
     spans: list[tuple[int, int]] = []
     pos, end = 2, len(data)
@@ -264,10 +269,14 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
             xmp = payload[29:]
         elif name == "APP13:Photoshop" and len(photoshop) < 64:
             photoshop.append(payload[14:])
+        elif marker == 0xE1 and payload.startswith(b"QVCI\x00") and len(vendor) < 4:
+            vendor.append(("QVCI", payload))
         elif marker == 0xEC and len(vendor) < 4:
             vendor.append(("APP12", payload))
         elif marker == 0xE0 and payload[6:14] == b"HEAPJPGM" and len(vendor) < 4:
             vendor.append(("CIFF", payload))
+            if exif_tiff is not None:
+                late.append("CIFF")
         elif marker == 0xFE and len(comments) < 20:
             comments.append(payload[:MAX_COMMENT_CHARS].decode("utf-8", "replace"))
         is_metadata = 0xE0 <= marker <= 0xEF or marker == 0xFE
@@ -303,7 +312,7 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
     return JpegSegments(
         info=info, exif_tiff=exif_tiff, xmp=xmp, image_data_spans=_merge(spans),
         frame=_frame(sof) if sof is not None else None, photoshop=b"".join(photoshop) or None,
-        problems=tuple(problems), vendor=tuple(vendor),
+        problems=tuple(problems), vendor=tuple(vendor), late=tuple(late),
     )  # fmt: skip
 
 

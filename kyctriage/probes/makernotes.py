@@ -50,7 +50,23 @@ APPLE_TAGS = {
     0x0045: "FrontFacingCamera",
 }
 _APPLE = b"Apple iOS\x00"
-_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8}
+_SIZES = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    13: 4,
+    16: 8,
+    17: 8,
+}
 _INTEGERS = {3: "H", 4: "I", 8: "h", 9: "i", 16: "Q", 17: "q"}
 
 
@@ -60,9 +76,10 @@ def maker_note(tiff: bytes) -> tuple[int, int] | None:
     if entry is None:
         return None
     _, count, where = entry
-    if count <= 4 or where + count > len(tiff):
+    if count <= 4 or where >= len(tiff):
         return None
-    return where, count
+    # a note longer than its APP1 segment (Casio's QV-R51 declares 32 KB): read what is there
+    return where, min(count, len(tiff) - where)
 
 
 def read_makernotes(tiff: bytes, make: str, model: str = "") -> tuple[tuple[str, ExifValue], ...]:
@@ -77,8 +94,14 @@ def read_makernotes(tiff: bytes, make: str, model: str = "") -> tuple[tuple[str,
     if tiff[offset : offset + len(_APPLE)] == _APPLE:
         return _apple(tiff[offset : offset + length])
     upper = make.upper()
+    note = tiff[offset : offset + length]
+    order = "<" if tiff[:2] == b"II" else ">"
     if upper.startswith("EASTMAN KODAK"):
-        return tuple(vendor.kodak(tiff[offset : offset + length], model))
+        return tuple(vendor.kodak(note, model))
+    if upper.startswith("CASIO") or note.startswith(b"QVC\x00"):
+        return _casio(tiff, offset, order)
+    if note.startswith(b"OLYMPUS\x00"):
+        return _olympus(note)
     for prefix, group in EXIFREAD_MAKERS:
         if upper.startswith(prefix):
             return _exifread(tiff, group)
@@ -121,6 +144,77 @@ def _apple_value(kind: int, number: int, raw: bytes) -> ExifValue | None:
     if len(numbers) == 1:
         return numbers[0]
     return " ".join(str(n) for n in numbers)
+
+
+Entry = tuple[int, int, int, bytes]  # tag, type, count, the value's bytes
+
+
+def ifd_entries(data: bytes, start: int, order: str, base: int) -> list[Entry]:
+    """The entries of the IFD at `start`, each with its value's bytes (inline when they fit in
+    four, else at `base` + the stored offset). Bounded: MAX_ENTRIES, values inside `data`."""
+    if start < 0 or start + 2 > len(data):
+        return []
+    (count,) = struct.unpack_from(order + "H", data, start)
+    entries: list[Entry] = []
+    for index in range(min(count, MAX_ENTRIES, (len(data) - start - 2) // 12)):
+        at = start + 2 + 12 * index
+        tag, kind, number, value_at = struct.unpack_from(order + "HHII", data, at)
+        size = _SIZES.get(kind, 0) * number
+        where = at + 8 if size <= 4 else base + value_at
+        raw = data[where : where + size]
+        if size and len(raw) == size:
+            entries.append((tag, kind, number, raw))
+    return entries
+
+
+def _int16(entries: list[Entry], tag: int, order: str) -> int | None:
+    for found, kind, number, raw in entries:
+        if found == tag and kind == 3 and number >= 1:
+            return int(struct.unpack_from(order + "H", raw)[0])
+    return None
+
+
+def _casio(tiff: bytes, offset: int, order: str) -> tuple[tuple[str, ExifValue], ...]:
+    """Casio's notes (Casio.pm): type 1, a plain IFD, ISO in tag 0x0014; type 2 ("QVC\0"),
+    an IFD from byte 6, ISO in tag 0x3014. Offsets count from the TIFF header. exiftool gives
+    both ISOs priority 0: the EXIF ISO, where there is one, is kept."""
+    start, tag = (
+        (offset + 6, 0x3014) if tiff[offset : offset + 4] == b"QVC\x00" else (offset, 0x0014)
+    )
+    order = _order_of_ifd(tiff, start, order)
+    iso = _int16(ifd_entries(tiff, start, order, 0), tag, order)
+    return (("Casio:ISO", iso),) if iso is not None else ()
+
+
+def _order_of_ifd(data: bytes, start: int, usual: str) -> str:
+    """The byte order an IFD of unknown order reads sanely in (a plausible entry count and a
+    known type for the first entry), as exiftool guesses it; the TIFF's own order first."""
+    for order in (usual, "<" if usual == ">" else ">"):
+        if start + 6 <= len(data):
+            count, _, kind = struct.unpack_from(order + "HHH", data, start)
+            if 0 < count <= MAX_ENTRIES and kind in _SIZES:
+                return order
+    return usual
+
+
+def _olympus(note: bytes) -> tuple[tuple[str, ExifValue], ...]:
+    """Olympus's type 2 note ("OLYMPUS\0" + byte order; offsets from the note's start): the
+    lens from the Equipment sub-IFD (0x2010: LensModel 0x0203, LensSerialNumber 0x0202)."""
+    if len(note) < 12 or note[8:10] not in (b"II", b"MM"):
+        return ()
+    order = "<" if note[8:10] == b"II" else ">"
+    found: list[tuple[str, ExifValue]] = []
+    for tag, kind, _, raw in ifd_entries(note, 12, order, 0):
+        if tag != 0x2010 or kind not in (4, 7, 13) or len(raw) < 4:
+            continue
+        (sub,) = struct.unpack_from(order + "I", raw)
+        for inner, inner_kind, _, value in ifd_entries(note, sub, order, 0):
+            name = {0x0202: "LensSerialNumber", 0x0203: "LensModel"}.get(inner)
+            text = value.split(b"\x00", 1)[0].decode("latin-1").strip()[:MAX_TEXT]
+            if name and inner_kind == 2 and text:
+                found.append((f"Olympus:{name}", text))
+        break
+    return tuple(sorted(found))
 
 
 def _exifread(tiff: bytes, group: str) -> tuple[tuple[str, ExifValue], ...]:

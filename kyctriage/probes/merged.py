@@ -25,6 +25,9 @@ _XMP_DATE = re.compile(
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _RATIONAL = re.compile(r"^([+-]?\d+)/(\d+)$")
 _EXIF_GROUPS = ("IFD0", "ExifIFD", "GPS", "InteropIFD")
+# Values of an overriding block that exiftool reads from a priority-0 table (Canon.pm's
+# FocalLength, which CIFF's 0x1029 points to): they never replace an EXIF value.
+_PRIORITY_0 = {"CIFF:FocalLength"}
 
 
 def xmp_value(text: str) -> ExifValue:
@@ -54,10 +57,14 @@ def merge(
     xmp: tuple[tuple[str, str], ...],
     iptc: tuple[tuple[str, str], ...],
     notes: tuple[tuple[str, ExifValue], ...],
+    late: tuple[str, ...] = (),
 ) -> tuple[MetadataValue, ...]:
     """exiftool's precedence, simplified to the order of the blocks: the image's size (File),
-    the Composite GPS position (signed), the main EXIF IFDs, XMP, IPTC, the maker notes, the
-    thumbnail's IFD1, then the other Composite tags."""
+    the Composite GPS position (signed), the blocks that replace EXIF values (Kodak's note, and
+    the `late` groups: a block of equal priority found after the EXIF segment), the main EXIF
+    IFDs, XMP, IPTC, the other maker notes, the thumbnail's IFD1, then the other Composite tags.
+    (exiftool keeps the later of two tags of equal priority; the priority-0 ones, such as
+    Casio's ISO, XMP's tiff: and exif: properties and IFD1, never replace an earlier value.)"""
     chosen: dict[str, MetadataValue] = {}
 
     def offer(group: str, name: str, value: ExifValue | None) -> None:
@@ -71,9 +78,11 @@ def merge(
         offer("Composite", "GPSLatitude", gps.latitude)
         offer("Composite", "GPSLongitude", gps.longitude)
         offer("Composite", "GPSAltitude", gps.altitude)
+    overriding = {"Kodak", *late}
     for key, value in notes:
-        if key.startswith("Kodak:"):  # exiftool lets Kodak's note override the EXIF values
-            offer("Kodak", key[6:], value)
+        group, _, name = key.partition(":")
+        if group in overriding and key not in _PRIORITY_0:
+            offer(group, name, value)
     groups = dict(exif_groups)
     for name, value in exif_tags:
         if groups.get(name, "IFD0") in _EXIF_GROUPS:

@@ -1,5 +1,6 @@
 """Camera blocks outside the EXIF IFDs that exiftool reads for the capture facts: Canon's CIFF
-heap (APP0 of early PowerShots), Olympus's [picture info] text (APP12) and Kodak's fixed
+heap (APP0 of early PowerShots), Olympus's [picture info] text (APP12), Casio's QVCI block
+(APP1) and Kodak's fixed
 "Kodak3" maker note (DC240, DC280, DC3400, DC5000), as ("Group:Name", value) under exiftool's
 names, in exiftool -n form. Bounded: offsets checked, depth and entry counts capped."""
 
@@ -50,6 +51,23 @@ def picture_info(payload: bytes) -> Pairs:
     return found
 
 
+def qvci(payload: bytes) -> Pairs:
+    """Casio's APP1 "QVCI" block (Casio.pm QVCI, the QV cameras of the late 1990s): the
+    capture time at byte 0x4d as "YYYY.MM.DD.HH.MM.SS"."""
+    raw = payload[0x4D : 0x4D + 20].split(b"\x00", 1)[0].decode("latin-1")
+    match = re.fullmatch(r"(\d{4})\.(\d{2})\.(\d{2})[. ](\d{2})\.(\d{2})\.(\d{2})", raw.strip())
+    if not payload.startswith(b"QVCI\x00") or not match:
+        return []
+    year, month, day, hour, minute, second = match.groups()
+    return [("Casio:DateTimeOriginal", f"{year}:{month}:{day} {hour}:{minute}:{second}")]
+
+
+def by_kind(kind: str, payload: bytes) -> Pairs:
+    """The reader of a vendor block the JPEG walk kept (JpegSegments.vendor)."""
+    readers = {"APP12": picture_info, "CIFF": ciff, "QVCI": qvci}
+    return readers[kind](payload) if kind in readers else []
+
+
 def ciff(payload: bytes) -> Pairs:
     """Canon's CIFF heap in an APP0 segment: byte order, header length, "HEAPJPGM", then a
     heap whose last four bytes point to its directory."""
@@ -96,6 +114,10 @@ def _value(tag: int, raw: bytes, order: str, found: Pairs) -> None:
         when = _unix(struct.unpack_from(order + "I", raw)[0])
         if when:
             found.append(("CIFF:DateTimeOriginal", when))
+    elif tag == 0x1810 and len(raw) >= 8:  # ImageInfo: width, height, ... (int32u)
+        width, height = struct.unpack_from(order + "II", raw)
+        found.append(("CIFF:ImageWidth", width))
+        found.append(("CIFF:ImageHeight", height))
     elif tag == 0x1029 and len(raw) >= 4:  # FocalLength: FocalType, then millimetres
         found.append(("CIFF:FocalLength", struct.unpack_from(order + "H", raw, 2)[0]))
     elif tag == 0x0810 and raw:
@@ -103,8 +125,21 @@ def _value(tag: int, raw: bytes, order: str, found: Pairs) -> None:
 
 
 def kodak(note: bytes, model: str) -> Pairs:
-    """Kodak's "Kodak3" note: fixed big-endian fields; exiftool reads it only for these
-    models, and lets its exposure, aperture and ISO take precedence over the EXIF ones."""
+    """Kodak's fixed-layout notes: "KDK" (Kodak.pm Main, the DX and LS cameras: big-endian after
+    "KDK INFO", little-endian otherwise, fields from byte 8) and "Kodak3" (DC240, DC280, DC3400,
+    DC5000). exiftool lets their exposure, aperture and ISO take precedence over the EXIF ones."""
+    if note.startswith(b"KDK") and len(note) >= 8 + 0x62:
+        order = ">" if note.startswith(b"KDK INFO") else "<"
+        (fnumber,) = struct.unpack_from(order + "H", note, 8 + 0x1E)
+        (exposure,) = struct.unpack_from(order + "I", note, 8 + 0x20)
+        (iso,) = struct.unpack_from(order + "H", note, 8 + 0x60)
+        name = note[8:16].split(b"\x00", 1)[0].decode("latin-1").strip()
+        return [
+            ("Kodak:KodakModel", name),
+            ("Kodak:ExposureTime", exposure / 1e5),
+            ("Kodak:FNumber", fnumber / 100),
+            ("Kodak:ISO", iso),
+        ]
     if not _KODAK3.match(model.strip()) or len(note) < 0x50:
         return []
     exposure, fnumber = struct.unpack_from(">IH", note, 0x38)

@@ -123,7 +123,7 @@ def _metadata(data: bytes, fmt: str, decoded: decode.Decoded | None) -> _Extract
             model if isinstance(model, str) else "",
         )
     for kind, payload in segments.vendor if segments else ():
-        notes += tuple(vendor.picture_info(payload) if kind == "APP12" else vendor.ciff(payload))
+        notes += tuple(vendor.by_kind(kind, payload))
     notes = tuple(sorted(dict(reversed(notes)).items()))  # the first of a name wins
     stored_size = stored.size if stored else stored_size
     return _Extracted(
@@ -278,7 +278,10 @@ def _merged(
     record: FileRecord, meta: _Extracted, size: tuple[int, int] | None
 ) -> tuple[MetadataValue, ...]:
     groups = meta.exif.groups if meta.exif else ()
-    return merged.merge(record.exif, groups, record.gps, size, record.xmp, record.iptc, meta.notes)
+    late = meta.jpeg.late if meta.jpeg else ()
+    return merged.merge(
+        record.exif, groups, record.gps, size, record.xmp, record.iptc, meta.notes, late
+    )
 
 
 # Pillow's mode for a JPEG of that many components.

@@ -50,11 +50,13 @@ def _heif(data: bytes) -> object:
 
 def _makernotes(data: bytes) -> object:
     """Each maker's reader on the bytes as an EXIF block, and the XMP value converter."""
-    notes = [makernotes.read_makernotes(data, make) for make in ("Canon", "NIKON", "FUJIFILM", "")]
+    makes = ("Canon", "NIKON", "FUJIFILM", "CASIO", "OLYMPUS", "EASTMAN KODAK", "")
+    notes = [makernotes.read_makernotes(data, make) for make in makes]
     for found in notes:
         assert len(found) <= makernotes.MAX_ENTRIES
     text = data[:200].decode("latin-1")
-    blocks = vendor.picture_info(data), vendor.ciff(data), vendor.kodak(data, "DC240")
+    blocks = [vendor.by_kind(kind, data) for kind in ("APP12", "CIFF", "QVCI")]
+    blocks += [vendor.kodak(data, "DC240"), vendor.kodak(b"KDK INFO" + data, "")]
     return notes, blocks, makernotes.composite_iso(dict(notes[0])), merged.xmp_value(text)
 
 
