@@ -66,6 +66,18 @@ def test_metadata_parsers_on_mutated_blocks(seeds: list[bytes]) -> None:
         check_metadata(_mutate(rng.choice(blocks), rng))
 
 
+def test_metadata_entry_gives_each_parser_its_own_inputs() -> None:
+    """The atheris entry's first byte picks the parser: every seed reaches every parser."""
+    from tests.fuzz.metadata import PARSERS, check_one, one_seeds
+    from tests.test_xmp_iptc import PACKET
+
+    seeds = one_seeds([PACKET, b"MM\x00*\x00\x00\x00\x08"])
+    assert sorted({s[0] for s in seeds}) == list(range(len(PARSERS)))
+    assert {s[1:] for s in seeds} == {PACKET, b"MM\x00*\x00\x00\x00\x08"}
+    for data in (*seeds, b"", b"\xff"):
+        check_one(data)
+
+
 def test_loader_seeds_and_their_mutations_pass() -> None:
     """The loaders' target (tests/fuzz/fuzz_loaders.py) without atheris: every seed, and
     mutations of them, is loaded or refused in one line; nothing else escapes."""

@@ -12,7 +12,7 @@ import atheris
 
 with atheris.instrument_imports(include=["kyctriage", "tests.fuzz"]):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.fuzz.metadata import check_metadata, metadata_seeds
+    from tests.fuzz.metadata import check_one, metadata_seeds, one_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = (ROOT / "tests" / "data", ROOT.parent / "shared" / "corpus" / "exif-samples")
@@ -23,11 +23,11 @@ def main() -> None:
     if not any(not a.startswith("-") for a in args):
         corpus = Path(tempfile.mkdtemp(prefix="kyctriage-fuzz-meta-"))
         files = [p for f in FOLDERS if f.is_dir() for p in sorted(f.rglob("*")) if p.is_file()]
-        for index, seed in enumerate(metadata_seeds(files)):
+        for index, seed in enumerate(one_seeds(metadata_seeds(files))):
             (corpus / f"seed-{index}").write_bytes(seed)
         print(f"seed corpus: {corpus}", file=sys.stderr)
         args.append(str(corpus))
-    atheris.Setup([sys.argv[0], *args], check_metadata)
+    atheris.Setup([sys.argv[0], *args], check_one)
     atheris.Fuzz()
 
 
