@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from kyctriage.attribution.fingerprint import Fingerprint
+    from kyctriage.match.entries import Arrays
+    from kyctriage.match.shards import Found
     from kyctriage.watermark import WatermarkKey, WatermarkResult
 
 PathArg = str | PathLike[str]
@@ -103,24 +105,60 @@ def open_side(path: PathArg, workers: int = 0) -> Side:
     return Side(name, records=scan(name, workers=workers).records)
 
 
-def compare(leak: PathArg | Side, reference: PathArg | Side, *, workers: int = 0) -> Comparison:
+def compare(
+    leak: PathArg | Side,
+    reference: PathArg | Side,
+    *,
+    workers: int = 0,
+    scheduler: str | None = None,
+) -> Comparison:
     """Match every leak image against the reference (our records or an earlier wave).
 
     Near candidates of the global hashes are verified on the two pictures (match/verify.py);
     one whose picture cannot be had (an index whose source is gone) is `unverified-candidate`.
     Each side is a folder, a zip, a saved scan, an index (reference only) or an opened Side;
-    the result keeps both sides (`comparison.leak`, `comparison.reference`)."""
+    the result keeps both sides (`comparison.leak`, `comparison.reference`). With scheduler
+    (a Dask scheduler's address), a sharded reference index is searched on that cluster."""
+    if scheduler is None:
+        return _compare(leak, reference, workers, None)
+    from kyctriage.distributed.cluster import connected
+    from kyctriage.match import shards
+
+    named = reference.index if isinstance(reference, Side) else str(reference)
+    if named is None or not shards.is_index(named):
+        raise UsageError(_ONLY_SHARDS)
+    from kyctriage.distributed.search import finder
+
+    with connected(scheduler) as client:  # an unreachable scheduler fails before any scan
+        return _compare(leak, reference, workers, finder(client))
+
+
+_ONLY_SHARDS = ("--scheduler searches a sharded index: the reference must be one "
+                "(`kyctriage index build --sharded`)")  # fmt: skip
+
+
+def _compare(
+    leak: PathArg | Side,
+    reference: PathArg | Side,
+    workers: int,
+    find: Callable[[str, Arrays], Found] | None,
+) -> Comparison:
     leak_side = leak if isinstance(leak, Side) else open_side(leak, workers)
     if leak_side.entries or leak_side.index is not None:
         raise UsageError("the leak side must be a folder, a zip or a saved scan, not an index")
     reference_side = reference if isinstance(reference, Side) else open_side(reference, workers)
+    if find is not None and reference_side.index is None:
+        raise UsageError(_ONLY_SHARDS)
     from kyctriage.scanning import recheck
 
     # Near candidates are checked on both pictures, read again (SHA-256 checked) in the
     # supervised workers from where each side names them: only the candidates' pictures.
     seen = recheck.pictures(ScanOptions(roots=(), workers=workers))
-    return replace(compare_sides(leak_side, reference_side, pictures=(seen, seen)),
-                   leak=leak_side, reference=reference_side)  # fmt: skip
+    if find is None:
+        result = compare_sides(leak_side, reference_side, pictures=(seen, seen))
+    else:
+        result = compare_sides(leak_side, reference_side, pictures=(seen, seen), find=find)
+    return replace(result, leak=leak_side, reference=reference_side)
 
 
 def detect_watermark(

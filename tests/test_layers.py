@@ -18,6 +18,7 @@ LAYERS = (
     ("kyctriage.attribution",),
     ("kyctriage.match",),
     ("kyctriage.scanning",),
+    ("kyctriage.distributed",),
     ("kyctriage.render",),
     ("kyctriage.demo",),
     ("kyctriage.api",),

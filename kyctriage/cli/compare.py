@@ -70,6 +70,12 @@ Exit codes:
     type=click.Path(dir_okay=False),
     help="Write a self-contained HTML page: leak and reference thumbnails side by side.",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Search a sharded REFERENCE index on this Dask cluster (tcp://host:8786); the index "
+    "must be at the same path on every worker.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def compare(
     leak: str,
@@ -79,6 +85,7 @@ def compare(
     leak_csv_path: str | None,
     workers: int,
     html_path: str | None,
+    scheduler: str | None,
     quiet: bool,
 ) -> None:
     """Match the LEAK against a REFERENCE: our own records, or an earlier leak wave.
@@ -98,7 +105,7 @@ def compare(
 
         named = {"--json": json_path, "--csv": csv_path, "--leak-csv": leak_csv_path}
         check_outputs({**named, "--html": html_path}, [leak, reference])
-        result = run_compare(leak, reference, workers=workers)
+        result = run_compare(leak, reference, workers=workers, scheduler=scheduler)
         leak_side, reference_side = result.leak, result.reference
         assert leak_side is not None and reference_side is not None
         outputs: list[tuple[str | None, Callable[[], str]]] = [
@@ -129,13 +136,24 @@ def index() -> None:
     manifest) searched shard by shard: for archives of millions of images."""
 
 
-def _fill(directory: str, output: str, create: bool, workers: int, sharded: bool) -> None:
+def _fill(
+    directory: str,
+    output: str,
+    create: bool,
+    workers: int,
+    sharded: bool,
+    cluster: tuple[str | None, int],
+) -> None:
     from kyctriage.api import scan
+    from kyctriage.distributed.remote import is_url
     from kyctriage.match import shards
 
+    scheduler, task_files = cluster
+
     def action() -> None:
+        remote = is_url(directory)
         folders = ["-o"] if sharded or shards.is_index(output) else []
-        check_outputs({"-o": output}, [directory], folders=folders)
+        check_outputs({"-o": output}, [] if remote else [directory], folders=folders)
         if create and Path(output).exists():
             raise UsageError(f"{output} exists; use `index add` to append to it")
         if not create and not (Path(output).is_file() or shards.is_index(output)):
@@ -143,24 +161,53 @@ def _fill(directory: str, output: str, create: bool, workers: int, sharded: bool
         appending = not create and shards.is_index(output)
         if appending:
             shards.read_manifest(output)  # a bad manifest fails before the scan
-        records = scan(directory, workers=workers).records
-        if sharded and create:
-            written = shards.build(output, entries(records))
-        elif appending:
-            written = shards.append(output, entries(records))
+        if scheduler is not None or remote:
+            if not (sharded or appending):
+                raise UsageError("--scheduler and URL sources write a sharded index: add --sharded")
+            from kyctriage.distributed.build import fill
+
+            written, files = fill(output, directory, create=create, scheduler=scheduler,
+                                  workers=workers, task_files=task_files)  # fmt: skip
         else:
-            written = reference_index.add(output, entries(records), create=create)
-        skipped = len(records) - written
-        line = f"indexed {written} images ({skipped} files without hashes); {output}"
+            records = scan(directory, workers=workers).records
+            files = len(records)
+            if sharded and create:
+                written = shards.build(output, entries(records))
+            elif appending:
+                written = shards.append(output, entries(records))
+            else:
+                written = reference_index.add(output, entries(records), create=create)
+        line = f"indexed {written} images ({files - written} files without hashes); {output}"
         stderr().print(visible(line))
 
     run(action)
 
 
+def _source(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """DIRECTORY: a folder, or an fsspec URL (s3://bucket/prefix) the workers read."""
+    from kyctriage.distributed.remote import is_url, local_path
+
+    value = local_path(value)
+    if is_url(value):
+        return value
+    return str(click.Path(exists=True, file_okay=False).convert(value, param, ctx))
+
+
 def _index_arguments(output_help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """DIRECTORY, -o and --workers, the same for `index build` and `index add`."""
+    """DIRECTORY, -o, --workers and the cluster's options, the same for `index build` and
+    `index add`."""
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--task-files", type=click.IntRange(min=1), default=256, show_default=True,
+            help="With --scheduler or a URL: files per task (one task per chunk of the sorted "
+            "source list).",
+        )(command)  # fmt: skip
+        command = click.option(
+            "--scheduler", metavar="ADDRESS",
+            help="Hash the files on this Dask cluster (tcp://host:8786); the workers read them "
+            "(a shared folder or a URL). Writes a sharded index.",
+        )(command)  # fmt: skip
         command = click.option(
             "--workers", type=click.IntRange(min=0), default=0, show_default=True,
             help="Worker processes; 0 means one per core.",
@@ -168,7 +215,7 @@ def _index_arguments(output_help: str) -> Callable[[Callable[..., None]], Callab
         command = click.option(
             "-o", "--output", required=True, type=click.Path(), help=output_help
         )(command)
-        return click.argument("directory", type=click.Path(exists=True, file_okay=False))(command)
+        return click.argument("directory", callback=_source)(command)
 
     return decorate
 
@@ -176,17 +223,27 @@ def _index_arguments(output_help: str) -> Callable[[Callable[..., None]], Callab
 @index.command("build", epilog=EPILOG)
 @_index_arguments("The index to create: a SQLite file, or a directory with --sharded.")
 @click.option("--sharded", is_flag=True, help="A sharded index (a directory), for archives.")
-def index_build(directory: str, output: str, workers: int, sharded: bool) -> None:
-    """Scan DIRECTORY and store its images' hashes in a new index."""
-    _fill(directory, output, create=True, workers=workers, sharded=sharded)
+def index_build(
+    directory: str,
+    output: str,
+    workers: int,
+    scheduler: str | None,
+    task_files: int,
+    sharded: bool,
+) -> None:
+    """Scan DIRECTORY and store its images' hashes in a new index. DIRECTORY may be an fsspec
+    URL (s3://bucket/prefix; s3fs reads AWS_ENDPOINT_URL and the usual AWS credentials)."""
+    _fill(directory, output, True, workers, sharded, (scheduler, task_files))
 
 
 @index.command("add", epilog=EPILOG)
 @_index_arguments("The existing index to append to.")
-def index_add(directory: str, output: str, workers: int) -> None:
+def index_add(
+    directory: str, output: str, workers: int, scheduler: str | None, task_files: int
+) -> None:
     """Scan DIRECTORY and append its images to an existing index. SQLite: the same path is
     replaced; sharded: a new shard is appended and the old ones are never rewritten."""
-    _fill(directory, output, create=False, workers=workers, sharded=False)
+    _fill(directory, output, False, workers, False, (scheduler, task_files))
 
 
 @index.command("verify", epilog=EPILOG)

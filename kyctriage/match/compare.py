@@ -130,11 +130,13 @@ def _near_pairs(leak: Arrays, ref: Arrays) -> tuple[set[tuple[int, int]], int]:
 def compare(
     leak: Side, reference: Side, views: ViewMap | None = None,
     pictures: tuple[Pictures, Pictures] | None = None,
+    find: Callable[[str, Arrays], shards.Found] = shards.find,
 ) -> Comparison:  # fmt: skip
     """Match every leak image against the reference; `views` adds view hashes by (root, path)
     for records that do not carry them (either side). The global hashes only propose near
     candidates: each is checked on the pictures (`pictures`: the leak side's, the reference
-    side's) and reported near only when verified; one that cannot be checked is UNVERIFIED."""
+    side's) and reported near only when verified; one that cannot be checked is UNVERIFIED.
+    `find` searches a sharded reference index (on a cluster: kyctriage.distributed.search)."""
     leak_items: list[Entry] = []
     unreadable: list[FileRecord] = []
     for record in leak.records:
@@ -148,7 +150,7 @@ def compare(
     ref_items = entries(reference.records, views) + list(reference.entries)
     unseen = 0  # rows of a sharded index that match no leak image (never loaded)
     if reference.index is not None:
-        searched = shards.find(reference.index, Arrays(leak_items))
+        searched = find(reference.index, Arrays(leak_items))
         ref_items.extend(searched.entries)
         unseen = searched.rows - len(searched.entries)
     lk, rf = Arrays(leak_items), Arrays(ref_items)

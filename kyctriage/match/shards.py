@@ -15,7 +15,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -296,12 +297,13 @@ class Found:
     rows: int
 
 
-def find(root: str | Path, leak: Arrays) -> Found:
+def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -> Found:
     """Search every shard, one after another (memory: one shard's pages and its candidates),
     for the rows that match a leak image by the rule: its sha256 or data hash, its upright
     hashes or one of its views against a row's upright hashes, its upright hashes against a
-    row's view hashes. Compare then judges those rows as it judges any reference."""
-    shards = read_manifest(root)[1]
+    row's view hashes. Compare then judges those rows as it judges any reference. With names,
+    only those shards (a cluster searches each shard in its own task)."""
+    shards = [s for s in read_manifest(root)[1] if names is None or s.name in names]
     rows, kinds = np.nonzero(leak.has_view)
     queries = np.concatenate([leak.full, leak.views[rows, kinds]]) if len(leak) else leak.full
     sha = np.array([key64(e.sha256) for e in leak.entries], np.uint64)
@@ -334,13 +336,21 @@ def append(root: str | Path, items: Sequence[Entry], shard_rows: int = SHARD_ROW
 
 def build(root: str | Path, items: Sequence[Entry], shard_rows: int = SHARD_ROWS) -> int:
     """A new index: built in a temporary directory beside it and renamed when complete."""
+    with building(root) as tmp:
+        return append(tmp, items, shard_rows)
+
+
+@contextmanager
+def building(root: str | Path) -> Iterator[Path]:
+    """A temporary directory beside root to write a new index into; renamed to root when the
+    block ends normally (an empty index gets its manifest), removed when it fails."""
     root = Path(root)
     if root.exists():
         raise KyctriageError(f"{root} exists; use `index add` to append to it")
     tmp = root.with_name(f".{root.name}.building-{os.getpid()}")
     try:
         tmp.mkdir(parents=True)
-        written = append(tmp, items, shard_rows)
+        yield tmp
         if not is_index(tmp):
             _write_manifest(tmp, [])
         os.rename(tmp, root)
@@ -349,4 +359,3 @@ def build(root: str | Path, items: Sequence[Entry], shard_rows: int = SHARD_ROWS
             for leftover in tmp.iterdir():
                 leftover.unlink()
             tmp.rmdir()
-    return written

@@ -170,8 +170,15 @@ def _extension_mismatch(path: str, fmt: str) -> bool:
     return bool(ext) and ext not in decode.IMAGE_EXTENSIONS.get(fmt, set())
 
 
-def probe_source(source: Source, options: ScanOptions, reference: datetime) -> FileRecord:
-    """One file -> one record. Never raises: a failure of any kind becomes the record's error."""
+def probe_source(
+    source: Source,
+    options: ScanOptions,
+    reference: datetime,
+    read_bytes: Callable[[str, int], read.FileBytes] = read.read_file,
+) -> FileRecord:
+    """One file -> one record. Never raises: a failure of any kind becomes the record's error.
+    `read_bytes(fs_path, max_bytes)` reads the file (an object store's reader for a URL), and
+    raises FileProblem when it cannot."""
     base = FileRecord(
         root=source.root, path=source.path, status=STATUS_SKIPPED,
         path_bytes_hex=source.path_bytes_hex, telegram=source.telegram,
@@ -182,7 +189,7 @@ def probe_source(source: Source, options: ScanOptions, reference: datetime) -> F
     if source.error:
         return _replace(base, status=STATUS_ERROR, error=source.error)
     try:
-        content = read.read_file(source.fs_path, options.max_file_bytes)
+        content = read_bytes(source.fs_path, options.max_file_bytes)
     except FileProblem as exc:
         return _replace(base, status=STATUS_ERROR, error=str(exc))
     sha256, md5 = hashes.file_digests(content.data)

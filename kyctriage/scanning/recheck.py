@@ -42,7 +42,7 @@ def where(e: Entry) -> Where:
 
 def _read_url(url: str, max_bytes: int) -> bytes:
     try:
-        import fsspec  # type: ignore[import-untyped]
+        import fsspec
     except ImportError:
         raise FileProblem("cannot read a URL: fsspec is not installed") from None
     try:
