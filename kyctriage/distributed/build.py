@@ -58,7 +58,8 @@ def sources_of(location: str) -> tuple[list[Source], bool]:
 
     if remote.is_url(location):
         return remote.list_sources(location), True
-    found = walk_root(location)
+    defaults = ScanOptions(roots=(location,))  # a Telegram export parsed under a scan's limits
+    found = walk_root(location, (defaults.file_time_limit, defaults.worker_memory_limit))
     return [replace(s, fs_path=os.path.abspath(s.fs_path)) if s.fs_path else s
             for s in found], False  # fmt: skip
 
@@ -75,7 +76,7 @@ def hash_chunk(chunk: Chunk, workers: int = 1) -> Hashed:
     crashes or hangs a decoder costs that file, not the worker), and keep their index rows."""
     if multiprocessing.current_process().daemon:
         raise KyctriageError(DAEMON_HINT)
-    reader: Callable[[str, int], read.FileBytes] = read.read_file
+    reader: Callable[[str, int], read.FileBytes] | None = None  # the scan's own local read
     if chunk.remote:
         from kyctriage.distributed.remote import read_object
 

@@ -174,11 +174,11 @@ def probe_source(
     source: Source,
     options: ScanOptions,
     reference: datetime,
-    read_bytes: Callable[[str, int], read.FileBytes] = read.read_file,
+    read_bytes: Callable[[str, int], read.FileBytes] | None = None,
 ) -> FileRecord:
     """One file -> one record. Never raises: a failure of any kind becomes the record's error.
-    `read_bytes(fs_path, max_bytes)` reads the file (an object store's reader for a URL), and
-    raises FileProblem when it cannot."""
+    `read_bytes(fs_path, max_bytes)` reads the file (an object store's reader for a URL; by
+    default read.read_file), and raises FileProblem when it cannot."""
     base = FileRecord(
         root=source.root, path=source.path, status=STATUS_SKIPPED,
         path_bytes_hex=source.path_bytes_hex, telegram=source.telegram,
@@ -189,7 +189,7 @@ def probe_source(
     if source.error:
         return _replace(base, status=STATUS_ERROR, error=source.error)
     try:
-        content = read_bytes(source.fs_path, options.max_file_bytes)
+        content = (read_bytes or read.read_file)(source.fs_path, options.max_file_bytes)
     except FileProblem as exc:
         return _replace(base, status=STATUS_ERROR, error=str(exc))
     sha256, md5 = hashes.file_digests(content.data)
