@@ -285,3 +285,38 @@ def test_an_object_gone_since_the_listing_is_a_file_error(s3: str) -> None:
     with pytest.raises(FileProblem, match="exceeds the limit"):
         remote.read_object(sources[0].fs_path, 10)
     assert build.chunks(sources, True, 2)[0].sources == tuple(sources[:2])
+
+
+def test_compare_verifies_near_matches_on_pictures_read_from_s3(
+    archive: Path, s3: str, tmp_path: Path
+) -> None:
+    """An index whose sources are S3 objects: compare reads each candidate's object (in its
+    supervised workers, SHA-256 checked) to verify it; an object gone since the build leaves
+    its match an unverified candidate, never a plain near."""
+    import boto3
+
+    from kyctriage import api
+    from kyctriage.match.compare import Comparison
+    from kyctriage.model import Verification
+
+    built = tmp_path / "s3.idx"
+    code, err = cli("index", "build", f"s3://{BUCKET}/samples", "--sharded", "-o", str(built))
+    assert code == 0, err
+
+    def near(result: Comparison) -> dict[str, Verification | None]:
+        return {m.path: m.verification for im in result.images for m in im.matches
+                if m.kind in ("near", "unverified-candidate")}  # fmt: skip
+
+    checked = near(api.compare(archive / "telegram", built, workers=1))
+    assert checked and all(v is not None and v.verified for v in checked.values())
+    gone = sorted(checked)[0]
+    client = boto3.client("s3")
+    client.delete_object(Bucket=BUCKET, Key=f"samples/{gone}")
+    try:
+        after = near(api.compare(archive / "telegram", built, workers=1))
+    finally:  # the bucket as the module's other tests know it
+        client.put_object(Bucket=BUCKET, Key=f"samples/{gone}", Body=(archive / gone).read_bytes())
+    assert after.keys() == checked.keys()
+    lost = after[gone]
+    assert lost is not None and not lost.verified and "reference picture not had" in lost.reason
+    assert all(v is not None and v.verified for path, v in after.items() if path != gone)
