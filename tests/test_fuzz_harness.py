@@ -99,3 +99,22 @@ def test_loader_inputs_atheris_found(name: str) -> None:
     from tests.fuzz.loaders import check_loader
 
     check_loader((Path(__file__).parent / "data" / "fuzz" / name).read_bytes())
+
+
+def test_metadata_input_atheris_found_reads_in_bounded_time() -> None:
+    """A 715-byte block whose maker note claims a field of 8 million values: exifread read
+    each value past the end as 0, one call each (2 s per maker, 14 s instrumented). Now cut to
+    what the data holds; the check bounds each parser's CPU time."""
+    import time
+
+    from kyctriage.probes import makernotes
+    from tests.fuzz.metadata import check_one
+
+    data = (
+        Path(__file__).parent / "data" / "fuzz" / "metadata-makernote-8m-values.bin"
+    ).read_bytes()
+    started = time.process_time()
+    for make in ("Canon", "NIKON", "FUJIFILM"):
+        makernotes.read_makernotes(data[1:], make)
+    assert time.process_time() - started < 1.0
+    check_one(data)
