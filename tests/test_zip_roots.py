@@ -69,7 +69,14 @@ def test_a_zip_root_is_scanned_member_by_member(tmp_path, validate_report):
     assert not (tmp_path / "escape.jpg").exists() and not (tmp_path.parent / "escape.jpg").exists()
 
 
-def test_members_take_the_archives_mtime_and_the_unpacked_copies_are_removed(tmp_path):
+def test_members_take_the_archives_mtime_and_the_unpacked_copies_are_removed(
+    tmp_path, monkeypatch
+):
+    # the scan unpacks under a temporary folder of its own here: the machine's shared /tmp
+    # holds other scans' folders while they run
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     leak, _ = _leak(tmp_path)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -79,8 +86,8 @@ def test_members_take_the_archives_mtime_and_the_unpacked_copies_are_removed(tmp
     assert all(Path(s.fs_path).is_relative_to(scratch) for s in inside)
     report = _scan(tmp_path, leak)
     assert len({r["mtime"] for r in report["records"] if r["status"] != "skipped"}) == 1
-    leftovers = Path(tempfile.gettempdir()).glob("kyctriage-unpacked-*")
-    assert not [p for p in leftovers if p.stat().st_mtime_ns >= os.stat(leak).st_mtime_ns]
+    assert tempfile.gettempdir() == str(private)
+    assert not list(private.glob("kyctriage-unpacked-*"))
 
 
 def test_a_broken_or_bombed_zip_is_recorded_and_the_scan_goes_on(tmp_path):
