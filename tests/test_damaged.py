@@ -139,3 +139,18 @@ def test_hostile_boxes_stay_bounded() -> None:
         boxes = heif.read_boxes(data)
         assert boxes is None or (boxes.exif is None and boxes.size is None)
         assert time.monotonic() - started < 0.5
+
+
+def test_the_salvaging_walk_stops_after_a_bounded_number_of_breaks() -> None:
+    """Each kind of break counts toward MAX_RESYNCS, not only resyncs: 100,000 EOIs before a
+    frame made 100,000 notes (a record's warnings grow with the file), and the fuzzer's input
+    with 50 resyncs and a cut segment made 51."""
+    frame = b"\xff\xc0\x00\x11\x08\x00\x10\x00\x10\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    found = Path(__file__).parent / "data" / "fuzz" / "metadata-jpeg-51-breaks.bin"
+    for data in (b"\xff\xd8" + frame + b"\xff\xd9" * 100_000 + frame, found.read_bytes()[1:]):
+        try:
+            segments = jpeg.parse(data, salvage=True)
+        except FileProblem as exc:
+            assert "not read further" in str(exc)
+        else:
+            assert len(segments.problems) <= jpeg.MAX_RESYNCS

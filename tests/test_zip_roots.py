@@ -69,9 +69,7 @@ def test_a_zip_root_is_scanned_member_by_member(tmp_path, validate_report):
     assert not (tmp_path / "escape.jpg").exists() and not (tmp_path.parent / "escape.jpg").exists()
 
 
-def test_members_take_the_archives_mtime_and_the_unpacked_copies_are_removed(
-    tmp_path, monkeypatch
-):
+def test_members_take_the_archives_mtime_and_the_unpacked_copies_are_removed(tmp_path, monkeypatch):
     # the scan unpacks under a temporary folder of its own here: the machine's shared /tmp
     # holds other scans' folders while they run
     private = tmp_path / "tmp"

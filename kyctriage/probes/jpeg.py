@@ -203,12 +203,19 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
     pos, end = 2, len(data)
     eoi = None
 
+    def note(problem: str) -> None:
+        """A step of the salvaging walk; past MAX_RESYNCS of them the file is given up (a
+        million EOIs or broken tables would make a million notes)."""
+        if len(problems) >= MAX_RESYNCS:
+            raise FileProblem(f"{problem} (after {MAX_RESYNCS} other breaks: not read further)")
+        problems.append(problem)
+
     def damaged(problem: str, at: int) -> int:
         """Strict: raise. Salvage: note it and go on at the next marker after `at`."""
-        if not salvage or len(problems) >= MAX_RESYNCS:
+        if not salvage:
             raise FileProblem(problem)
         found = _RESYNC.search(data, at)
-        problems.append(problem + (f"; resynced at byte {found.start()}" if found else ""))
+        note(problem + (f"; resynced at byte {found.start()}" if found else ""))
         return found.start() if found else end
 
     while pos < end:
@@ -225,7 +232,7 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
         if marker == 0xD9 and salvage and (sof is None or _SOF_AHEAD.search(data, pos)):
             # The end of an embedded thumbnail that a broken length led into: the frame
             # that counts comes after it.
-            problems.append(f"EOI at byte {start} with a frame after it, stepped over")
+            note(f"EOI at byte {start} with a frame after it, stepped over")
             sof, tables, spans = None, {}, []
             continue
         if marker == 0xD9:
@@ -236,7 +243,7 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
             continue  # salvage: a second SOI (padding before the image, as exiftool reads it)
         if pos + 2 > end:
             if salvage:
-                problems.append("truncated marker segment")
+                note("truncated marker segment")
                 break
             raise FileProblem("truncated marker segment")
         length = struct.unpack_from(">H", data, pos)[0]
@@ -247,7 +254,7 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
             if not salvage or length < 2:
                 pos = damaged(problem, pos)
                 continue
-            problems.append(problem + "; read to the end")  # a cut file: keep what is there
+            note(problem + "; read to the end")  # a cut file: keep what is there
             length = end - pos
         payload = data[pos + 2 : pos + length]
         pos += length
@@ -260,7 +267,7 @@ def parse(data: bytes, salvage: bool = False) -> JpegSegments:
             except FileProblem as exc:
                 if not salvage:
                     raise
-                problems.append(str(exc))  # the segment's length held: go on after it
+                note(str(exc))  # the segment's length held: go on after it
         elif marker in _SOF_NAMES and sof is None:
             sof, sof_marker = payload, marker
         elif name == "APP1:Exif" and exif_tiff is None:
