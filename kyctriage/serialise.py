@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 import types
 import typing
 from collections.abc import Callable
@@ -98,70 +97,155 @@ def from_data(cls: Any, data: Any) -> Any:
     """Plain JSON data -> the record type `cls`, following the dataclass type hints. The data
     may come from a file someone edited: every value is checked against its hint and the
     field rules below, and any mismatch is a one-line BadInput naming the field."""
+    return _converter(cls)(data)
+
+
+Convert = Callable[[Any], Any]
+_CONVERTERS: dict[Any, Convert] = {}
+
+
+def _converter(cls: Any) -> Convert:
+    """The function that converts data to `cls`, made once per type: walking the type hints
+    for every value (typing.get_origin, dataclasses.fields, ...) was four fifths of loading a
+    10,000-record saved scan."""
+    done = _CONVERTERS.get(cls)
+    if done is None:
+        slot: list[Convert] = []  # a type that contains itself gets its converter when made
+        _CONVERTERS[cls] = lambda data: slot[0](data)
+        try:
+            done = _make(cls)
+        except BaseException:
+            del _CONVERTERS[cls]
+            raise
+        slot.append(done)
+        _CONVERTERS[cls] = done
+    return done
+
+
+def _make(cls: Any) -> Convert:
     if cls is Any:
-        return data
+        return _same
     if cls in _SCALARS:
+        return _scalar(cls)
+    origin = typing.get_origin(cls)
+    if origin in (typing.Union, types.UnionType):
+        return _union(cls)
+    if origin is tuple:
+        return _tuple(typing.get_args(cls))
+    if dataclasses.is_dataclass(cls):
+        return _dataclass(typing.cast(type, cls))
+    return _same
+
+
+def _same(data: Any) -> Any:
+    return data
+
+
+def _scalar(cls: type) -> Convert:
+    def convert(data: Any) -> Any:
         if type(data) is cls or (cls is float and type(data) is int):
             return data
         raise BadInput(f"expected {cls.__name__}, found {_kind(data)}")
-    origin = typing.get_origin(cls)
-    if origin in (typing.Union, types.UnionType):
+
+    return convert
+
+
+def _union(cls: Any) -> Convert:
+    options = [a for a in typing.get_args(cls) if a is not type(None)]
+    # each option in order: (a dataclass for a dict | a tuple for a list | the value's type)
+    tests: list[tuple[Callable[[Any], bool], Convert | None]] = []
+    for option in options:
+        if dataclasses.is_dataclass(option):
+            tests.append((lambda data: isinstance(data, dict), _converter(option)))
+        elif typing.get_origin(option) is tuple:
+            tests.append((lambda data: isinstance(data, list), _converter(option)))
+        else:
+            tests.append((_type_is(option), None))
+    names = " or ".join(getattr(o, "__name__", "list") for o in options)
+
+    def convert(data: Any) -> Any:
         if data is None:
             return None
-        options = [a for a in typing.get_args(cls) if a is not type(None)]
-        for option in options:
-            if dataclasses.is_dataclass(option) and isinstance(data, dict):
-                return from_data(option, data)
-            if typing.get_origin(option) is tuple and isinstance(data, list):
-                return from_data(option, data)
-            if type(data) is option or (option is float and type(data) is int):
-                return data
-        names = " or ".join(getattr(o, "__name__", "list") for o in options)
+        for test, then in tests:
+            if test(data):
+                return data if then is None else then(data)
         raise BadInput(f"expected {names}, found {_kind(data)}")
-    if origin is tuple:
+
+    return convert
+
+
+def _type_is(option: Any) -> Callable[[Any], bool]:
+    if option is float:
+        return lambda data: type(data) is float or type(data) is int
+    return lambda data: type(data) is option
+
+
+def _tuple(args: tuple[Any, ...]) -> Convert:
+    if len(args) == 2 and args[1] is Ellipsis:
+        item = _converter(args[0])
+
+        def variadic(data: Any) -> Any:
+            if not isinstance(data, list):
+                raise BadInput(f"expected a list, found {_kind(data)}")
+            return tuple([item(v) for v in data])
+
+        return variadic
+    items = [_converter(a) for a in args]
+
+    def fixed(data: Any) -> Any:
         if not isinstance(data, list):
             raise BadInput(f"expected a list, found {_kind(data)}")
-        args = typing.get_args(cls)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(from_data(args[0], v) for v in data)
-        if len(args) != len(data):
-            raise BadInput(f"expected a list of {len(args)}, found {len(data)} items")
-        return tuple(from_data(a, v) for a, v in zip(args, data, strict=True))
-    if dataclasses.is_dataclass(cls):
-        kind = typing.cast(type, cls)
+        if len(items) != len(data):
+            raise BadInput(f"expected a list of {len(items)}, found {len(data)} items")
+        return tuple([c(v) for c, v in zip(items, data, strict=True)])
+
+    return fixed
+
+
+def _dataclass(kind: type) -> Convert:
+    hints = _hints(kind)
+    plan = [
+        (f.name, _field(hints[f.name], f.name), _RULES.get((kind, f.name)))
+        for f in dataclasses.fields(kind)
+    ]
+
+    def convert(data: Any) -> Any:
         if not isinstance(data, dict):
             raise BadInput(f"{kind.__name__}: expected an object, found {_kind(data)}")
-        hints = _hints(cls)  # type: ignore[arg-type]  # a dataclass type, hashable
         values = {}
-        for f in dataclasses.fields(cls):
-            if f.name not in data:
+        for name, field, rule in plan:
+            if name not in data:
                 continue
             try:
-                values[f.name] = _field(hints[f.name], f.name, data[f.name])
-                rule = _RULES.get((kind, f.name))
-                if rule is not None and values[f.name] is not None:
-                    rule(values[f.name])
+                value = values[name] = field(data[name])
+                if rule is not None and value is not None:
+                    rule(value)
             except BadInput as exc:
                 message = str(exc)
                 raise BadInput(
                     message
                     if "." in message.split(":", 1)[0]
-                    else f"{kind.__name__}.{f.name}: {message}"
+                    else f"{kind.__name__}.{name}: {message}"
                 ) from None
         try:
-            return cls(**values)  # type: ignore[operator]  # cls is a dataclass type here
+            return kind(**values)
         except TypeError as exc:  # a required field missing
             raise BadInput(f"{kind.__name__}: {exc}") from None
-    return data
+
+    return convert
 
 
-def _field(hint: Any, name: str, raw: Any) -> Any:
+def _field(hint: Any, name: str) -> Convert:
     if name not in _PAIR_FIELDS:
-        return from_data(hint, raw)
-    if not isinstance(raw, dict):
-        raise BadInput(f"expected an object, found {_kind(raw)}")
-    pair = typing.get_args(hint)[0]  # tuple[str, value type]
-    return tuple(from_data(pair, [k, v]) for k, v in sorted(raw.items()))
+        return _converter(hint)
+    pair = _converter(typing.get_args(hint)[0])  # tuple[str, value type]
+
+    def pairs(raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            raise BadInput(f"expected an object, found {_kind(raw)}")
+        return tuple(pair([k, v]) for k, v in sorted(raw.items()))
+
+    return pairs
 
 
 def _kind(data: Any) -> str:
@@ -186,7 +270,7 @@ def _hex(low: int, high: int) -> Callable[[Any], None]:
 
 def check_hex(value: Any, low: int, high: int) -> None:
     """Lowercase hex of low to high digits (a perceptual hash is matched as a 64-bit integer)."""
-    if not isinstance(value, str) or not low <= len(value) <= high or not _HEX.fullmatch(value):
+    if not isinstance(value, str) or not low <= len(value) <= high or value.strip(_HEX):
         raise BadInput(f"{str(value)[:40]!r} is not a hex digest of {low}-{high} digits")
 
 
@@ -208,7 +292,7 @@ def _iso_time(value: Any) -> None:
         raise BadInput(f"{value[:40]!r} is not an ISO 8601 time") from None
 
 
-_HEX = re.compile(r"[0-9a-f]+")
+_HEX = "0123456789abcdef"  # strip() of these leaves nothing: 5x faster than a regex
 _SHA256 = _hex(64, 64)
 _PERCEPTUAL = _hex(1, 16)
 _COUNT = _at_least(0)
