@@ -11,6 +11,9 @@ counted at search time (a bincount of the band, milliseconds).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -43,47 +46,74 @@ def band_orders(hashes: Hashes) -> NDArray[np.uint32]:
 
 
 def near(
-    query: Hashes, base: Hashes, orders: NDArray[np.uint32]
+    query: Hashes, base: Hashes, orders: NDArray[np.uint32], threads: int = 1
 ) -> tuple[Rows, Rows, NDArray[np.int64]]:
     """Every (query row, base row) pair the rule accepts, each once, with per-kind distances;
-    `orders` is band_orders(base). Nothing is skipped: a crowded bucket costs time, in pieces."""
-    found_q: list[Rows] = [np.empty(0, np.intp)]
-    found_b: list[Rows] = [np.empty(0, np.intp)]
-    found_d: list[NDArray[np.int64]] = [np.empty((0, 3), np.int64)]
-    if not len(query) or not len(base):
-        return found_q[0], found_b[0], found_d[0]
-    for (start, width), order in zip(BANDS, orders, strict=True):
-        values = band(base, start, width)
-        sizes = np.bincount(values, minlength=1 << width)
-        starts = np.cumsum(sizes) - sizes
-        del values
-        flips = np.array([0] + [1 << bit for bit in range(width)], np.intp)
-        wanted = (band(query, start, width)[:, None] ^ flips[None, :]).ravel()
-        counts = sizes[wanted]
-        hit = np.nonzero(counts)[0]
-        counts, first, q_of = counts[hit], starts[wanted[hit]], hit // len(flips)
-        ends = np.cumsum(counts)
-        lo = 0
-        while lo < len(hit):
-            done = ends[lo - 1] if lo else 0
-            hi = max(lo + 1, int(np.searchsorted(ends, done + CHUNK, side="right")))
-            piece = counts[lo:hi]
-            total = int(piece.sum())
-            offsets = np.arange(total) - np.repeat(np.cumsum(piece) - piece, piece)
-            q_rows = np.repeat(q_of[lo:hi], piece)
-            b_rows = order[np.repeat(first[lo:hi], piece) + offsets].astype(np.intp)
-            dist = np.stack(
-                [np.bitwise_count(query[q_rows, k] ^ base[b_rows, k]) for k in range(3)], axis=1
-            ).astype(np.int64)
-            ok = (dist.sum(axis=1) <= search.MAX_SUM) & (dist.max(axis=1) <= search.MAX_ONE)
-            found_q.append(q_rows[ok])
-            found_b.append(b_rows[ok])
-            found_d.append(dist[ok])
-            lo = hi
-    keys = np.concatenate(found_q).astype(np.int64) * len(base) + np.concatenate(found_b)
-    unique, index = np.unique(keys, return_index=True)
-    return (
-        (unique // len(base)).astype(np.intp),
-        (unique % len(base)).astype(np.intp),
-        np.concatenate(found_d)[index],
-    )
+    `orders` is band_orders(base). Nothing is skipped: a crowded bucket costs time, in pieces.
+    The bands are searched by `threads` threads (numpy's loops release the GIL)."""
+    keys: list[NDArray[np.int64]] = [np.empty(0, np.int64)]
+    if len(query) and len(base):
+        query, base = np.asarray(query).view(np.ndarray), np.asarray(base).view(np.ndarray)
+
+        def one(i: int) -> NDArray[np.int64]:
+            return _band_pairs(query, base, i, orders[i].view(np.ndarray))
+
+        if threads > 1:
+            with ThreadPoolExecutor(min(threads, len(BANDS))) as pool:
+                keys.extend(pool.map(one, range(len(BANDS))))
+        else:
+            keys.extend(map(one, range(len(BANDS))))
+    pairs = np.unique(np.concatenate(keys))
+    q, b = (pairs // max(len(base), 1)).astype(np.intp), (pairs % max(len(base), 1)).astype(np.intp)
+    return q, b, np.bitwise_count(query[q] ^ base[b]).astype(np.int64)
+
+
+def _band_pairs(
+    query: Hashes, base: Hashes, i: int, order: NDArray[np.uint32]
+) -> NDArray[np.int64]:
+    """The pairs the rule accepts among band i's candidates, as query row * len(base) + row."""
+    start, width = BANDS[i]
+    other = (start // 64 + 1) % 3  # a hash this band does not touch
+    found = [np.empty(0, np.int64)]
+    for q_rows, b_rows in _candidates(query, base, start, width, order):
+        # A candidate shares the band within one bit; the other hash tells almost every random
+        # one apart (64 random bits within MAX_ONE: 1e-8), so the full rule runs on the few left.
+        keep = _within(query[q_rows, other] ^ base[b_rows, other], search.MAX_ONE)
+        q_rows, b_rows = q_rows[keep], b_rows[keep]
+        dist = np.bitwise_count(query[q_rows] ^ base[b_rows])
+        ok = (dist.sum(axis=1) <= search.MAX_SUM) & (dist.max(axis=1) <= search.MAX_ONE)
+        found.append(q_rows[ok].astype(np.int64) * len(base) + b_rows[ok])
+    return np.concatenate(found)
+
+
+def _within(xor: Hashes, bits: int) -> NDArray[np.bool_]:
+    return np.bitwise_count(xor) <= bits
+
+
+def _candidates(
+    query: Hashes, base: Hashes, start: int, width: int, order: NDArray[np.uint32]
+) -> Iterator[tuple[Rows, Rows]]:
+    """(query row, base row) pairs whose band `start` differs in at most one bit, at most
+    CHUNK at a time."""
+    values = band(base, start, width)
+    sizes = np.bincount(values, minlength=1 << width)
+    starts = np.cumsum(sizes) - sizes
+    del values
+    flips = np.array([0] + [1 << bit for bit in range(width)], np.intp)
+    wanted = (band(query, start, width)[:, None] ^ flips[None, :]).ravel()
+    counts = sizes[wanted]
+    hit = np.nonzero(counts)[0]
+    counts, first, q_of = counts[hit], starts[wanted[hit]], hit // len(flips)
+    del wanted, sizes, starts, hit
+    ends = np.cumsum(counts)
+    lo = 0
+    while lo < len(counts):
+        done = ends[lo - 1] if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(ends, done + CHUNK, side="right")))
+        piece = counts[lo:hi]
+        total = int(ends[hi - 1] - done)
+        offsets = np.arange(total) - np.repeat(ends[lo:hi] - piece - done, piece)
+        q_rows = np.repeat(q_of[lo:hi], piece)
+        b_rows = order[np.repeat(first[lo:hi], piece) + offsets].astype(np.intp)
+        yield q_rows, b_rows
+        lo = hi
