@@ -143,15 +143,17 @@ def _fill(
     workers: int,
     sharded: bool,
     cluster: tuple[str | None, int],
+    keyfile: str | None = None,
 ) -> None:
     from kyctriage.api import scan
     from kyctriage.distributed.remote import is_url
-    from kyctriage.match import shards
+    from kyctriage.match import pseudonyms, shards
 
     scheduler, task_files = cluster
 
     def action() -> None:
         remote = is_url(directory)
+        key = pseudonyms.load_key(keyfile) if keyfile else None
         folders = ["-o"] if sharded or shards.is_index(output) else []
         check_outputs({"-o": output}, [] if remote else [directory], folders=folders)
         if create and Path(output).exists():
@@ -159,22 +161,25 @@ def _fill(
         if not create and not (Path(output).is_file() or shards.is_index(output)):
             raise UsageError(f"{output} does not exist; use `index build` first")
         appending = not create and shards.is_index(output)
-        if appending:
-            shards.read_manifest(output)  # a bad manifest fails before the scan
+        if key is not None and not (sharded or appending):
+            raise UsageError("--pseudonymize needs a sharded index (--sharded)")
+        if appending:  # a bad manifest or the wrong key fails before the scan
+            recorded = shards.read_manifest(output)[0].get("pseudonyms")
+            pseudonyms.check_key(recorded, key, output)
         if scheduler is not None or remote:
             if not (sharded or appending):
                 raise UsageError("--scheduler and URL sources write a sharded index: add --sharded")
             from kyctriage.distributed.build import fill
 
             written, files = fill(output, directory, create=create, scheduler=scheduler,
-                                  workers=workers, task_files=task_files)  # fmt: skip
+                                  workers=workers, task_files=task_files, key=key)  # fmt: skip
         else:
             records = scan(directory, workers=workers).records
             files = len(records)
             if sharded and create:
-                written = shards.build(output, entries(records))
+                written = shards.build(output, entries(records), key=key)
             elif appending:
-                written = shards.append(output, entries(records))
+                written = shards.append(output, entries(records), key=key)
             else:
                 written = reference_index.add(output, entries(records), create=create)
         line = f"indexed {written} images ({files - written} files without hashes); {output}"
@@ -220,9 +225,18 @@ def _index_arguments(output_help: str) -> Callable[[Callable[..., None]], Callab
     return decorate
 
 
+_PSEUDONYMIZE = click.option(
+    "--pseudonymize", "keyfile", type=click.Path(dir_okay=False), metavar="KEYFILE",
+    help="Store each record's name (root/path) as HMAC-SHA-256 under this key (32+ bytes, "
+    "e.g. `head -c 32 /dev/urandom > key`): a sharded index without names. "
+    "`index reveal` maps pseudonyms back with the key.",
+)  # fmt: skip
+
+
 @index.command("build", epilog=EPILOG)
 @_index_arguments("The index to create: a SQLite file, or a directory with --sharded.")
 @click.option("--sharded", is_flag=True, help="A sharded index (a directory), for archives.")
+@_PSEUDONYMIZE
 def index_build(
     directory: str,
     output: str,
@@ -230,20 +244,28 @@ def index_build(
     scheduler: str | None,
     task_files: int,
     sharded: bool,
+    keyfile: str | None,
 ) -> None:
     """Scan DIRECTORY and store its images' hashes in a new index. DIRECTORY may be an fsspec
     URL (s3://bucket/prefix; s3fs reads AWS_ENDPOINT_URL and the usual AWS credentials)."""
-    _fill(directory, output, True, workers, sharded, (scheduler, task_files))
+    _fill(directory, output, True, workers, sharded, (scheduler, task_files), keyfile)
 
 
 @index.command("add", epilog=EPILOG)
 @_index_arguments("The existing index to append to.")
+@_PSEUDONYMIZE
 def index_add(
-    directory: str, output: str, workers: int, scheduler: str | None, task_files: int
+    directory: str,
+    output: str,
+    workers: int,
+    scheduler: str | None,
+    task_files: int,
+    keyfile: str | None,
 ) -> None:
     """Scan DIRECTORY and append its images to an existing index. SQLite: the same path is
-    replaced; sharded: a new shard is appended and the old ones are never rewritten."""
-    _fill(directory, output, False, workers, False, (scheduler, task_files))
+    replaced; sharded: a new shard is appended and the old ones are never rewritten. A
+    pseudonymised index takes rows only under its own key (--pseudonymize)."""
+    _fill(directory, output, False, workers, False, (scheduler, task_files), keyfile)
 
 
 @index.command("verify", epilog=EPILOG)
@@ -279,5 +301,51 @@ def index_upgrade(sqlite_path: str, output: str) -> None:
             raise UsageError(f"{output} exists")
         written = shards.build(output, reference_index.load(sqlite_path))
         stderr().print(f"upgraded {written} rows; {output}")
+
+    run(action)
+
+
+@index.command("reveal", epilog=EPILOG)
+@click.argument("index_path", metavar="INDEX", type=click.Path(exists=True, file_okay=False))
+@click.argument("report", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", "keyfile", required=True, type=click.Path(dir_okay=False),
+              help="The key the index was pseudonymised with.")  # fmt: skip
+@click.option("--names", required=True, type=click.Path(dir_okay=False),
+              help="The key holder's list of record names, one a line, as the index was "
+              "built (root/path: `find DIRECTORY -type f` for the DIRECTORY given to "
+              "`index build`).")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the CSV here instead of stdout.")  # fmt: skip
+def index_reveal(
+    index_path: str, report: str, keyfile: str, names: str, output: str | None
+) -> None:
+    """Name the affected records of a compare REPORT (`compare --json`) made against a
+    pseudonymised INDEX: for the key holder only. An HMAC cannot be inverted, so each name of
+    the list is hashed under the key and looked up. CSV: pseudonym, name (empty when not in
+    the list), sha256, best match, leaked as."""
+    from kyctriage.match import pseudonyms, shards
+
+    def action() -> None:
+        if output:
+            check_outputs({"-o": output}, [index_path, report, names])
+        key = pseudonyms.load_key(keyfile)
+        recorded = shards.read_manifest(index_path)[0].get("pseudonyms")
+        if recorded is None:
+            raise UsageError(f"{index_path} is not pseudonymised: its report names the records")
+        pseudonyms.check_key(recorded, key, index_path)
+        affected = pseudonyms.affected_of(report)
+        named = pseudonyms.reveal(key, pseudonyms.read_names(names), [a[0] for a in affected])
+        rows: list[list[object]] = [
+            [p, named.get(p, ""), sha, best, leaked] for p, sha, best, leaked in affected
+        ]
+        text = render_rows(["pseudonym", "name", "sha256", "best_match", "leaked_as"], rows)
+        if output:
+            write_atomic(output, text)
+        else:
+            click.echo(text, nl=False)
+        stderr().print(
+            f"named {len(named)} of {len(affected)} affected records; "
+            f"{len(affected) - len(named)} not in {visible(names)}"
+        )
 
     run(action)

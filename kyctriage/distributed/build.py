@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from kyctriage.errors import KyctriageError
 from kyctriage.match import shards
 from kyctriage.match.entries import Entry, entries
+from kyctriage.match.pseudonyms import Key
 from kyctriage.scanning import read
 from kyctriage.scanning.ingest import Source, walk_root
 from kyctriage.scanning.options import ScanOptions
@@ -124,19 +125,22 @@ def _on_cluster(client: Client, todo: list[Chunk]) -> Iterator[Hashed]:
         yield hashed
 
 
-def write(root: Path, hashed: Iterable[Hashed], shard_rows: int) -> tuple[int, int]:
+def write(
+    root: Path, hashed: Iterable[Hashed], shard_rows: int, key: Key | None = None
+) -> tuple[int, int]:
     """Append the rows as shards of shard_rows, in chunk order (each shard sorted, as
-    `index build` sorts); returns (rows written, files seen)."""
+    `index build` sorts; pseudonymised under key if given); returns (rows written, files
+    seen)."""
     pending: list[Entry] = []
     written = files = 0
     for part in hashed:
         files += part.files
         pending.extend(part.entries)
         while len(pending) >= shard_rows:
-            written += shards.append(root, pending[:shard_rows], shard_rows)
+            written += shards.append(root, pending[:shard_rows], shard_rows, key)
             del pending[:shard_rows]
     if pending:
-        written += shards.append(root, pending, shard_rows)
+        written += shards.append(root, pending, shard_rows, key)
     return written, files
 
 
@@ -149,6 +153,7 @@ def fill(
     workers: int = 0,
     task_files: int = TASK_FILES,
     shard_rows: int = shards.SHARD_ROWS,
+    key: Key | None = None,
 ) -> tuple[int, int]:
     """Build (create) or append to the sharded index at output from a folder or URL, on the
     cluster at scheduler or here; returns (rows written, files seen). A new index appears
@@ -161,7 +166,7 @@ def fill(
             client = stack.enter_context(connected(scheduler))  # an unreachable one fails first
         sources, remote = sources_of(location)
         todo = chunks(sources, remote, task_files)
-        root = stack.enter_context(shards.building(output)) if create else Path(output)
+        root = stack.enter_context(shards.building(output, key)) if create else Path(output)
         if client is None:
-            return write(root, _here(todo, workers or (os.cpu_count() or 1)), shard_rows)
-        return write(root, _on_cluster(client, todo), shard_rows)
+            return write(root, _here(todo, workers or (os.cpu_count() or 1)), shard_rows, key)
+        return write(root, _on_cluster(client, todo), shard_rows, key)

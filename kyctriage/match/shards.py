@@ -25,10 +25,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kyctriage import __version__
-from kyctriage.errors import KyctriageError
-from kyctriage.match import search
+from kyctriage.errors import KyctriageError, one_line
+from kyctriage.match import pseudonyms, search
 from kyctriage.match.bands import BANDS, band_orders, near
 from kyctriage.match.entries import Arrays, Entry, checked_entry
+from kyctriage.match.pseudonyms import Key
 from kyctriage.untrusted import BadInput, loads_json, read_bounded
 
 FORMAT = "kyctriage-shards"
@@ -37,6 +38,7 @@ MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 _SHARD_NAME = re.compile(r"shard-[0-9]{5,10}")
 ROW_GROUP = 65536  # Parquet row group: matched rows are read a group at a time
+MAX_GROUP_BYTES = 1 << 30  # a row group of ids claiming more is refused, not decoded
 # (file suffix, what it holds) of one shard, in the order they are written and checked
 PARTS = ("full.npy", "full-order.npy", "views.npy", "view-rows.npy", "views-order.npy",
          "keys.npy", "ids.parquet")  # fmt: skip
@@ -90,8 +92,8 @@ def read_manifest(root: str | Path) -> tuple[dict[str, Any], list[Shard]]:
     return data, shards
 
 
-def _write_manifest(root: Path, shards: Sequence[Shard]) -> None:
-    data = {
+def _write_manifest(root: Path, shards: Sequence[Shard], pseudonymised: Any = None) -> None:
+    data: dict[str, Any] = {
         "format": FORMAT,
         "index_version": INDEX_VERSION,
         "tool_version": __version__,
@@ -102,6 +104,8 @@ def _write_manifest(root: Path, shards: Sequence[Shard]) -> None:
             {"name": s.name, "rows": s.rows, "views": s.views, "files": s.files} for s in shards
         ],  # fmt: skip
     }
+    if pseudonymised is not None:  # the ids are HMACs under the key with this fingerprint
+        data["pseudonyms"] = pseudonymised
     tmp = root / f".{MANIFEST}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, root / MANIFEST)
@@ -162,14 +166,18 @@ def rows_of(items: Sequence[Entry], source: Callable[[Entry], str] | None = None
                 keys.reshape(len(es), 2), table)  # fmt: skip
 
 
-def write_shard(root: str | Path, rows: Rows) -> Shard:
+def write_shard(root: str | Path, rows: Rows, pseudonymised: Any = None) -> Shard:
     """Write one shard (every file to a temporary name, then renamed) and append it to the
-    manifest; the manifest is created with the first shard."""
+    manifest; the manifest is created with the first shard (and `pseudonymised`, the manifest's
+    record of a pseudonymised index; an existing manifest keeps its own)."""
     import pyarrow.parquet as pq
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    shards = read_manifest(root)[1] if is_index(root) else []
+    shards: list[Shard] = []
+    if is_index(root):
+        data, shards = read_manifest(root)
+        pseudonymised = data.get("pseudonyms")
     taken = {s.name for s in shards}
     name = next(f"shard-{i:05d}" for i in range(len(shards), 1 << 30)
                 if f"shard-{i:05d}" not in taken)  # fmt: skip
@@ -187,7 +195,7 @@ def write_shard(root: str | Path, rows: Rows) -> Shard:
     }
     files = {f"{name}.{part}": _atomic(root / f"{name}.{part}", content[part]) for part in PARTS}
     shard = Shard(name, n, v, files)
-    _write_manifest(root, [*shards, shard])
+    _write_manifest(root, [*shards, shard], pseudonymised)
     return shard
 
 
@@ -199,27 +207,46 @@ def _save(path: Path, array: NDArray[Any]) -> None:
 def verify(root: str | Path) -> list[str]:
     """Every shard checked against the manifest (SHA-256 of each file, row counts): one line
     per problem, naming the shard; empty when the index is whole."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     root = Path(root)
     problems = []
     for shard in read_manifest(root)[1]:
-        for part in PARTS:
-            path = shard.path(root, part)
-            if not path.is_file():
-                problems.append(f"{shard.name}: {path.name} is missing")
-            elif _sha256(path) != shard.files.get(path.name):
-                problems.append(f"{shard.name}: {path.name} is damaged (SHA-256 differs)")
+        problems.extend(damage(root, shard))
         if not any(p.startswith(f"{shard.name}:") for p in problems):
             try:
                 opened = open_shard(root, shard)
-                counted = pq.ParquetFile(shard.path(root, "ids.parquet")).metadata.num_rows
+                ids = pq.ParquetFile(shard.path(root, "ids.parquet"))
+                check_schema(shard, ids.schema_arrow)
+                counted = ids.metadata.num_rows
             except KyctriageError as exc:
                 problems.append(str(exc))
+                continue
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                problems.append(f"{shard.name}: cannot read its ids: {one_line(exc)}")
                 continue
             if counted != shard.rows:
                 problems.append(f"{shard.name}: {counted} ids, the manifest says {shard.rows}")
             del opened
+    return problems
+
+
+def damage(root: Path, shard: Shard) -> list[str]:
+    """The shard's files that are missing or differ from the manifest's SHA-256."""
+    problems = []
+    for part in PARTS:
+        path = shard.path(root, part)
+        try:
+            whole = _sha256(path) == shard.files.get(path.name)
+        except FileNotFoundError:
+            problems.append(f"{shard.name}: {path.name} is missing")
+            continue
+        except OSError as exc:
+            problems.append(f"{shard.name}: {path.name} cannot be read: {exc.strerror}")
+            continue
+        if not whole:
+            problems.append(f"{shard.name}: {path.name} is damaged (SHA-256 differs)")
     return problems
 
 
@@ -237,55 +264,100 @@ class Opened:
 
 
 def open_shard(root: str | Path, shard: Shard) -> Opened:
-    """The shard's arrays, their shapes checked against the manifest (a lying manifest or a
-    cut file is an error naming the shard, never a short search)."""
+    """The shard's arrays, their shapes and types checked against the manifest and the row
+    numbers they hold against the rows (a lying manifest, a cut file or arrays that do not
+    agree is an error naming the shard, never a short search or an index out of range)."""
     root = Path(root)
+    u64, u32 = np.dtype("<u8"), np.dtype("<u4")
     expected = {
-        "full.npy": (shard.rows, 3), "full-order.npy": (len(BANDS), shard.rows),
-        "views.npy": (shard.views, 3), "view-rows.npy": (shard.views,),
-        "views-order.npy": (len(BANDS), shard.views), "keys.npy": (shard.rows, 2),
+        "full.npy": ((shard.rows, 3), u64), "full-order.npy": ((len(BANDS), shard.rows), u32),
+        "views.npy": ((shard.views, 3), u64), "view-rows.npy": ((shard.views,), u32),
+        "views-order.npy": ((len(BANDS), shard.views), u32), "keys.npy": ((shard.rows, 2), u64),
     }  # fmt: skip
     loaded = {}
-    for part, shape in expected.items():
+    for part, (shape, dtype) in expected.items():
         path = shard.path(root, part)
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError, EOFError) as exc:
             raise KyctriageError(f"{shard.name}: cannot read {path.name}: {exc}") from None
-        if array.shape != shape:
+        if array.shape != shape or array.dtype != dtype:
             raise KyctriageError(
-                f"{shard.name}: {path.name} has shape {array.shape}, the manifest says {shape} "
-                "(run `kyctriage index verify`)"
+                f"{shard.name}: {path.name} has shape {array.shape} of {array.dtype}, the "
+                f"manifest says {shape} of {dtype} (run `kyctriage index verify`)"
             )
         loaded[part] = array
+    for part, bound in (("full-order.npy", shard.rows), ("views-order.npy", shard.views),
+                        ("view-rows.npy", shard.rows)):  # fmt: skip
+        if loaded[part].size and int(loaded[part].max()) >= bound:
+            raise KyctriageError(f"{shard.name}: {part} names a row past the shard's {bound}")
     return Opened(shard, *(loaded[part] for part in expected))
 
 
 def entries_at(root: str | Path, shard: Shard, rows: NDArray[np.intp]) -> list[Entry]:
-    """The entries of some rows of a shard, reading only their Parquet row groups."""
+    """The entries of some rows of a shard, reading only their Parquet row groups (found from
+    the file's own row-group sizes, which must add up to the manifest's rows)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not len(rows):
         return []
     rows = np.unique(rows)
-    groups = np.unique(rows // ROW_GROUP)
     try:
         ids = pq.ParquetFile(shard.path(Path(root), "ids.parquet"))
+        check_schema(shard, ids.schema_arrow)
+        meta = ids.metadata
+        groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+        starts = np.cumsum([0] + [g.num_rows for g in groups])
+        if starts[-1] != shard.rows:
+            raise KyctriageError(f"{shard.name}: {starts[-1]} ids, the manifest says {shard.rows}")
+        wanted = np.unique(np.searchsorted(starts, rows, side="right") - 1)
+        big = [int(i) for i in wanted if groups[i].total_byte_size > MAX_GROUP_BYTES]
+        if big:
+            raise KyctriageError(
+                f"{shard.name}: row group {big[0]} of its ids claims "
+                f"{groups[big[0]].total_byte_size} bytes, more than {MAX_GROUP_BYTES}"
+            )
         table = ids.read_row_groups(
-            groups.tolist(), columns=[c for c in COLUMNS if c in ids.schema_arrow.names]
+            wanted.tolist(), columns=[c for c in COLUMNS if c in ids.schema_arrow.names]
         )
-    except (OSError, ValueError) as exc:
-        raise KyctriageError(f"{shard.name}: cannot read its ids: {exc}") from None
-    # row numbers within the groups read
-    first = {int(g): i * ROW_GROUP for i, g in enumerate(groups)}
-    local = np.array([first[int(r // ROW_GROUP)] + int(r % ROW_GROUP) for r in rows], np.intp)
+        # row numbers within the groups read
+        sizes = starts[wanted + 1] - starts[wanted]
+        first = np.cumsum(sizes) - sizes  # where each group read starts in the table
+        group_of = np.searchsorted(starts, rows, side="right") - 1
+        local = first[np.searchsorted(wanted, group_of)] + rows - starts[group_of]
+        values = table.take(pa.array(local)).to_pylist()
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise KyctriageError(f"{shard.name}: cannot read its ids: {one_line(exc)}") from None
     out = []
-    for values in table.take(local).to_pylist():
+    for value in values:
         try:
-            out.append(checked_entry(values))
+            out.append(checked_entry(value))
         except BadInput as exc:
             raise KyctriageError(f"{shard.name}: a row of its ids: {exc}") from None
     return out
+
+
+def check_schema(shard: Shard, schema: Any) -> None:
+    """The ids' columns are those this version writes, of their types (a column may be all
+    empty: null); a missing or retyped column is one error, not a KeyError mid-search."""
+    import pyarrow as pa
+
+    text: tuple[Any, ...] = (pa.string(), pa.large_string(), pa.null())
+    kinds = dict.fromkeys(COLUMNS, text)
+    kinds.update({
+        "width": (pa.int32(), pa.null()), "height": (pa.int32(), pa.null()),
+        "quality": (pa.int16(), pa.null()), "has_exif": (pa.bool_(), pa.null()),
+        "size": (pa.int64(), pa.null()),
+    })  # fmt: skip
+    for name in COLUMNS:
+        if name not in schema.names:
+            if name == "source":  # where the picture lives: without it, it cannot be re-read
+                continue
+            raise KyctriageError(f"{shard.name}: its ids have no column {name}")
+        found = schema.field(name).type
+        if found not in kinds[name]:
+            raise KyctriageError(f"{shard.name}: its ids' column {name} holds {found}")
 
 
 @dataclass(frozen=True)
@@ -311,39 +383,64 @@ def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -
     data = data[data != 0]  # 0 stands for a row without a data hash
     out: list[Entry] = []
     for shard in shards:
+        # Every file's SHA-256 before a row is trusted (0.2 s CPU per million rows): a damaged
+        # or swapped file stops the search instead of giving a plausible short answer.
+        problems = damage(Path(root), shard)
+        if problems:
+            raise KyctriageError(f"{problems[0]} (run `kyctriage index verify {root}`)")
         opened = open_shard(root, shard)
         hit = [np.nonzero(np.isin(opened.keys[:, 0], sha))[0]]
         if len(data):
             hit.append(np.nonzero(np.isin(opened.keys[:, 1], data))[0])
-        hit.append(near(queries, opened.full, opened.full_order)[1])
-        view_hit = near(leak.full, opened.views, opened.views_order)[1]
+        hit.append(near(queries, opened.full, opened.full_order, THREADS)[1])
+        view_hit = near(leak.full, opened.views, opened.views_order, THREADS)[1]
         hit.append(opened.view_rows[view_hit].astype(np.intp))
         out.extend(entries_at(root, shard, np.concatenate(hit)))
     return Found(tuple(out), sum(s.rows for s in shards))
 
 
 SHARD_ROWS = 1_000_000
+THREADS = min(os.cpu_count() or 1, 4)  # each holds one band's candidates (CHUNK) at a time
 
 
-def append(root: str | Path, items: Sequence[Entry], shard_rows: int = SHARD_ROWS) -> int:
+def append(
+    root: str | Path, items: Sequence[Entry], shard_rows: int = SHARD_ROWS, key: Key | None = None
+) -> int:
     """Append the entries as new shards (of at most shard_rows); the old shards stay as they
-    are. Returns how many rows were written."""
+    are. With a key the ids are pseudonymised (the index must be, under the same key; a new
+    one is). Returns how many rows were written."""
+    recorded = read_manifest(root)[0].get("pseudonyms") if is_index(root) else None
+    if is_index(root):
+        pseudonyms.check_key(recorded, key, root)
+    elif key is not None:
+        recorded = pseudonyms.manifest_entry(key)
     items = sorted(items, key=lambda e: (e.sha256, e.root, e.path))
+    source = None
+    if key is not None:
+        items = [pseudonyms.hidden(e, key) for e in items]
+        source = _no_source
     for first in range(0, len(items), shard_rows):
-        write_shard(root, rows_of(items[first : first + shard_rows]))
+        write_shard(root, rows_of(items[first : first + shard_rows], source), recorded)
     return len(items)
 
 
-def build(root: str | Path, items: Sequence[Entry], shard_rows: int = SHARD_ROWS) -> int:
+def _no_source(_: Entry) -> str:
+    return ""  # a pseudonymised row says nothing of where its picture lives
+
+
+def build(
+    root: str | Path, items: Sequence[Entry], shard_rows: int = SHARD_ROWS, key: Key | None = None
+) -> int:
     """A new index: built in a temporary directory beside it and renamed when complete."""
-    with building(root) as tmp:
-        return append(tmp, items, shard_rows)
+    with building(root, key) as tmp:
+        return append(tmp, items, shard_rows, key)
 
 
 @contextmanager
-def building(root: str | Path) -> Iterator[Path]:
+def building(root: str | Path, key: Key | None = None) -> Iterator[Path]:
     """A temporary directory beside root to write a new index into; renamed to root when the
-    block ends normally (an empty index gets its manifest), removed when it fails."""
+    block ends normally (an empty index gets its manifest, pseudonymised under key if one is
+    given), removed when it fails."""
     root = Path(root)
     if root.exists():
         raise KyctriageError(f"{root} exists; use `index add` to append to it")
@@ -352,7 +449,7 @@ def building(root: str | Path) -> Iterator[Path]:
         tmp.mkdir(parents=True)
         yield tmp
         if not is_index(tmp):
-            _write_manifest(tmp, [])
+            _write_manifest(tmp, [], pseudonyms.manifest_entry(key) if key else None)
         os.rename(tmp, root)
     finally:
         if tmp.exists():
