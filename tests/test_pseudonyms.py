@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -134,3 +135,20 @@ def test_key_file_problems_are_one_line(named: Path, tmp_path: Path) -> None:
         assert message in done.stderr and "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "idx").exists()
+
+
+def test_the_cluster_build_path_pseudonymises_too(named: Path, tmp_path: Path) -> None:
+    """distributed.build.fill (what --scheduler and URL sources run) under the key: the same
+    rows as a local pseudonymised build, no names."""
+    from kyctriage.distributed import build
+
+    key = pseudonyms.load_key(key_file(tmp_path))
+    idx = tmp_path / "cluster.idx"
+    written, files = build.fill(str(idx), str(named), create=True, workers=1, key=key)
+    assert (written, files) == (5, 5)
+    assert shards.read_manifest(idx)[0]["pseudonyms"]["key_fingerprint"] == key.fingerprint()
+    data = b"".join(p.read_bytes() for p in sorted(idx.iterdir()))
+    assert not any(n.encode() in data for n in NAMES)
+    stored = {e.path for e in shards.entries_at(idx, shards.read_manifest(idx)[1][0],
+                                                 np.arange(5))}  # fmt: skip
+    assert stored == {key.pseudonym(str(p)) for p in named.rglob("*.jpg")}

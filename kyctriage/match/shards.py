@@ -327,6 +327,8 @@ def entries_at(root: str | Path, shard: Shard, rows: NDArray[np.intp]) -> list[E
         group_of = np.searchsorted(starts, rows, side="right") - 1
         local = first[np.searchsorted(wanted, group_of)] + rows - starts[group_of]
         values = table.take(pa.array(local)).to_pylist()
+        del table
+        pa.default_memory_pool().release_unused()  # the row groups read, not kept per shard
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise KyctriageError(f"{shard.name}: cannot read its ids: {one_line(exc)}") from None
     out = []
@@ -396,6 +398,8 @@ def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -
         view_hit = near(leak.full, opened.views, opened.views_order, THREADS)[1]
         hit.append(opened.view_rows[view_hit].astype(np.intp))
         out.extend(entries_at(root, shard, np.concatenate(hit)))
+        # Unmapped before the next shard is mapped: memory holds one shard's pages, not two.
+        del opened
     return Found(tuple(out), sum(s.rows for s in shards))
 
 
