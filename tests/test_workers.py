@@ -78,3 +78,34 @@ def test_workers_reuse_freed_memory_instead_of_faulting_in_fresh_pages():
     without the worker's mallopt); the worker keeps it for the next file's arrays."""
     (faults,) = dict(run_supervised(_page_faults_of_a_churn, [0], 1, 30.0)).values()
     assert sum(faults[1:]) < 200, faults
+
+
+def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
+    """A parent killed mid-run (SIGKILL: a Dask worker killed mid-task, kill -9 on a scan)
+    leaves no probe process behind: its worker sees the pipe close and exits."""
+    import signal
+    import subprocess
+
+    program = """
+import os, sys, time
+from kyctriage.scanning.workers import run_supervised
+results = run_supervised(lambda _: os.getpid(), [1, 2, 3], 1, 60)
+print(next(results)[1], flush=True)
+time.sleep(60)
+"""
+    with subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True,
+                          cwd=os.path.dirname(os.path.dirname(__file__))) as parent:  # fmt: skip
+        child = int(parent.stdout.readline())
+        os.kill(parent.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{child}/stat") as stat:
+                if stat.read().split(") ")[1].startswith("Z"):
+                    break  # exited; its new parent has not reaped it yet
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the worker outlived its parent")

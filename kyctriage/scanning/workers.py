@@ -65,8 +65,11 @@ def reuse_freed_memory() -> None:
 
 
 def _worker_main(
-    func: Callable[[Any], Any], conn: Connection, memory_limit: int | None
+    func: Callable[[Any], Any], conn: Connection, memory_limit: int | None, parents: Connection
 ) -> None:  # pragma: no cover - runs in the child
+    # The parent's end, inherited by the fork: closed, so that the parent's death (SIGKILL, a
+    # Dask worker killed mid-task) ends the recv below instead of leaving this process behind.
+    parents.close()
     # A hostile file must not write to the analyst's terminal, and Ctrl-C is the parent's
     # to handle: it stops the pool and keeps the journal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -96,7 +99,7 @@ class _Worker(Generic[Item]):
     def __init__(self, context: Any, func: Callable[[Item], Any], memory_limit: int | None):
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=_worker_main, args=(func, child, memory_limit), daemon=True
+            target=_worker_main, args=(func, child, memory_limit, self.conn), daemon=True
         )
         self.process.start()
         child.close()
