@@ -380,8 +380,8 @@ def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -
     shards = [s for s in read_manifest(root)[1] if names is None or s.name in names]
     rows, kinds = np.nonzero(leak.has_view)
     queries = np.concatenate([leak.full, leak.views[rows, kinds]]) if len(leak) else leak.full
-    sha = np.array([key64(e.sha256) for e in leak.entries], np.uint64)
-    data = np.array([key64(e.data_sha256) for e in leak.entries if e.data_sha256], np.uint64)
+    sha = np.unique(np.array([key64(e.sha256) for e in leak.entries], np.uint64))
+    data = np.unique(np.array([key64(e.data_sha256) for e in leak.entries], np.uint64))
     data = data[data != 0]  # 0 stands for a row without a data hash
     out: list[Entry] = []
     for shard in shards:
@@ -391,9 +391,7 @@ def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -
         if problems:
             raise KyctriageError(f"{problems[0]} (run `kyctriage index verify {root}`)")
         opened = open_shard(root, shard)
-        hit = [np.nonzero(np.isin(opened.keys[:, 0], sha))[0]]
-        if len(data):
-            hit.append(np.nonzero(np.isin(opened.keys[:, 1], data))[0])
+        hit = [_among(opened.keys[:, 0], sha), _among(opened.keys[:, 1], data)]
         hit.append(near(queries, opened.full, opened.full_order, THREADS)[1])
         view_hit = near(leak.full, opened.views, opened.views_order, THREADS)[1]
         hit.append(opened.view_rows[view_hit].astype(np.intp))
@@ -401,6 +399,15 @@ def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -
         # Unmapped before the next shard is mapped: memory holds one shard's pages, not two.
         del opened
     return Found(tuple(out), sum(s.rows for s in shards))
+
+
+def _among(values: NDArray[np.uint64], wanted: NDArray[np.uint64]) -> NDArray[np.intp]:
+    """The positions of values found in `wanted` (sorted): np.isin without sorting a
+    shard's million keys (0.16 -> 0.02 s a shard)."""
+    if not len(wanted):
+        return np.empty(0, np.intp)
+    at = np.minimum(np.searchsorted(wanted, values), len(wanted) - 1)
+    return np.nonzero(wanted[at] == values)[0]
 
 
 SHARD_ROWS = 1_000_000
