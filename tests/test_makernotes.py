@@ -187,3 +187,13 @@ def test_hostile_casio_and_olympus_notes_stay_bounded() -> None:
         for make in ("CASIO", "OLYMPUS"):
             found = makernotes.read_makernotes(bytes(tiff), make)
             assert len(found) <= makernotes.MAX_ENTRIES
+
+
+def test_picture_info_numbers_in_other_scripts_are_not_numbers() -> None:
+    """ "9096¹8819".isdigit() is True and int() refuses it (found by the metadata fuzz target):
+    a superscript in Olympus's TimeDate or Shutter is no value, not a failed file."""
+    for key in (b"TimeDate", b"Shutter"):
+        block = b"[picture info]\r\n" + key + "=9096\u00b98819".encode("latin-1") + b"\r\n"
+        assert vendor.picture_info(block) == []
+    found = (DATA / "fuzz" / "metadata-pictureinfo-superscript.bin").read_bytes()
+    vendor.by_kind("APP12", found[1:])

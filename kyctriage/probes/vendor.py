@@ -39,11 +39,11 @@ def picture_info(payload: bytes) -> Pairs:
         text = value.decode("latin-1").strip()
         if not sep or not text:
             continue
-        if key == b"TimeDate" and text.isdigit():
+        if key == b"TimeDate" and text.isascii() and text.isdigit():  # not "¹": int() refuses
             when = _unix(int(text))
             if when:
                 found.append(("PictureInfo:DateTimeOriginal", when))
-        elif key == b"Shutter" and text.isdigit():
+        elif key == b"Shutter" and text.isascii() and text.isdigit():
             found.append(("PictureInfo:ExposureTime", int(text) / 1e6))
         elif key == b"FNumber" and re.fullmatch(r"F\d+(\.\d+)?", text):
             number = float(text[1:])
