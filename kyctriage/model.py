@@ -244,10 +244,11 @@ class Verification:
     mirrored: bool = False
     inliers: int = 0  # keypoint matches consistent with one similarity (RANSAC)
     overlap: float = 0.0  # share of the smaller picture covered by the other, aligned
-    blocks: int = 0  # informative blocks compared in the overlap
-    agreeing: int = 0  # of those, blocks whose detail agrees
-    differing: int = 0  # of those, blocks whose detail plainly differs (a portrait, a name)
-    min_correlation: float = 0.0  # the lowest of the blocks' correlations
+    blocks: int = 0  # informative cells (4 x 4 px of the smaller picture) in the overlap
+    agreeing: int = 0  # of those, cells whose detail agrees
+    differing: int = 0  # of those, cells whose detail plainly differs (a portrait, a name)
+    min_correlation: float = 0.0  # the lowest of the cells' correlations
+    weakest_region: float = 1.0  # the lowest agreement of any one region (portrait, name...)
     scale: float = 1.0  # the second picture's size relative to the first
     angle: float = 0.0  # degrees, counter-clockwise, the second onto the first
 

@@ -60,5 +60,6 @@ def checked(v: Verification | None) -> str:
     return (
         f"verified{' (mirrored)' if v.mirrored else ''}: {v.inliers} matching keypoints, "
         f"{v.agreeing} of {v.blocks} detailed blocks agree, {v.differing} differ, "
+        f"weakest region {v.weakest_region:.2f}, "
         f"overlap {v.overlap:.0%}, scale {v.scale:g}, turned {v.angle:g} degrees"
     )
