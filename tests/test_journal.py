@@ -133,16 +133,16 @@ def test_pool_journal_lines_come_from_the_workers_and_a_crash_is_journaled_here(
 
     root = _tree(tmp_path / "leak", count=6)
     probed = tmp_path / "probed"  # what the forked workers were given, one name a line
-    original = pipeline.probe_source
+    original = pipeline.probe_looked  # what the workers run: the record and its look
 
-    def probe(source, options, reference):
+    def probe(source, options, reference, folder):
         with probed.open("a") as log:
             log.write(source.path + "\n")
         if source.path == "img_002.jpg":
             os.abort()  # the worker dies: its record is made in the parent
-        return original(source, options, reference)
+        return original(source, options, reference, folder)
 
-    monkeypatch.setattr(pipeline, "probe_source", probe)  # inherited by the forked workers
+    monkeypatch.setattr(pipeline, "probe_looked", probe)  # inherited by the forked workers
     options = ScanOptions(roots=(str(root),), workers=2)
     journal = tmp_path / "scan.journal"
     report = scan(options, journal_path=str(journal))
@@ -152,7 +152,7 @@ def test_pool_journal_lines_come_from_the_workers_and_a_crash_is_journaled_here(
     assert b"the worker process crashed" in by_path["img_002.jpg"]
     source = next(s for s in pipeline.walk((str(root),), str(tmp_path)) if s.path == "img_004.jpg")
     reference = datetime.fromisoformat(json.loads(header)["reference"])
-    assert by_path["img_004.jpg"] == journal_line(original(source, options, reference))
+    assert by_path["img_004.jpg"] == journal_line(pipeline.probe_source(source, options, reference))
     # A resume probes again only the file whose worker died, and reports the same.
     probed.unlink()
     resumed = scan(options, journal_path=str(journal), resume=True)

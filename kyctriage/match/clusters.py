@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
 
-from kyctriage.match import search
+from kyctriage.match import candidates, search
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries
 from kyctriage.match.stars import Edges, Pictures, stars
 from kyctriage.model import (
@@ -253,8 +253,23 @@ def _cluster(
 _KIND_ORDER = {KIND_EXACT: 0, KIND_SAME_PIXELS: 1, KIND_NEAR: 2}
 
 
+Keys = Callable[[Entry], NDArray[np.uint8] | None]
+
+
+def _local(table: Arrays, same: NDArray[np.intp], keys: Keys) -> Edges:
+    """Candidate edges from local features (candidates.py), one picture per identity group
+    (a photograph's many exact copies would crowd every bucket its descriptors fall in)."""
+    _, first = np.unique(same, return_index=True)
+    chosen = np.zeros(len(table), bool)
+    chosen[first] = True
+    return candidates.pairs([keys(e) if chosen[i] else None for i, e in enumerate(table.entries)])
+
+
 def cluster(
-    records: Iterable[FileRecord], views: ViewMap | None = None, pictures: Pictures | None = None
+    records: Iterable[FileRecord],
+    views: ViewMap | None = None,
+    pictures: Pictures | None = None,
+    keys: Keys | None = None,
 ) -> Clustering:
     """Group the records that show the same photograph; singletons are not clusters.
 
@@ -262,7 +277,9 @@ def cluster(
     record's view hashes by (root, path) where the records do not carry them themselves. With
     `pictures` (a scan's way to see a record's picture again), global hashes only propose:
     a near member joins only through its verified match with the representative (stars.py);
-    without it, candidates are joined as components of the hash rule (records alone)."""
+    without it, candidates are joined as components of the hash rule (records alone).
+    `keys` (a picture's descriptors for the candidate search) adds local-feature candidates
+    to the hashes' (crops, screenshots, re-posts whose hashes moved)."""
     records = list(records)
     table = Arrays(entries(records, views))
     if not len(table):
@@ -271,6 +288,8 @@ def cluster(
     if pictures is not None:
         identity, near, crowded = _edges(table)
         same = components(len(table), *identity)
+        if keys is not None:
+            near = _joined([near, _local(table, same, keys)])
         found = stars(table, same, near, _rep_key, pictures)
         clusters = [_cluster(table, rows, times, checks) for rows, checks in found]
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -15,6 +16,9 @@ from kyctriage.model import Verification
 # (gone, changed since the scan, a member of an unpacked archive): its candidates stay unjoined.
 Pictures = Callable[[Entry], Features | None]
 Edges = tuple[NDArray[np.intp], NDArray[np.intp]]
+# Representatives' features kept in memory at once (each up to ~1 MB with its working copy;
+# the rest are read again from the scan's spill files when asked for).
+KEPT = 64
 
 
 def stars(
@@ -27,10 +31,11 @@ def stars(
     """Clusters as (rows, verification of each near row against the representative).
 
     `identity` labels rows that are one file or one set of pixels (SHA-256, image data hash);
-    `near` are candidate edges (global hashes). Groups are taken in representative order
-    (most pixels first); a group joins the first earlier representative it has a candidate
-    edge to and that its check against passes, else it is a representative itself. A member
-    is therefore always checked against the representative directly: A~B~C cannot chain."""
+    `near` are candidate edges (global hashes, local features). Groups are taken in
+    representative order (most pixels first); a group joins the first earlier
+    representative it has a candidate edge to and that its check against passes, else it is
+    a representative itself. A member is therefore always checked against the
+    representative directly: A~B~C cannot chain."""
     groups: dict[int, list[int]] = {}
     for row, label in enumerate(identity.tolist()):
         groups.setdefault(label, []).append(row)
@@ -42,15 +47,25 @@ def stars(
             neighbours.setdefault(b, set()).add(a)
     order = sorted(groups, key=lambda g: rep_key(table.entries[best[g]]))
     rank = {g: i for i, g in enumerate(order)}
-    features: dict[int, Features | None] = {}
+    features: OrderedDict[int, Features] = OrderedDict()
+    plain: set[int] = set()
 
     def look(g: int) -> Features | None:
-        if g not in features:
-            seen = pictures(table.entries[best[g]])
-            # a picture too plain to verify is kept as None: it costs no memory and joins
-            # nothing (flat colours, blank pages: only their identity links them)
-            features[g] = seen if seen is not None and seen.informative else None
-        return features[g]
+        if g in plain:
+            return None
+        if g in features:
+            features.move_to_end(g)
+            return features[g]
+        seen = pictures(table.entries[best[g]])
+        if seen is None or not seen.informative:
+            # too plain to verify (flat colours, blank pages: only their identity links
+            # them) or not at hand: remembered as a number, it joins nothing
+            plain.add(g)
+            return None
+        features[g] = seen
+        if len(features) > KEPT:
+            features.popitem(last=False)
+        return seen
 
     reps: list[int] = []  # in representative order
     joined: dict[int, tuple[int, Verification]] = {}

@@ -124,6 +124,9 @@ class Decoded:
     frames: int
     warnings: tuple[str, ...] = ()  # what the codec warned about (malformed metadata)
     transposed: bool = False  # EXIF orientation 5-8: upright, width and height swap
+    # With decode(work_size=...): the same decode at verification's size, upright RGB (the
+    # preview is then derived from it); None otherwise.
+    working: Image.Image | None = None
 
     @property
     def upright_size(self) -> tuple[int, int]:
@@ -132,12 +135,17 @@ class Decoded:
         return (height, width) if self.transposed else (width, height)
 
 
-def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded:
-    """Decode once: JPEG in draft mode (DCT scaling, so most of the decode is skipped)."""
+def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int,
+           work_size: int | None = None) -> Decoded:  # fmt: skip
+    """Decode once: JPEG in draft mode (DCT scaling, so most of the decode is skipped). With
+    work_size, the decode is at the larger of the two sizes and gives a working copy at
+    work_size as well as the preview (a 2:1 box reduction of the larger DCT scale, which is
+    the smaller scale's block average up to rounding)."""
     formats = PILLOW_FORMATS.get(fmt)
     if formats is None:
         raise FileProblem(f"{fmt} is not an image format kyctriage decodes")
     require_codec(fmt)
+    larger = max(preview_size, work_size or 0)
     # Pillow warns about malformed metadata (e.g. EXIF offsets past the end) while opening;
     # that is a finding about the file, not a reason to give up on its pixels.
     with warnings.catch_warnings(record=True) as caught:
@@ -153,20 +161,23 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
                     f"the limit of {max_pixels:,} (decompression-bomb protection)"
                 )
             frames = getattr(image, "n_frames", 1)
+            reduce = 1
             if fmt == "JPEG":
-                image.draft("RGB", (preview_size, preview_size))
+                reduce = _draft_scale(image.size, preview_size) // _draft_scale(image.size, larger)
+                image.draft("RGB", (larger, larger))
                 # The bytes are in memory already: one decoder call instead of one per 64 KiB
                 # (42 for a phone photo, each copying what was left over); ~0.8 ms less.
                 image.decodermaxblock = max(len(data), image.decodermaxblock)
             image.load()
-            # An RGB decode is the preview itself: a copy of it costs as much as the hashes.
-            preview = image.convert("RGB") if image.mode != "RGB" else image
-            if preview.width > preview_size * 2 or preview.height > preview_size * 2:
-                preview = image.copy() if preview is image else preview  # keep `image` intact
-                preview.thumbnail((preview_size * 2, preview_size * 2), Image.Resampling.BOX)
             orientation = _orientation(image)
-            if orientation in _UPRIGHT:
-                preview = preview.transpose(_UPRIGHT[orientation])
+            # An RGB decode is the preview itself: a copy of it costs as much as the hashes.
+            rgb = image.convert("RGB") if image.mode != "RGB" else image
+            working = None
+            if work_size is not None:
+                working = _upright(_fit(rgb, work_size, owned=False), orientation)
+            shown = rgb.reduce(reduce) if reduce > 1 else rgb
+            owned = shown is not image and shown is not working
+            preview = _upright(_fit(shown, preview_size, owned), orientation)
         except FileProblem:
             raise
         except Exception as exc:  # hostile data reaches many corners of the codecs
@@ -174,8 +185,26 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int) -> Decoded
     notes = tuple(dict.fromkeys(f"pillow: {_one_line(w.message)}" for w in caught))
     return Decoded(
         image=image, preview=preview, full_size=(width, height), frames=frames, warnings=notes,
-        transposed=orientation in _TRANSPOSING,
+        transposed=orientation in _TRANSPOSING, working=working,
     )  # fmt: skip
+
+
+def _draft_scale(size: tuple[int, int], wanted: int) -> int:
+    """The DCT scale (1, 2, 4 or 8) Pillow's JPEG draft picks for this requested size."""
+    scale = min(size[0] // wanted, size[1] // wanted)
+    return next((s for s in (8, 4, 2) if scale >= s), 1)
+
+
+def _fit(rgb: Image.Image, size: int, owned: bool) -> Image.Image:
+    """At most twice `size` on each side (box filter); in place only when `owned`."""
+    if rgb.width > size * 2 or rgb.height > size * 2:
+        rgb = rgb if owned else rgb.copy()
+        rgb.thumbnail((size * 2, size * 2), Image.Resampling.BOX)
+    return rgb
+
+
+def _upright(picture: Image.Image, orientation: int) -> Image.Image:
+    return picture.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else picture
 
 
 @dataclass(frozen=True)

@@ -1,48 +1,111 @@
-"""A scanned picture seen again for verification: the same bytes, decoded as the scan did."""
+"""What verification needs of a scanned picture: features from the worker's one decode, on disk."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import pickle
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
 
 from kyctriage.errors import FileProblem
+from kyctriage.match import candidates
 from kyctriage.match.entries import Entry
-from kyctriage.match.stars import Pictures
 from kyctriage.match.verify import Features, features
 from kyctriage.probes import decode
 from kyctriage.scanning.options import ScanOptions
 from kyctriage.scanning.read import read_file
 
-# The preview verification decodes (JPEG draft: 512-1023 px): the scan's 256 px preview shows
-# a document on a scanned page at ~140 px, where one template's customers cannot be told
-# apart (bench/kyc_lookalikes.py: their scans agreed in every block); at 512 each pair of
-# them has plainly differing blocks (portrait, name, numbers).
+# The working copy verification sees (JPEG draft: 512-1023 px): the scan's 256 px preview
+# shows a document on a scanned page at ~140 px, where one template's customers cannot be
+# told apart (bench/kyc_lookalikes.py: their scans agreed in every block); at 512 each pair
+# of them has plainly differing blocks (portrait, name, numbers). The worker decodes at this
+# size once and derives the 256 px preview from it (probes/decode.py).
 VERIFY_PREVIEW = 512
 
 
-def pictures(options: ScanOptions) -> Pictures:
-    """Features of a record's picture, read again from where the scan found it. Only the
-    candidates of a near match are read (the worker's preview is not kept: ~200 KB an image).
-    None when the file is gone, is not the file scanned (SHA-256 differs), or was a member of
-    an archive whose unpacked copy is gone: the match then stays unverified, never joined."""
+@dataclass(frozen=True, eq=False)
+class Look:
+    """A worker's features of one informative picture: the file holding them (the grey
+    working copy is ~0.2-0.8 MB, too much to keep in memory for every picture of a scan)
+    and the descriptors the candidate search needs (candidates.keys)."""
 
-    def look(e: Entry) -> Features | None:
-        fs_path = e.root if os.path.isfile(e.root) else os.path.join(e.root, e.path)
-        try:
-            if os.path.isfile(e.root) and os.path.basename(e.root) != e.path:
-                return None  # a member of an archive root
-            content = read_file(fs_path, options.max_file_bytes)
-            if hashlib.sha256(content.data).hexdigest() != e.sha256:
-                return None
-            return features_of(content.data, options)
-        except FileProblem:
-            return None
+    spill: str
+    keys: NDArray[np.uint8]
 
-    return look
+
+def see(working: Image.Image, folder: str) -> Look | None:
+    """Features of a decoded working copy, written into `folder` (the scan's temporary
+    folder, never the evidence or the output). None for a picture too plain to verify: it
+    keeps nothing and is linked only by its identity (SHA-256, same-pixel data hash)."""
+    return keep(features(working), folder)
+
+
+def keep(seen: Features, folder: str) -> Look | None:
+    if not seen.informative:
+        return None
+    handle, path = tempfile.mkstemp(dir=folder, suffix=".features")
+    with os.fdopen(handle, "wb") as out:
+        # our own object into our own private folder (mkdtemp, mode 0700): pickled whole,
+        # so fields verification adds to Features travel without a change here
+        pickle.dump(seen, out, protocol=pickle.HIGHEST_PROTOCOL)
+    return Look(path, candidates.keys(seen))
+
+
+def load(look: Look) -> Features | None:
+    try:
+        with open(look.spill, "rb") as spilled:
+            seen = pickle.load(spilled)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return None
+    return seen if isinstance(seen, Features) else None
 
 
 def features_of(data: bytes, options: ScanOptions) -> Features:
-    """The verification features of a file's bytes, decoded as the scan did (its format
-    sniffed, EXIF orientation applied) at the VERIFY_PREVIEW draft. Raises FileProblem."""
-    size = max(options.preview_size, VERIFY_PREVIEW)
-    return features(decode.decode(data, decode.sniff(data), options.max_pixels, size).preview)
+    """Features of an image file's bytes, decoded as a scan's worker decodes it (format
+    sniffed, EXIF orientation applied, the VERIFY_PREVIEW draft). Raises FileProblem. Pixel
+    work on untrusted bytes: call it in a supervised worker (scanning/workers.run_supervised)."""
+    fmt = decode.sniff(data)
+    shown = decode.decode(data, fmt, options.max_pixels, options.preview_size, VERIFY_PREVIEW)
+    assert shown.working is not None
+    return features(shown.working)
+
+
+def file_features(fs_path: str, sha256: str, options: ScanOptions) -> Features | None:
+    """Features of the file a record was made from, read again (a resumed scan's records,
+    a reference picture in compare). None when it cannot be had or is not the file the
+    record describes (its SHA-256 differs): the match then stays unverified, never joined.
+    Pixel work on untrusted bytes: call it in a supervised worker."""
+    try:
+        content = read_file(fs_path, options.max_file_bytes)
+        if hashlib.sha256(content.data).hexdigest() != sha256:
+            return None
+        return features_of(content.data, options)
+    except FileProblem:
+        return None
+
+
+def look_file(fs_path: str, sha256: str, options: ScanOptions, folder: str) -> Look | None:
+    """A resumed scan's look at a file whose record came from the journal (run supervised)."""
+    seen = file_features(fs_path, sha256, options)
+    return keep(seen, folder) if seen is not None else None
+
+
+class Looks:
+    """A scan's looks by (root, path): the pictures and candidate keys clustering asks for."""
+
+    def __init__(self, looks: Mapping[tuple[str, str], Look]) -> None:
+        self.looks = looks
+
+    def features(self, e: Entry) -> Features | None:
+        look = self.looks.get((e.root, e.path))
+        return load(look) if look is not None else None
+
+    def keys(self, e: Entry) -> NDArray[np.uint8] | None:
+        look = self.looks.get((e.root, e.path))
+        return look.keys if look is not None else None

@@ -179,28 +179,40 @@ def probe_source(
     """One file -> one record. Never raises: a failure of any kind becomes the record's error.
     `read_bytes(fs_path, max_bytes)` reads the file (an object store's reader for a URL; by
     default read.read_file), and raises FileProblem when it cannot."""
+    return probe_looked(source, options, reference, None, read_bytes)[0]
+
+
+def probe_looked(
+    source: Source,
+    options: ScanOptions,
+    reference: datetime,
+    folder: str | None,
+    read_bytes: Callable[[str, int], read.FileBytes] | None = None,
+) -> tuple[FileRecord, looks.Look | None]:
+    """One file -> its record and, with a folder for them, its look for verification
+    (looks.py: features from the same decode, None for a picture too plain to verify)."""
     base = FileRecord(
         root=source.root, path=source.path, status=STATUS_SKIPPED,
         path_bytes_hex=source.path_bytes_hex, telegram=source.telegram,
         warnings=(source.note,) if source.note else (),
     )  # fmt: skip
     if source.skip_reason:
-        return _replace(base, error=source.skip_reason)
+        return _replace(base, error=source.skip_reason), None
     if source.error:
-        return _replace(base, status=STATUS_ERROR, error=source.error)
+        return _replace(base, status=STATUS_ERROR, error=source.error), None
     try:
         content = (read_bytes or read.read_file)(source.fs_path, options.max_file_bytes)
     except FileProblem as exc:
-        return _replace(base, status=STATUS_ERROR, error=str(exc))
+        return _replace(base, status=STATUS_ERROR, error=str(exc)), None
     sha256, md5 = hashes.file_digests(content.data)
     record = _replace(
         base, status=STATUS_ERROR, size=content.size, mtime=_mtime_iso(content.mtime_ns),
         sha256=sha256, md5=md5,
     )  # fmt: skip
     try:
-        return _probe_content(record, content, source, options, reference)
+        return _probe_content(record, content, source, options, reference, folder)
     except Exception as exc:  # the one barrier: a bug or a codec surprise stays in its file
-        return _replace(record, error=f"internal error while probing: {_one_line(exc)}")
+        return _replace(record, error=f"internal error while probing: {_one_line(exc)}"), None
 
 
 def _probe_content(
@@ -209,19 +221,21 @@ def _probe_content(
     source: Source,
     options: ScanOptions,
     reference: datetime,
-) -> FileRecord:
+    folder: str | None,
+) -> tuple[FileRecord, looks.Look | None]:
     data = content.data
     fmt = decode.sniff(data)
     if fmt not in decode.PILLOW_FORMATS:
         ext = os.path.splitext(source.path)[1].lower()
         if fmt in _DOCUMENT_FORMATS and ext not in decode.ALL_IMAGE_EXTENSIONS:
-            return _replace(record, status=STATUS_SKIPPED, error=f"not an image ({fmt})")
+            return _replace(record, status=STATUS_SKIPPED, error=f"not an image ({fmt})"), None
         claimed = f" (named {ext})" if ext else ""
-        return _replace(record, error=f"not an image: content is {fmt}{claimed}")
+        return _replace(record, error=f"not an image: content is {fmt}{claimed}"), None
     decoded = None
     decode_error = None
     try:
-        decoded = decode.decode(data, fmt, options.max_pixels, options.preview_size)
+        work = looks.VERIFY_PREVIEW if folder is not None else None
+        decoded = decode.decode(data, fmt, options.max_pixels, options.preview_size, work)
     except FileProblem as exc:
         decode_error = str(exc)
     meta = _metadata(data, fmt, decoded)
@@ -253,7 +267,7 @@ def _probe_content(
         return _replace(
             record, error=decode_error, image=image, makernotes=meta.notes,
             metadata=_merged(record, meta, (image.width, image.height) if image else None),
-        )  # fmt: skip
+        ), None  # fmt: skip
     data_hash = None
     if meta.jpeg is not None and not meta.jpeg.problems:
         data_hash = hashes.jpeg_data_sha256(data, meta.jpeg.image_data_spans)
@@ -274,11 +288,19 @@ def _probe_content(
             decoded.preview, decoded.upright_size, options.pixel_checks, options.crop_search
         ),
     )
+    look = None
+    if folder is not None and decoded.working is not None:
+        try:
+            look = looks.see(decoded.working, folder)
+        except Exception as exc:  # the record stands; the picture is then never verified
+            warning = f"verification features: {_one_line(exc)}"
+            record = _replace(record, warnings=record.warnings + (warning,))
     if options.profile is None:
-        return record
+        return record, look
     # The profile's marker patterns are the user's regular expressions over the file's own
     # text: run here, under the per-file time limit, a catastrophic pattern costs one file.
-    return _replace(record, watermark=record.watermark + marker_checks(record, options.profile))
+    marked = _replace(record, watermark=record.watermark + marker_checks(record, options.profile))
+    return marked, look
 
 
 def _merged(
@@ -328,12 +350,15 @@ def _replace(record: FileRecord, **changes: object) -> FileRecord:
     return replace(record, **changes)  # type: ignore[arg-type]
 
 
-Probed = tuple[FileRecord, bytes | None]  # a record and, when the scan journals, its line
+# a record, its journal line when the scan journals, and its look for verification
+Probed = tuple[FileRecord, bytes | None, looks.Look | None]
 
 
-def _probe(source: Source, options: ScanOptions, reference: datetime, journaled: bool) -> Probed:
-    record = probe_source(source, options, reference)
-    return record, journal_line(record) if journaled else None
+def _probe(
+    source: Source, options: ScanOptions, reference: datetime, journaled: bool, folder: str
+) -> Probed:
+    record, look = probe_looked(source, options, reference, folder)
+    return record, journal_line(record) if journaled else None, look
 
 
 def _probe_all(
@@ -342,12 +367,15 @@ def _probe_all(
     reference: datetime,
     progress: Progress | None,
     journaled: bool,
+    folder: str,
 ) -> Iterator[Probed]:
     """Probe every source in supervised worker processes (in this process when asked, for
     tests and profiling); records come back in completion order, with their journal lines
     when journaled (None for a file whose worker died: its record is made here)."""
     total = len(sources)
-    probe = partial(_probe, options=options, reference=reference, journaled=journaled)
+    probe = partial(
+        _probe, options=options, reference=reference, journaled=journaled, folder=folder
+    )
     results: Iterator[tuple[int, Probed | Failed]]
     if options.in_process:
         results = ((i, probe(s)) for i, s in enumerate(sources))
@@ -365,7 +393,7 @@ def _probe_all(
                 root=source.root, path=source.path, status=STATUS_ERROR, error=outcome.reason,
                 path_bytes_hex=source.path_bytes_hex, telegram=source.telegram,
             )  # fmt: skip
-            outcome = failed, None
+            outcome = failed, None, None
         yield outcome
 
 
@@ -472,11 +500,15 @@ def _scan_sources(
     progress: Progress | None,
     journal_path: str | None,
     resume: bool,
-) -> list[FileRecord]:
-    """Probe every source (or take its record from the journal), in completion order."""
+    folder: str,
+) -> tuple[list[FileRecord], dict[tuple[str, str], looks.Look]]:
+    """Probe every source (or take its record from the journal), in completion order; the
+    looks of the informative pictures by (root, path), their features spilled into `folder`."""
     reference = started.replace(tzinfo=None)
     journal = None
     records: list[FileRecord] = []
+    seen: dict[tuple[str, str], looks.Look] = {}
+    resumed: list[tuple[Source, FileRecord]] = []
     compact = _Compactor()
     if journal_path:
         journal = Journal(
@@ -488,20 +520,58 @@ def _scan_sources(
             done = journal.done.pop((source.root, source.path), None)
             if done is not None and _unchanged(source, done):
                 records.append(done)
+                resumed.append((source, done))
             else:
                 pending.append(source)
         journal.done.clear()  # records of files no longer there: not in this report
         sources = pending
     try:
         journaled = journal is not None
-        for record, line in _probe_all(sources, options, reference, progress, journaled):
+        for record, line, look in _probe_all(
+            sources, options, reference, progress, journaled, folder
+        ):
             if journal is not None:
                 journal.append_line(line if line is not None else journal_line(record))
             records.append(compact(record))
+            if look is not None:
+                seen[(record.root, record.path)] = look
     finally:
         if journal is not None:
             journal.close()
-    return records
+    seen.update(_look_again(resumed, options, folder))
+    return records, seen
+
+
+def _look_again(
+    done: list[tuple[Source, FileRecord]], options: ScanOptions, folder: str
+) -> Iterator[tuple[tuple[str, str], looks.Look]]:
+    """Looks at the pictures of a resumed scan's journaled records (the journal keeps no
+    pixels): each read and decoded once more, in the supervised workers."""
+    todo = [(s, r) for s, r in done if r.hashes is not None and r.sha256 and s.openable]
+    look = partial(_look_file, options=options, folder=folder)
+    results: Iterator[tuple[int, looks.Look | None | Failed]]
+    if options.in_process:
+        results = ((i, look(item)) for i, item in enumerate(todo))
+    else:
+        results = run_supervised(
+            look, todo, options.worker_count, options.file_time_limit,
+            options.worker_memory_limit,
+        )  # fmt: skip
+    for index, outcome in results:
+        if isinstance(outcome, looks.Look):
+            source, record = todo[index]
+            yield (record.root, record.path), outcome
+
+
+def _look_file(
+    item: tuple[Source, FileRecord], options: ScanOptions, folder: str
+) -> looks.Look | None:
+    source, record = item
+    assert record.sha256 is not None
+    try:
+        return looks.look_file(source.fs_path, record.sha256, options, folder)
+    except Exception:  # a codec surprise: the picture is then never verified, as when gone
+        return None
 
 
 def scan(
@@ -519,23 +589,29 @@ def scan(
     # Zip roots are unpacked here for the scan's length (never beside the evidence).
     limits = None if options.in_process else (options.file_time_limit,
                                               options.worker_memory_limit)  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="kyctriage-unpacked-") as scratch:
-        sources = list(walk(options.roots, scratch, limits))
-        records = _scan_sources(sources, options, started, progress, journal_path, resume)
-    records.sort(key=lambda r: record_order(r, options.roots))
+    # The verification features of informative pictures are spilled here (looks.py), never
+    # beside the evidence or the output; gone when the clusters are made.
+    with tempfile.TemporaryDirectory(prefix="kyctriage-looks-") as looked:
+        with tempfile.TemporaryDirectory(prefix="kyctriage-unpacked-") as scratch:
+            sources = list(walk(options.roots, scratch, limits))
+            records, seen = _scan_sources(
+                sources, options, started, progress, journal_path, resume, looked
+            )
+        records.sort(key=lambda r: record_order(r, options.roots))
+        analysed = attribute_all(tuple(records), options.profile)
+        found = looks.Looks(seen)
+        clusters = cluster(analysed, pictures=found.features, keys=found.keys)
     profile = options.profile
-    analysed = attribute_all(tuple(records), profile)
     meta = ScanMeta(
         tool_version=__version__,
         command=command,
         roots=options.roots,
         started=started.isoformat(timespec="seconds"),
-        finished=now_iso(),
+        finished=now_iso(),  # probing and clustering done
         workers=options.worker_count,
         profile=profile.path if profile else None,
         profile_sha256=profile.sha256 if profile else None,
         thumbnails=options.thumbnails,
         key_fingerprints=key_fingerprints(options.pixel_checks),
     )
-    clusters = cluster(analysed, pictures=looks.pictures(options))
     return Report(meta=meta, records=analysed, clusters=clusters)

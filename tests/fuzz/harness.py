@@ -59,7 +59,7 @@ def check_one(data: bytes) -> FileRecord | None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            record = pipeline._probe_content(base, content, SOURCE, OPTIONS, REFERENCE)
+            record, _ = pipeline._probe_content(base, content, SOURCE, OPTIONS, REFERENCE, None)
         except FileProblem:
             return None
     if caught:

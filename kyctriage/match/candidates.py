@@ -1,0 +1,182 @@
+"""Candidate pairs from local features: pictures that share many ORB descriptors.
+
+Global hashes propose re-encodes and resizes; they miss a one-side crop, a picture shown
+inside a screenshot and a scan's Telegram copy, whose hashes sit nearer other customers'
+scans than their own original. Local features survive all three: a crop or a screenshot
+keeps the picture's own corners. Each descriptor is bucketed by a few of its bytes in
+several tables (locality-sensitive hashing on Hamming space: a descriptor pair that differs
+in d of 256 bits shares a 16-bit key with probability (1 - d/256)^16); pairs of descriptors
+of different pictures in one bucket and within RADIUS bits are votes for the pair of
+pictures, weighted down where a descriptor matches many pictures. Not all-pairs: work grows
+with the bucket sizes, and crowded buckets (descriptors of flat texture every picture has)
+are skipped. Candidates only propose; stars.py verifies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from kyctriage.match.verify import Features
+
+# Descriptors per picture kept for the search (an even spread of ORB's keypoints, every
+# scale of its pyramid: a picture inside a screenshot matches the original's coarse levels).
+KEYS = 300
+# Tables: bytes 2t and 2t+1 of each descriptor as a 16-bit key. ORB's tests are ordered
+# (least correlated first), so the first bytes are as good keys as any.
+TABLES = 8
+# A bucket holding more descriptors than this is texture every picture has: skipped.
+MAX_BUCKET = 24
+# Bits (of 256) within which two descriptors are one point seen twice (re-encodes, resizes
+# and brightening keep true matches under ~40; unrelated ORB descriptors sit at ~128).
+RADIUS = 40
+# Votes: each descriptor matched counts one over the number of pictures it matches (votes
+# for the pair: the smaller of the two sides' sums). A pair is proposed with at least
+# MIN_VOTES, and only as one of the PER_PICTURE best-voted partners of either picture (a
+# template's look-alikes share its layout: they vote too, and each costs a verification).
+# Chosen on the tuning set (bench/kyc_lookalikes.py, seed 1): every variant but screenshots
+# and mirrors (which the hashes' mirror view proposes) then has a true partner proposed.
+MIN_VOTES = 1.0
+PER_PICTURE = 3
+# Descriptor pairs are compared this many at a time (bounded memory).
+CHUNK = 1 << 20
+# A picture shown small (inside a screenshot, a quarter of the frame or less) is 4-8 times
+# smaller than its original's working copy: beyond ORB's pyramid (8 levels of 1.2 cover
+# 3.6x). Each picture therefore also gives COARSE_KEYS descriptors of a copy reduced to
+# COARSE px, which the small picture's full-size descriptors meet at a scale ORB spans.
+COARSE = 256
+COARSE_KEYS = 150
+
+
+def keys(seen: Features) -> NDArray[np.uint8]:
+    """The descriptors of a picture the search keeps: at most KEYS of its working copy's
+    (an even spread) and those of a copy reduced to COARSE px."""
+    desc = seen.descriptors
+    if len(desc) > KEYS:
+        desc = desc[np.linspace(0, len(desc) - 1, KEYS).astype(np.intp)]
+    gray = seen.gray
+    if max(gray.shape) > COARSE * 1.5:
+        f = COARSE / max(gray.shape)
+        size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
+        small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        orb = cv2.ORB.create(COARSE_KEYS, edgeThreshold=15, patchSize=15, fastThreshold=10)
+        _, coarse = orb.detectAndCompute(small, None)
+        if coarse is not None and len(coarse):
+            desc = np.concatenate([desc, coarse])
+    return np.ascontiguousarray(desc, np.uint8)
+
+
+Pairs = tuple[NDArray[np.intp], NDArray[np.intp]]
+
+
+def pairs(per_picture: Sequence[NDArray[np.uint8] | None]) -> Pairs:
+    """Candidate pairs (a, b) of picture indexes, a < b; None (no features) joins nothing."""
+    a, b, count = votes(per_picture)
+    keep = count >= MIN_VOTES
+    a, b, count = a[keep], b[keep], count[keep]
+    chosen = _top(a, count) | _top(b, count)
+    return a[chosen], b[chosen]
+
+
+def votes(
+    per_picture: Sequence[NDArray[np.uint8] | None],
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """Every pair of pictures (a, b), a < b, with a descriptor of each within RADIUS bits of
+    the other's in one bucket, and its votes: the distinct descriptors matched on the side
+    with fewer (one descriptor of a repeated pattern matching many counts once)."""
+    sizes = np.array([0 if k is None else len(k) for k in per_picture], np.intp)
+    empty = np.empty(0, np.intp)
+    if int((sizes > 0).sum()) < 2:
+        return empty, empty, np.empty(0)
+    desc = np.concatenate([k for k in per_picture if k is not None and len(k)])
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    found_a, found_b = [], []
+    for t in range(TABLES):
+        a, b = _bucket_pairs(desc[:, 2 * t].astype(np.intp) << 8 | desc[:, 2 * t + 1], owner)
+        for start in range(0, len(a), CHUNK):
+            ca, cb = a[start : start + CHUNK], b[start : start + CHUNK]
+            close = np.bitwise_count(desc[ca] ^ desc[cb]).sum(axis=1, dtype=np.intp) <= RADIUS
+            found_a.append(ca[close])
+            found_b.append(cb[close])
+    da, db = np.concatenate(found_a), np.concatenate(found_b)
+    return _count(da, db, owner, len(sizes))
+
+
+def _bucket_pairs(key: NDArray[np.intp], owner: NDArray[np.intp]) -> Pairs:
+    """Descriptor pairs of different pictures sharing a key, from buckets of 2..MAX_BUCKET."""
+    order = np.argsort(key, kind="stable")
+    sorted_keys = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    counts = np.diff(np.r_[starts, len(key)])
+    out_a, out_b = [], []
+    for size in np.unique(counts[(counts >= 2) & (counts <= MAX_BUCKET)]).tolist():
+        first = starts[counts == size]
+        i, j = np.triu_indices(size, 1)
+        a = order[(first[:, None] + i).reshape(-1)]
+        b = order[(first[:, None] + j).reshape(-1)]
+        apart = owner[a] != owner[b]
+        out_a.append(a[apart])
+        out_b.append(b[apart])
+    if not out_a:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
+def _count(
+    da: NDArray[np.intp], db: NDArray[np.intp], owner: NDArray[np.intp], n: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    many = len(owner)
+    # each descriptor pair once (several tables find the same), lower picture first
+    swap = owner[da] > owner[db]
+    da, db = np.where(swap, db, da), np.where(swap, da, db)
+    found = _distinct(da * many + db)[0]
+    da, db = found // many, found % many
+    pa, pb = owner[da], owner[db]
+    # a descriptor's weight: one over the number of other pictures it matches. A point of
+    # this photograph matches its few copies; a template's layout, a screenshot's window
+    # frame or a flat texture matches every picture that has it and decides little.
+    ends = np.concatenate([da, db])
+    others = np.concatenate([pb, pa])
+    seen = _distinct(ends * n + others)[0] // n
+    spread = np.bincount(seen, minlength=many).astype(np.float64)
+    pair = pa * n + pb
+    score_a = _sums(pair * many + da, many, 1 / np.maximum(spread[da], 1))
+    score_b = _sums(pair * many + db, many, 1 / np.maximum(spread[db], 1))
+    ids, where_a, where_b = np.intersect1d(
+        score_a[0], score_b[0], assume_unique=True, return_indices=True
+    )
+    score = np.minimum(score_a[1][where_a], score_b[1][where_b])
+    return (ids // n).astype(np.intp), (ids % n).astype(np.intp), score
+
+
+def _sums(
+    key: NDArray[np.intp], many: int, weight: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Per picture pair (key // many), the weights of its distinct descriptors (key % many)
+    added up: a descriptor matching several of the other picture's counts once."""
+    distinct, first = _distinct(key)
+    pairs_of = distinct // many  # sorted, as `distinct` is
+    starts = np.flatnonzero(np.r_[True, pairs_of[1:] != pairs_of[:-1]])
+    return pairs_of[starts], np.add.reduceat(weight[first], starts)
+
+
+def _distinct(x: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Sorted distinct values and where each first is (np.unique's hash path is far slower
+    on tens of millions of values)."""
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    return ordered[first], order[first]
+
+
+def _top(side: NDArray[np.intp], votes: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Whether each pair is among the PER_PICTURE best-voted pairs of its picture `side`."""
+    order = np.lexsort((-votes, side))
+    ranked = side[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    chosen = np.zeros(len(side), bool)
+    chosen[order[rank < PER_PICTURE]] = True
+    return chosen

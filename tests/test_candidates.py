@@ -1,0 +1,163 @@
+"""Candidates from local features in a scan: crops and screenshots found, plain pictures idle."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from kyctriage.demo.variants import jpeg, png
+from kyctriage.match import candidates, stars
+from kyctriage.match.verify import Features
+from kyctriage.model import Report, Verification
+from kyctriage.probes import decode
+from kyctriage.scanning import looks, pipeline
+from kyctriage.scanning.options import ScanOptions
+from kyctriage.scanning.pipeline import scan
+
+
+def _screenshot(picture: Image.Image, share: float) -> Image.Image:
+    """The picture in a viewer window on a 1920x1080 desktop, `share` of the window tall."""
+    screen = Image.new("RGB", (1920, 1080), (34, 46, 66))
+    draw = ImageDraw.Draw(screen)
+    draw.rectangle((60, 30, 1860, 1010), fill=(244, 244, 244))
+    for i in range(12):
+        draw.text((76, 84 + 34 * i), f"Album {i + 1}", fill=(60, 60, 70))
+    height = round(share * 920)
+    shown = picture.resize((round(picture.width * height / picture.height), height))
+    screen.paste(shown, (700, 60))
+    return screen
+
+
+def _plain(number: int) -> bytes:
+    picture = Image.new("RGB", (160, 120), (70, 120, 190))
+    ImageDraw.Draw(picture).text((70, 55), str(number), fill=(250, 250, 250))
+    return png(picture)
+
+
+@pytest.fixture(scope="module")
+def leak(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("leak")
+    # a camera's size: more pixels than the screenshot, so the original is the representative
+    photo = Image.open(corpus / "exif-org" / "fujifilm-dx10.jpg").convert("RGB")
+    photo = photo.resize((2048, 1536), Image.Resampling.LANCZOS)
+    other = Image.open(corpus / "exif-org" / "nikon-e950.jpg").convert("RGB")
+    (folder / "photo.jpg").write_bytes(jpeg(photo, 92))
+    w, h = photo.size
+    (folder / "photo_cropped.jpg").write_bytes(jpeg(photo.crop((0, 0, round(w * 0.8), h)), 85))
+    (folder / "photo_screen.png").write_bytes(png(_screenshot(photo, 0.6)))
+    (folder / "other.jpg").write_bytes(jpeg(other, 90))
+    return folder
+
+
+def _groups(report: Report) -> list[set[str]]:
+    assert report.clusters is not None
+    return [{m.path for m in c.members} for c in report.clusters.clusters]
+
+
+def test_a_one_side_crop_joins_and_a_screenshot_is_checked_against_its_original(
+    leak: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither is proposed by the global hashes (the crop's hashes moved, the screenshot is
+    mostly window): local features propose both, and each is checked against the original.
+    The crop verifies and joins; whether the screenshot verifies is verify.py's decision."""
+    checked: list[tuple[int, int]] = []
+    check = stars.verify
+
+    def spy(a: Features, b: Features) -> Verification:
+        checked.append((a.gray.shape[1], b.gray.shape[1]))
+        return check(a, b)
+
+    monkeypatch.setattr(stars, "verify", spy)
+    report = scan(ScanOptions(roots=(str(leak),), in_process=True))
+    assert {"photo.jpg", "photo_cropped.jpg"} in [g - {"photo_screen.png"} for g in _groups(report)]
+    # the working copies' widths: the photo 1024, the crop 819, the screenshot 1024 x 576
+    assert (1024, 819) in checked and checked.count((1024, 1024)) >= 1
+    assert report.clusters is not None
+    for member in report.clusters.clusters[0].members[1:]:
+        assert member.verification is not None and member.verification.verified
+
+
+def test_features_come_from_the_workers_one_decode(
+    leak: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent neither reads nor decodes a picture again for verification: what it
+    verifies was computed in the supervised workers, from the scan's one decode."""
+    calls = tmp_path / "calls"
+    seen = looks.features
+
+    def counted(picture: Image.Image):  # type: ignore[no-untyped-def]
+        with calls.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        return seen(picture)
+
+    monkeypatch.setattr(looks, "features", counted)  # inherited by the forked workers
+    report = scan(ScanOptions(roots=(str(leak),), workers=2))
+    pids = [int(line) for line in calls.read_text().split()]
+    # one look per picture, all in the workers: clustering in the parent saw no pixels (any
+    # way to Features in the parent goes through looks.features and would be counted)
+    assert len(pids) == 4 and os.getpid() not in pids
+    assert {"photo.jpg", "photo_cropped.jpg"} in [g - {"photo_screen.png"} for g in _groups(report)]
+
+
+def test_plain_pictures_form_no_cluster_and_are_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flat colours with a number each: hashes alike, too plain to verify. Nothing is kept
+    for them, nothing read twice, and no cluster forms; an exact copy is still one."""
+    for number in range(40):
+        (tmp_path / f"plain{number}.png").write_bytes(_plain(number))
+    (tmp_path / "plain0 copy.png").write_bytes(_plain(0))
+    reads: list[str] = []
+    read_file = pipeline.read.read_file
+
+    def counted(path: str, limit: int):  # type: ignore[no-untyped-def]
+        reads.append(path)
+        return read_file(path, limit)
+
+    monkeypatch.setattr(pipeline.read, "read_file", counted)
+    monkeypatch.setattr(looks, "read_file", counted)
+    kept: list[object] = []
+    keep = looks.keep
+    monkeypatch.setattr(looks, "keep", lambda seen, folder: kept.append(keep(seen, folder)))
+    report = scan(ScanOptions(roots=(str(tmp_path),), in_process=True))
+    assert sorted(reads) == sorted(set(reads)) and len(reads) == 41
+    assert kept == [None] * 41  # too plain: no features kept
+    assert _groups(report) == [{"plain0.png", "plain0 copy.png"}]
+    assert report.clusters is not None
+    assert report.clusters.clusters[0].kind == "exact"
+
+
+def test_the_working_copy_comes_from_the_same_decode_as_the_preview() -> None:
+    """A JPEG decoded once at the verification size: its 2:1 reduction is the preview the
+    scan has always hashed (the 1/8 DCT scale is the 1/4 scale's block average)."""
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 255, (375, 500, 3), np.uint8).repeat(8, 0).repeat(8, 1)
+    data = jpeg(Image.fromarray(pixels), 90)
+    alone = decode.decode(data, "JPEG", 10**8, 256)
+    both = decode.decode(data, "JPEG", 10**8, 256, looks.VERIFY_PREVIEW)
+    assert alone.working is None and both.working is not None
+    assert both.working.size == (1000, 750) and both.preview.size == alone.preview.size
+    diff = np.abs(np.asarray(both.preview, int) - np.asarray(alone.preview, int))
+    assert diff.mean() < 1.5
+
+
+def test_local_candidates_pair_a_crop_with_its_original_not_with_strangers(corpus: Path) -> None:
+    pictures = [
+        Image.open(corpus / "exif-org" / name).convert("RGB")
+        for name in ("fujifilm-dx10.jpg", "nikon-e950.jpg", "canon-ixus.jpg")
+    ]
+    w, h = pictures[0].size
+    pictures.append(pictures[0].crop((0, round(h * 0.2), w, h)))  # 20% off the top
+    keys = [candidates.keys(looks.features(p)) for p in pictures]
+    a, b = candidates.pairs(keys)
+    assert (0, 3) in set(zip(a.tolist(), b.tolist(), strict=True))
+    assert not {0, 3} & set(np.r_[a[b != 3], b[b != 3]].tolist()) - {0}
+
+
+def test_a_picture_without_features_proposes_nothing() -> None:
+    a, b = candidates.pairs([None, np.zeros((0, 32), np.uint8), None])
+    assert len(a) == len(b) == 0
