@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -132,16 +133,20 @@ def test_plain_pictures_form_no_cluster_and_are_read_once(
 
 
 def test_the_working_copy_comes_from_the_same_decode_as_the_preview() -> None:
-    """A JPEG decoded once at the verification size: its 2:1 reduction is the preview the
-    scan has always hashed (the 1/8 DCT scale is the 1/4 scale's block average)."""
+    """A JPEG is decoded once at the verification size; its preview is the same with or
+    without the working copy (so every path hashes a file alike), and a 2:1 box reduction
+    is the old 1/8 DCT scale up to rounding (the 1/4 scale's block average)."""
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 255, (375, 500, 3), np.uint8).repeat(8, 0).repeat(8, 1)
     data = jpeg(Image.fromarray(pixels), 90)
     alone = decode.decode(data, "JPEG", 10**8, 256)
-    both = decode.decode(data, "JPEG", 10**8, 256, looks.VERIFY_PREVIEW)
+    both = decode.decode(data, "JPEG", 10**8, 256, working=True)
     assert alone.working is None and both.working is not None
-    assert both.working.size == (1000, 750) and both.preview.size == alone.preview.size
-    diff = np.abs(np.asarray(both.preview, int) - np.asarray(alone.preview, int))
+    assert both.working.size == (1000, 750) and both.preview.size == (500, 375)
+    assert both.preview.tobytes() == alone.preview.tobytes()
+    image = Image.open(io.BytesIO(data))
+    image.draft("RGB", (256, 256))
+    diff = np.abs(np.asarray(both.preview, int) - np.asarray(image.convert("RGB"), int))
     assert diff.mean() < 1.5
 
 

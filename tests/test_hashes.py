@@ -71,9 +71,10 @@ def test_hex_form_matches_imagehash_for_odd_lengths():
 
 def test_an_rgb_decode_is_its_own_preview_and_a_large_one_is_reduced_on_a_copy():
     out = io.BytesIO()
-    Image.new("RGB", (1024, 768), (10, 20, 30)).save(out, "JPEG")
+    # the JPEG is drafted at the verification size (512): one whose preview is at that scale
+    Image.new("RGB", (500, 400), (10, 20, 30)).save(out, "JPEG")
     small = decode.decode(out.getvalue(), "JPEG", 10**8, 256)
-    assert small.preview is small.image and small.preview.size == (512, 384)
+    assert small.preview is small.image and small.preview.size == (500, 400)
     out = io.BytesIO()
     Image.new("RGB", (900, 300), (10, 20, 30)).save(out, "PNG")
     large = decode.decode(out.getvalue(), "PNG", 10**8, 64)

@@ -135,12 +135,12 @@ def test_pool_journal_lines_come_from_the_workers_and_a_crash_is_journaled_here(
     probed = tmp_path / "probed"  # what the forked workers were given, one name a line
     original = pipeline.probe_looked  # what the workers run: the record and its look
 
-    def probe(source, options, reference, folder):
+    def probe(source, options, reference, folder, *rest):
         with probed.open("a") as log:
             log.write(source.path + "\n")
         if source.path == "img_002.jpg":
             os.abort()  # the worker dies: its record is made in the parent
-        return original(source, options, reference, folder)
+        return original(source, options, reference, folder, *rest)
 
     monkeypatch.setattr(pipeline, "probe_looked", probe)  # inherited by the forked workers
     options = ScanOptions(roots=(str(root),), workers=2)

@@ -124,7 +124,7 @@ class Decoded:
     frames: int
     warnings: tuple[str, ...] = ()  # what the codec warned about (malformed metadata)
     transposed: bool = False  # EXIF orientation 5-8: upright, width and height swap
-    # With decode(work_size=...): the same decode at verification's size, upright RGB (the
+    # With decode(working=True): the same decode at WORK_SIZE, upright RGB (the
     # preview is then derived from it); None otherwise.
     working: Image.Image | None = None
 
@@ -135,17 +135,25 @@ class Decoded:
         return (height, width) if self.transposed else (width, height)
 
 
-def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int,
-           work_size: int | None = None) -> Decoded:  # fmt: skip
-    """Decode once: JPEG in draft mode (DCT scaling, so most of the decode is skipped). With
-    work_size, the decode is at the larger of the two sizes and gives a working copy at
-    work_size as well as the preview (a 2:1 box reduction of the larger DCT scale, which is
-    the smaller scale's block average up to rounding)."""
+# The size of verification's working copy (JPEG draft: 512-1023 px): the scan's 256 px
+# preview shows a document on a scanned page at ~140 px, where one template's customers
+# cannot be told apart (bench/kyc_lookalikes.py: their scans agreed in every block); at 512
+# each pair of them has plainly differing blocks (portrait, name, numbers).
+WORK_SIZE = 512
+
+
+def decode(
+    data: bytes, fmt: str, max_pixels: int, preview_size: int, working: bool = False
+) -> Decoded:
+    """Decode once: JPEG in draft mode (DCT scaling, so most of the decode is skipped), at
+    the larger of preview_size and WORK_SIZE; the preview is a box reduction of that (the
+    smaller DCT scale's block average, up to rounding). Always so, with or without the
+    working copy, so that every path gives one preview and one set of hashes for a file."""
     formats = PILLOW_FORMATS.get(fmt)
     if formats is None:
         raise FileProblem(f"{fmt} is not an image format kyctriage decodes")
     require_codec(fmt)
-    larger = max(preview_size, work_size or 0)
+    larger = max(preview_size, WORK_SIZE)
     # Pillow warns about malformed metadata (e.g. EXIF offsets past the end) while opening;
     # that is a finding about the file, not a reason to give up on its pixels.
     with warnings.catch_warnings(record=True) as caught:
@@ -172,11 +180,11 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int,
             orientation = _orientation(image)
             # An RGB decode is the preview itself: a copy of it costs as much as the hashes.
             rgb = image.convert("RGB") if image.mode != "RGB" else image
-            working = None
-            if work_size is not None:
-                working = _upright(_fit(rgb, work_size, owned=False), orientation)
+            work = None
+            if working:
+                work = _upright(_fit(rgb, WORK_SIZE, owned=False), orientation)
             shown = rgb.reduce(reduce) if reduce > 1 else rgb
-            owned = shown is not image and shown is not working
+            owned = shown is not image and shown is not work
             preview = _upright(_fit(shown, preview_size, owned), orientation)
         except FileProblem:
             raise
@@ -185,7 +193,7 @@ def decode(data: bytes, fmt: str, max_pixels: int, preview_size: int,
     notes = tuple(dict.fromkeys(f"pillow: {_one_line(w.message)}" for w in caught))
     return Decoded(
         image=image, preview=preview, full_size=(width, height), frames=frames, warnings=notes,
-        transposed=orientation in _TRANSPOSING, working=working,
+        transposed=orientation in _TRANSPOSING, working=work,
     )  # fmt: skip
 
 

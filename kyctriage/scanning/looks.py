@@ -21,12 +21,9 @@ from kyctriage.probes import decode
 from kyctriage.scanning.options import ScanOptions
 from kyctriage.scanning.read import read_file
 
-# The working copy verification sees (JPEG draft: 512-1023 px): the scan's 256 px preview
-# shows a document on a scanned page at ~140 px, where one template's customers cannot be
-# told apart (bench/kyc_lookalikes.py: their scans agreed in every block); at 512 each pair
-# of them has plainly differing blocks (portrait, name, numbers). The worker decodes at this
-# size once and derives the 256 px preview from it (probes/decode.py).
-VERIFY_PREVIEW = 512
+# The working copy verification sees: the worker decodes once at this size and derives the
+# 256 px preview from it (probes/decode.py says why 512).
+VERIFY_PREVIEW = decode.WORK_SIZE
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +68,7 @@ def features_of(data: bytes, options: ScanOptions) -> Features:
     sniffed, EXIF orientation applied, the VERIFY_PREVIEW draft). Raises FileProblem. Pixel
     work on untrusted bytes: call it in a supervised worker (scanning/workers.run_supervised)."""
     fmt = decode.sniff(data)
-    shown = decode.decode(data, fmt, options.max_pixels, options.preview_size, VERIFY_PREVIEW)
+    shown = decode.decode(data, fmt, options.max_pixels, options.preview_size, working=True)
     assert shown.working is not None
     return features(shown.working)
 

@@ -234,8 +234,9 @@ def _probe_content(
     decoded = None
     decode_error = None
     try:
-        work = looks.VERIFY_PREVIEW if folder is not None else None
-        decoded = decode.decode(data, fmt, options.max_pixels, options.preview_size, work)
+        decoded = decode.decode(
+            data, fmt, options.max_pixels, options.preview_size, working=folder is not None
+        )
     except FileProblem as exc:
         decode_error = str(exc)
     meta = _metadata(data, fmt, decoded)
