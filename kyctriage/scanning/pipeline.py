@@ -234,9 +234,8 @@ def _probe_content(
     decoded = None
     decode_error = None
     try:
-        decoded = decode.decode(
-            data, fmt, options.max_pixels, options.preview_size, working=folder is not None
-        )
+        working = folder is not None  # the working copy for verification's features
+        decoded = decode.decode(data, fmt, options.max_pixels, options.preview_size, working)
     except FileProblem as exc:
         decode_error = str(exc)
     meta = _metadata(data, fmt, decoded)
