@@ -6,7 +6,8 @@
 Photographs: ../shared/corpus/exif-samples (41 camera JPEGs; its flat blue test square is left
 out), three phone photos from the repository's EXIF test data, scikit-image's bundled photos and
 photos in Pillow's source distribution (Tests/images). Large ones also give four native-
-resolution windows (never upscaled) so that more pictures have a longest side >= 1024 px.
+resolution windows (never upscaled) so that more pictures have a longest side >= 1024 px, and
+every photo a window of an odd aspect ratio (1.1-2.2, either way up).
 """
 
 from __future__ import annotations
@@ -90,8 +91,19 @@ def fetch() -> None:
     print(f"photos in {CACHE}", file=sys.stderr)
 
 
+def _odd_window(name: str, rgb: Image.Image) -> Image.Image:
+    """A window of an odd aspect ratio (1.1-2.2, either way up, no camera writes these), as
+    big as fits, placed at random (seeded by the name)."""
+    rng = random.Random(name)
+    ratio = rng.uniform(1.1, 2.2) ** rng.choice((-1, 1))
+    w, h = rgb.size
+    cw, ch = (round(h * ratio), h) if w / h > ratio else (w, round(w / ratio))
+    x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+    return rgb.crop((x, y, x + cw, y + ch))
+
+
 def _windows(name: str, rgb: Image.Image) -> list[tuple[str, Image.Image]]:
-    found = [(name, rgb)]
+    found = [(name, rgb), (f"{name}#odd", _odd_window(name, rgb))]
     w, h = rgb.size
     if max(w, h) >= WINDOW_MIN_SIDE:
         cw, ch = int(w * WINDOW), int(h * WINDOW)
@@ -259,12 +271,16 @@ def _format(data: bytes) -> str:
 
 def _check(
     data: bytes, key: WatermarkKey, ratio: tuple[int, int] | None = None
-) -> tuple[str, float]:
+) -> tuple[str, float, float, float]:
+    """verdict, CPU ms, margin (z above the threshold of the test that decided; negative when
+    none reached it), the false-positive bound claimed."""
     decoded = decode(data, _format(data), 10**9, PREVIEW_SIZE)
     options = {"aspects": (ratio,)} if ratio else {}
     start = time.process_time()
     result = detect(decoded.preview, key, decoded.upright_size, **options)  # type: ignore[arg-type]
-    return result.verdict, (time.process_time() - start) * 1000
+    ms = (time.process_time() - start) * 1000
+    margin = (result.score or 0.0) - (result.threshold or 0.0)
+    return result.verdict, ms, margin, result.false_positive_bound or 1.0
 
 
 def _logo_image() -> Image.Image:
@@ -293,14 +309,18 @@ def run_one(job: tuple[int, str, Image.Image]) -> dict[str, object]:
         rng.setstate(state)  # the same crop and tone for the unmarked twin
         data_plain = TRANSFORMS[base](image, rng)
         ratio = own if named else None
-        verdict, ms = _check(data_marked, KEY, ratio)
-        fp_plain, ms_plain = _check(data_plain, KEY, ratio)
-        fp_wrong, _ = _check(data_marked, WRONG[index % 2], ratio)
-        fp_plain2, _ = _check(data_plain, WRONG[(index + 1) % 2], ratio)
+        verdict, ms, margin, _ = _check(data_marked, KEY, ratio)
+        negatives = (_check(data_plain, KEY, ratio), _check(data_marked, WRONG[index % 2], ratio),
+                     _check(data_plain, WRONG[(index + 1) % 2], ratio))  # fmt: skip
+        fp_plain, ms_plain = negatives[0][0], negatives[0][1]
+        fp_wrong, fp_plain2 = negatives[1][0], negatives[2][0]
+        worst_bound = max(bound for v, _, _, bound in negatives if v == PRESENT) if any(
+            v == PRESENT for v, *_ in negatives) else 0.0  # fmt: skip
         if not named:
             plain_preview = decode(data_plain, _format(data_plain), 10**9, PREVIEW_SIZE).preview
             logo_plain.append(detect_logo(plain_preview, template).score or 0.0)
         rows[label] = {"tp": verdict == PRESENT, "verdict": verdict, "ms": ms, "ms_neg": ms_plain,
+                       "margin": margin, "fp_bound": worst_bound,
                        "fp_plain": (fp_plain == PRESENT) + (fp_plain2 == PRESENT),
                        "fp_wrong": fp_wrong == PRESENT}  # fmt: skip
     out["rows"] = rows
@@ -374,10 +394,11 @@ def main() -> None:
     psnr = float(np.mean([r["psnr"] for r in results]))
     print(f"{len(results)} photographs ({big} with longest side >= 1024 px), preview_size "
           f"{PREVIEW_SIZE}, {elapsed:.0f} s with {args.workers} workers\n")  # fmt: skip
-    print("| transformation | TPR >= 1024 px | TPR all | marked called absent | FP unmarked | "
-          "FP wrong key | PSNR dB | ms/detection marked | ms/detection unmarked |")  # fmt: skip
+    print("| transformation | TPR >= 1024 px | TPR all | marked called absent | weakest margin z | "
+          "FP unmarked | FP wrong key | ms marked | ms unmarked |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
     checks = fp_total = 0
+    worst_bound = 0.0
     for label, _, _ in ROWS:
         rows = [r["rows"][label] for r in results]  # type: ignore[index]
         big_rows = [row for r, row in zip(results, rows, strict=True) if r["big"]]
@@ -390,10 +411,15 @@ def main() -> None:
         ms = float(np.median([row["ms"] for row in rows]))
         ms_neg = float(np.median([row["ms_neg"] for row in rows]))
         absent = sum(row["verdict"] == ABSENT for row in rows)
-        print(f"| {label} | {tpr_big:.1%} | {tpr_all:.1%} | {absent}/{len(rows)} | "
+        margin = min(row["margin"] for row in rows)
+        worst_bound = max(max(row["fp_bound"] for row in rows), worst_bound)
+        print(f"| {label} | {tpr_big:.1%} | {tpr_all:.1%} | {absent}/{len(rows)} | {margin:+.1f} | "
               f"{fp_plain}/{2 * len(rows)} | "
-              f"{fp_wrong}/{len(rows)} | {psnr:.1f} | {ms:.1f} | {ms_neg:.0f} |")  # fmt: skip
-    print(f"\nfalse positives: {fp_total} in {checks} unmarked or wrong-key checks")
+              f"{fp_wrong}/{len(rows)} | {ms:.1f} | {ms_neg:.1f} |")  # fmt: skip
+    print(
+        f"\nfalse positives: {fp_total} in {checks} unmarked or wrong-key checks "
+        f"(largest bound claimed by one: {worst_bound:.1e}); PSNR {psnr:.1f} dB"
+    )
     misses = [(r["name"], label, row["verdict"]) for r in results
               for label, row in r["rows"].items() if not row["tp"]]  # type: ignore[union-attr]  # fmt: skip
     for name, label, verdict in misses:

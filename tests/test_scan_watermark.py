@@ -93,4 +93,4 @@ def test_crop_search_finds_a_cropped_copy_and_can_be_turned_off(tmp_path):
     assert "crops not searched" in checks["fast"]["note"]
     # The profile says the marked originals are square: no crop of a square is this 4:3 copy.
     assert checks["square"]["verdict"] == "absent"
-    assert "no crop of originals of 1:1 either" in checks["square"]["note"]
+    assert "no crop of originals of 1:1 or of the picture's own shape" in checks["square"]["note"]

@@ -117,7 +117,8 @@ def scale_pairs(size: tuple[int, int], aspects: AspectRatios | None) -> np.ndarr
     """Which coarse (kept y, kept x) pairs a crop of an original of one of these aspect ratios
     can have: the crop keeps kx / ky = (its own aspect) / (the original's). Each coarse pair
     stands for the cell of fine pairs around it, tried when that line (widened by
-    ASPECT_TOLERANCE) passes near its centre (INNER). None (any aspect): every allowed cell."""
+    ASPECT_TOLERANCE) passes near its centre (INNER), and the cells of crops keeping the picture's
+    own shape (any original's). None (any aspect): every allowed cell."""
     kept = np.array([FINE_SCALES[i] for i in COARSE_INDEX])
     ky, kx = kept[:, None], kept[None, :]
     # A cell counts when one of its fine pairs is allowed.
@@ -126,12 +127,13 @@ def scale_pairs(size: tuple[int, int], aspects: AspectRatios | None) -> np.ndarr
         return cells
     own = size[0] / size[1]
     wanted = np.zeros((len(kept), len(kept)), dtype=bool)
-    for w, h in aspects:
-        for original in {w / h, h / w}:
-            ratio = own / original
-            wanted |= (ratio * (1 - ASPECT_TOLERANCE) * (ky - INNER) < kx + INNER) & (
-                ratio * (1 + ASPECT_TOLERANCE) * (ky + INNER) > kx - INNER
-            )
+    # The picture's own shape too (kx = ky, exactly: no decode rounds it): a crop keeping the
+    # original's shape, as centred and zoom crops do, of an original of any aspect ratio.
+    lines = {(own / original, ASPECT_TOLERANCE) for w, h in aspects for original in (w / h, h / w)}
+    for ratio, tolerance in lines | {(1.0, 0.0)}:
+        wanted |= (ratio * (1 - tolerance) * (ky - INNER) < kx + INNER) & (
+            ratio * (1 + tolerance) * (ky + INNER) > kx - INNER
+        )
     both: np.ndarray = wanted & cells
     return both
 

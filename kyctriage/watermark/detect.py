@@ -9,7 +9,7 @@ from PIL import Image
 
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, describe
 from kyctriage.errors import one_line
-from kyctriage.watermark import crop, regions, spread
+from kyctriage.watermark import crop, regions, spread, tilt
 from kyctriage.watermark import frame as fr
 from kyctriage.watermark.keys import WatermarkKey
 from kyctriage.watermark.result import (
@@ -93,6 +93,14 @@ def _detect(
         cropped = crop.search(preview, key, full_size, aspects)
         if cropped.z >= crop.THRESHOLD:
             return _present(key, cropped.z, crop.THRESHOLD, crop.HYPOTHESES, _cropped(cropped))
+    if reason is None:
+        turned = tilt.search(score, preview.size, key)
+        if turned.z >= tilt.THRESHOLD:
+            note = f"mark found in a picture turned about {turned.angle:+.2f} degrees"
+            return _present(key, turned.z, tilt.THRESHOLD, tilt.HYPOTHESES, note)
+        if score.expected * tilt.RETAINED < tilt.THRESHOLD + spread.MARGIN:
+            reason = (f"a marked picture turned by a degree or two would score only about "
+                      f"{score.expected * tilt.RETAINED:.1f} here")  # fmt: skip
     inside = _inside(preview, key, crop_search)
     if isinstance(inside, WatermarkResult):
         return inside
@@ -108,11 +116,14 @@ def _detect(
                        note=f"{negative.note}; but {inside.untested}")  # fmt: skip
     if not crop_search:
         return replace(negative, note=f"{negative.note}; crops not searched (--no-crop-search)")
-    searched = "any aspect ratio" if aspects is None else f"originals of {describe(aspects)}"
+    searched = (
+        "any aspect ratio" if aspects is None
+        else f"originals of {describe(aspects)} or of the picture's own shape"
+    )  # fmt: skip
     note = f"{negative.note}; no crop of {searched} either"
     if inside.tested:
         note += f"; nor in the pictures inside it ({inside.tested})"
-    return replace(negative, note=note)
+    return replace(negative, note=f"{note}; nor turned by up to {tilt.LIMIT} degrees")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -23,9 +23,10 @@ from kyctriage.watermark.result import (
 )  # fmt: skip
 
 TARGET_PSNR = 42.0
-# Half the false-positive budget goes to the fast test (8 views), half to the crop search.
+# Three eighths of the false-positive budget go to the fast test (8 views), an eighth to the
+# tilt search (tilt.py), a quarter to the crop search and a quarter to the regions inside.
 FAST_HYPOTHESES = len(fr.ORIENTATIONS)
-FAST_THRESHOLD = gaussian_threshold(FAST_HYPOTHESES, FALSE_POSITIVE_TARGET / 2)
+FAST_THRESHOLD = gaussian_threshold(FAST_HYPOTHESES, FALSE_POSITIVE_TARGET * 3 / 8)
 MIN_SIDE = 128  # below this the band no longer fits the image: inconclusive
 MIN_CONTRAST = 2.0  # frame luminance std (grey levels) below which the image is near-flat
 MIN_SHARPNESS = 0.001  # upper/lower band energy; photos ~0.005-0.05, heavy blur ~1e-4
@@ -42,6 +43,8 @@ class FastScore:
     expected: float  # the z a marked image of this size and spectrum would show
     sharpness: float
     contrast: float
+    # The band's whitened coefficients (BLOCK x BLOCK, zero off the band), for the tilt search.
+    white: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(0))
 
 
 def detector_name(key: WatermarkKey) -> str:
@@ -83,15 +86,21 @@ def embed(image: Image.Image, key: WatermarkKey, psnr: float = TARGET_PSNR) -> I
     return Image.fromarray(marked, base.mode)
 
 
+def local_level(coeffs: np.ndarray) -> np.ndarray:
+    """Local whitening: each coefficient's scale is the RMS of its neighbours, so the strong low
+    frequencies of the picture do not drown the weak ones. A function of the image alone, so
+    the null bound still holds."""
+    level: np.ndarray = np.sqrt(uniform_filter(coeffs * coeffs, 7)) + 1e-3
+    return level
+
+
 def fast_score(preview: Image.Image, key: WatermarkKey) -> FastScore:
     """z-scores of the eight views of the key against the preview's frame; the best one."""
     frame = fr.to_frame(fr.to_luma(preview))
     coeffs = dctn(frame, norm="ortho", workers=1)[: fr.BLOCK, : fr.BLOCK]
-    # Local whitening: each coefficient divided by the RMS of its neighbours, so the strong
-    # low frequencies of the picture do not drown the weak ones. A function of the image
-    # alone, so the null bound still holds.
-    sigma = np.sqrt(uniform_filter(coeffs * coeffs, 7)) + 1e-3
-    white = (coeffs / sigma)[fr.BAND]
+    sigma = local_level(coeffs)
+    whitened = np.where(fr.BAND, coeffs / sigma, np.float32(0.0)).astype(np.float32)
+    white = whitened[fr.BAND]
     norm = float(np.sqrt(np.dot(white, white)))
     sums = fr.oriented_signs(key) @ white
     view = int(np.argmax(sums))
@@ -107,6 +116,7 @@ def fast_score(preview: Image.Image, key: WatermarkKey) -> FastScore:
     return FastScore(
         z=z, view=view, expected=expected,
         sharpness=upper / lower if lower > 0 else 0.0, contrast=float(frame.std()),
+        white=whitened,
     )  # fmt: skip
 
 
