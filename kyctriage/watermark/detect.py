@@ -96,7 +96,7 @@ def _detect(
     if reason is None:
         turned = tilt.search(score, preview.size, key)
         if turned.z >= tilt.THRESHOLD:
-            note = f"mark found in a picture turned about {turned.angle:+.2f} degrees"
+            note = f"mark found in a picture turned about {turned.angle:.2f} degrees"
             return _present(key, turned.z, tilt.THRESHOLD, tilt.HYPOTHESES, note)
         if score.expected * tilt.RETAINED < tilt.THRESHOLD + spread.MARGIN:
             reason = (f"a marked picture turned by a degree or two would score only about "
