@@ -24,20 +24,33 @@ class BadInput(ValueError):
 def read_bounded(
     path: str | Path, max_bytes: int, head: bool = False, follow_links: bool = True
 ) -> bytes:
-    """A regular file's bytes, at most max_bytes (or its first max_bytes, with head). Opened
-    without blocking (a FIFO or a device named as an input would otherwise wait forever) and
-    checked on the open descriptor; a link is followed only when the user named the file."""
+    """A regular file's bytes, at most max_bytes (or its first max_bytes, with head); a link
+    is followed only when the user named the file."""
+    return read_regular(path, max_bytes, head=head, follow_links=follow_links)[0]
+
+
+def read_regular(
+    path: str | Path,
+    max_bytes: int,
+    *,
+    head: bool = False,
+    follow_links: bool = True,
+    keep_atime: bool = False,
+) -> tuple[bytes, os.stat_result]:
+    """The one careful read: opened without blocking (a FIFO or a device named as an input
+    would otherwise wait forever), checked to be a regular file on the open descriptor itself,
+    read whole up to max_bytes (a file that grows past it while read is refused), and, with
+    keep_atime, without touching the evidence's access time where the owner allows it."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise BadInput(f"cannot open: {exc.strerror}") from None
+    fd = _open_keeping_atime(path, flags) if keep_atime else None
+    if fd is None:
+        fd = _open(path, flags)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise BadInput("not a regular file")
         if st.st_size > max_bytes and not head:
-            raise BadInput(f"{st.st_size} bytes, more than the limit of {max_bytes}")
+            raise BadInput(f"file of {st.st_size} bytes exceeds the limit of {max_bytes} bytes")
         chunks, remaining = [], max_bytes + (0 if head else 1)
         while remaining > 0:
             chunk = os.read(fd, min(remaining, 1 << 24))
@@ -51,8 +64,26 @@ def read_bounded(
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > max_bytes:
-        raise BadInput(f"grew past the limit of {max_bytes} bytes while being read")
-    return data
+        raise BadInput(f"file grew past the limit of {max_bytes} bytes while being read")
+    return data, st
+
+
+def _open(path: str | Path, flags: int) -> int:
+    try:
+        return os.open(path, flags)
+    except OSError as exc:
+        raise BadInput(f"cannot open: {exc.strerror}") from None
+
+
+def _open_keeping_atime(path: str | Path, flags: int) -> int | None:
+    """A descriptor that leaves the access time alone; None where that is refused (O_NOATIME
+    needs ownership of the file), so the caller opens it plainly."""
+    try:
+        return os.open(path, flags | getattr(os, "O_NOATIME", 0))
+    except PermissionError:
+        return None
+    except OSError as exc:
+        raise BadInput(f"cannot open: {exc.strerror}") from None
 
 
 def check_depth(raw: bytes, limit: int = MAX_JSON_DEPTH) -> None:

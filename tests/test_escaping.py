@@ -62,6 +62,15 @@ def test_five_invisible_variants_no_longer_look_alike() -> None:
     assert all(visible(n) != "invoice.jpg" for n in names)
 
 
+def test_a_spelled_out_escape_cannot_pass_for_the_character() -> None:
+    # A name may hold the six letters \u202e; shown as they are, it would read exactly like
+    # a name holding the bidi control itself.
+    spelled, real = "evil\\u202egpj.exe", "evil\u202egpj.exe"
+    assert visible(spelled) != visible(real)
+    assert visible(spelled) == "evil\\\\u202egpj.exe" and visible(real) == "evil\\u202egpj.exe"
+    assert visible("a\\") != visible("a") and visible("plain.jpg") == "plain.jpg"
+
+
 def _poison(value: Any, field: str = "") -> Any:
     """Every string of the report with POISON appended (the status, which the saved report's
     loader checks against its few values, kept)."""

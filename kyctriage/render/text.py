@@ -14,9 +14,11 @@ from kyctriage.model import Verification
 # The class covers categories Cc, Cf, Zl, Zp and Cs of the whole code space
 # (tests/test_escaping.py checks every code point), plus a few letters and marks drawn as
 # nothing at all (the combining grapheme joiner, Hangul fillers, Mongolian and Khmer
-# invisibles) and the unassigned rest of the tag and specials blocks.
+# invisibles) and the unassigned rest of the tag and specials blocks. The backslash itself
+# is doubled, so that a name holding the six letters "\u202e" cannot pass for one holding the
+# character: the display stays one-to-one.
 _UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "[\\\\\x00-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
     "\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164"
     "\ud800-\udfff\ufeff\uffa0\ufff0-\ufffb"
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
@@ -32,6 +34,8 @@ _DRAWN_AS_NOTHING = frozenset(
 
 
 def _escape(match: re.Match[str]) -> str:
+    if match.group() == "\\":
+        return "\\\\"
     code = ord(match.group())
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
@@ -44,7 +48,7 @@ def visible(value: object, limit: int | None = None) -> str:
     cut = limit is not None and len(text) > limit
     if cut:
         text = text[:limit]
-    if text.isprintable() and _DRAWN_AS_NOTHING.isdisjoint(text):
+    if text.isprintable() and _DRAWN_AS_NOTHING.isdisjoint(text) and "\\" not in text:
         shown = text
     else:
         shown = _UNSAFE.sub(_escape, text)
