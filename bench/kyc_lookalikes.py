@@ -55,6 +55,7 @@ from kyctriage.demo.scenes import font  # noqa: E402
 from kyctriage.match.compare import ERROR, SKIPPED, UNMATCHED, LeakImage, Side  # noqa: E402
 from kyctriage.match.compare import compare as compare_sides  # noqa: E402
 from kyctriage.model import STATUS_OK, FileRecord  # noqa: E402
+from kyctriage.scanning.looks import Kept, Looks  # noqa: E402
 
 FULL = {"customers": 25, "natural": 20}
 # A leak image with any other status names a reference picture (exact, same-pixels, near, or
@@ -216,16 +217,21 @@ def _cpu() -> float:
 
 
 def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base: Figures,
-            indexed: dict[str, Figures], workers: int) -> tuple[float, float]:  # fmt: skip
+            indexed: dict[str, Figures], workers: int,
+            seen: Looks) -> tuple[float, float]:  # fmt: skip
     """Leak: every variant; reference: the originals of the present customers and photos, as
-    scanned records and as a reference index (no pixels; its rows name the files)."""
+    scanned records (with the looks the scan's workers kept: compare of two folders) and as
+    a reference index (no pixels; its rows name the files)."""
     leak = [r for r in records if _key(r).startswith("variants/")]
     ref = [r for r in records if _key(r).startswith("originals/")
            and bench.owner(bench.labels[_key(r)]) in bench.present]  # fmt: skip
-    leak_side = Side(str(bench.folder / "variants"), records=tuple(leak))
-    ref_side = Side(str(bench.folder / "originals"), records=tuple(ref))
+    leak_side = Side(str(bench.folder / "variants"), records=tuple(leak), looks=seen)
+    ref_side = Side(str(bench.folder / "originals"), records=tuple(ref), looks=seen)
     started = _cpu()
-    compare_sides(leak_side, ref_side)  # the global hashes alone: what compare cost before
+    # the global hashes alone: what compare cost before
+    compare_sides(
+        Side(leak_side.source, leak_side.records), Side(ref_side.source, ref_side.records)
+    )
     hashes_only = _cpu() - started
     started = _cpu()
     result = api.compare(leak_side, ref_side, workers=workers)
@@ -392,13 +398,18 @@ def run(args: argparse.Namespace) -> None:
             if args.keep:
                 _keep(bench, params)
         t1 = time.perf_counter()
+        kept = Kept(tempfile.mkdtemp(prefix="kyc-looks-"))  # the looks compare uses
         report = api.scan([folder / "originals", folder / "variants"], workers=args.workers,
-                          thumbnails="none")  # fmt: skip
+                          thumbnails="none", kept=kept)  # fmt: skip
         t2 = time.perf_counter()
         assert report.clusters is not None
         ours, base, records = clusters(report.records, report.clusters, bench)
         indexed: dict[str, Figures] = {}
-        compare_s, hashes_s = compare(records, bench, ours, base, indexed, args.workers)
+        try:
+            compare_s, hashes_s = compare(records, bench, ours, base, indexed, args.workers,
+                                          Looks(kept.looks))  # fmt: skip
+        finally:
+            shutil.rmtree(kept.folder, ignore_errors=True)
         photos = {lb.photo for lb in bench.labels.values()}
         customers = {lb.customer for lb in bench.labels.values() if lb.customer}
         per_template = defaultdict(set)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kyctriage.attribution.checks import pixel_checks
 from kyctriage.attribution.profile import Profile, load_profile
 from kyctriage.errors import UsageError
-from kyctriage.match.compare import Comparison, Side
+from kyctriage.match.compare import Comparison, Looks, Side
 from kyctriage.match.compare import compare as compare_sides
 from kyctriage.model import Report
 from kyctriage.scanning.options import ScanOptions
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kyctriage.attribution.fingerprint import Fingerprint
     from kyctriage.match.entries import Arrays
     from kyctriage.match.shards import Found
+    from kyctriage.scanning.looks import Kept
     from kyctriage.watermark import WatermarkKey, WatermarkResult
 
 PathArg = str | PathLike[str]
@@ -43,13 +44,15 @@ def scan(
     journal: PathArg | None = None,
     resume: bool = False,
     command: tuple[str, ...] = (),
+    kept: Kept | None = None,
     **options: Any,
 ) -> Report:
     """Scan folders, zip archives or files into a Report.
 
     `profile` (a TOML path or a loaded Profile) brings its pipelines and their watermark
     checks; further keyword arguments are ScanOptions fields (workers, max_pixels,
-    thumbnails, crop_search, ...)."""
+    thumbnails, crop_search, ...). `kept` keeps the pictures' verification features past
+    the scan (scanning/looks.Kept: compare's sides)."""
     roots = (str(paths),) if isinstance(paths, str | PathLike) else tuple(map(str, paths))
     if not roots:
         raise UsageError("nothing to scan: give at least one path")
@@ -62,17 +65,20 @@ def scan(
         raise UsageError(f"scan: {exc}") from None
     return scan_options(
         scan_with, command=command, progress=progress,
-        journal_path=str(journal) if journal is not None else None, resume=resume,
+        journal_path=str(journal) if journal is not None else None, resume=resume, kept=kept,
     )  # fmt: skip
 
 
-def open_side(path: PathArg, workers: int = 0) -> Side:
+def open_side(path: PathArg, workers: int = 0, looks_folder: str | None = None) -> Side:
     """One side of a comparison: a folder or zip archive is scanned; a saved scan (.json) or
     a reference index is read."""
     from kyctriage.match import index, shards  # loaded by compare, not by every scan
     from kyctriage.scanning import archive
+    from kyctriage.scanning.looks import Kept
 
     name = str(path)
+    # a scanned side keeps its pictures' features for compare's checks and candidates
+    kept = Kept(looks_folder) if looks_folder is not None else None
     try:
         mode = os.stat(name).st_mode
     except OSError as exc:
@@ -92,17 +98,26 @@ def open_side(path: PathArg, workers: int = 0) -> Side:
             files.mkdir()
             unsafe.mkdir()
             found = archive.unpack(name, files, quarantine=unsafe)
-            records = scan([str(files), str(unsafe)], workers=workers).records
+            records = scan([str(files), str(unsafe)], workers=workers, kept=kept).records
         # The records name the archive, not the private folder it was unpacked into, and a
         # member with an unsafe name by the name it was stored under.
         stored = {private.name: member for member, private, _ in found.unsafe}
-        records = tuple(
-            replace(r, root=name, path=stored[r.path] if r.root == str(unsafe) else r.path)
-            for r in records
-        )
+
+        def named(root: str, path: str) -> tuple[str, str]:
+            return name, stored[path] if root == str(unsafe) else path
+
+        records = tuple(replace(r, root=name, path=named(r.root, r.path)[1]) for r in records)
         left_out = tuple(f"{member!r}: {why}" for member, why in found.left_out)
-        return Side(name, records=records, left_out=left_out)
-    return Side(name, records=scan(name, workers=workers).records)
+        if kept is not None:
+            kept.looks = {named(*where): look for where, look in kept.looks.items()}
+        return Side(name, records=records, left_out=left_out, looks=_looks(kept))
+    return Side(name, records=scan(name, workers=workers, kept=kept).records, looks=_looks(kept))
+
+
+def _looks(kept: Kept | None) -> Looks | None:
+    from kyctriage.scanning import looks
+
+    return looks.Looks(kept.looks) if kept is not None else None
 
 
 def compare(
@@ -143,22 +158,28 @@ def _compare(
     workers: int,
     find: Callable[[str, Arrays], Found] | None,
 ) -> Comparison:
-    leak_side = leak if isinstance(leak, Side) else open_side(leak, workers)
-    if leak_side.entries or leak_side.index is not None:
-        raise UsageError("the leak side must be a folder, a zip or a saved scan, not an index")
-    reference_side = reference if isinstance(reference, Side) else open_side(reference, workers)
-    if find is not None and reference_side.index is None:
-        raise UsageError(_ONLY_SHARDS)
-    from kyctriage.scanning import recheck
+    # A scanned side keeps its pictures' verification features (spilled by its workers) for
+    # the length of the comparison: checks and local-feature candidates without reading again.
+    with tempfile.TemporaryDirectory(prefix="kyctriage-compare-") as looks_folder:
+        leak_side = leak if isinstance(leak, Side) else open_side(leak, workers, looks_folder)
+        if leak_side.entries or leak_side.index is not None:
+            raise UsageError("the leak side must be a folder, a zip or a saved scan, not an index")
+        reference_side = (reference if isinstance(reference, Side)
+                          else open_side(reference, workers, looks_folder))  # fmt: skip
+        if find is not None and reference_side.index is None:
+            raise UsageError(_ONLY_SHARDS)
+        from kyctriage.scanning import recheck
 
-    # Near candidates are checked on both pictures, read again (SHA-256 checked) in the
-    # supervised workers from where each side names them: only the candidates' pictures.
-    seen = recheck.pictures(ScanOptions(roots=(), workers=workers))
-    if find is None:
-        result = compare_sides(leak_side, reference_side, pictures=(seen, seen))
-    else:
-        result = compare_sides(leak_side, reference_side, pictures=(seen, seen), find=find)
-    return replace(result, leak=leak_side, reference=reference_side)
+        # The rest of the candidates' pictures are read again (SHA-256 checked) in the
+        # supervised workers from where each side names them: only the candidates'.
+        seen = recheck.pictures(ScanOptions(roots=(), workers=workers))
+        if find is None:
+            result = compare_sides(leak_side, reference_side, pictures=(seen, seen))
+        else:
+            result = compare_sides(leak_side, reference_side, pictures=(seen, seen), find=find)
+    # the sides as opened, without the looks whose folder is gone
+    return replace(result, leak=replace(leak_side, looks=None),
+                   reference=replace(reference_side, looks=None))  # fmt: skip
 
 
 def detect_watermark(

@@ -154,3 +154,37 @@ def test_cli_reports_what_verified_a_near_match_and_exits_3_on_unverified(
                                      if im["status"] == UNVERIFIED)]["matches"][0]  # fmt: skip
     near_match["kind"] = NEAR
     assert schema_errors(data)
+
+
+def test_a_one_side_crop_is_proposed_by_local_features(tmp_path: Path) -> None:
+    """Two folders compared: the global hashes do not propose a 20% one-side crop of a
+    customer's booth capture; the descriptors the scans' workers kept do, and it verifies.
+    The same through a zip of the leak (its looks named as the archive's members)."""
+    import zipfile
+
+    from kyctriage import api
+
+    ref, leak = tmp_path / "ref", tmp_path / "leak"
+    ref.mkdir()
+    leak.mkdir()
+    drawn = [lookalikes.draw(p, c) for p, c in lookalikes.photographs(1, 1, 3)
+             if p.capture == "booth"]  # fmt: skip
+    drawn[0].save(ref / "customer0.jpg", quality=90)
+    drawn[1].save(ref / "customer1.jpg", quality=90)
+    width, height = drawn[0].size
+    drawn[0].crop((width // 5, 0, width, height)).save(leak / "cropped0.jpg", quality=85)
+    drawn[2].save(leak / "customer2.jpg", quality=90)
+    hashes_only = compare(Side("leak", records(leak)), Side("ref", records(ref)))
+    assert {im.path: im.status for im in hashes_only.images}["cropped0.jpg"] == UNMATCHED
+    packed = tmp_path / "leak.zip"
+    with zipfile.ZipFile(packed, "w") as archive:
+        for path in sorted(leak.iterdir()):
+            archive.write(path, path.name)
+    for side in (leak, packed):
+        result = api.compare(side, ref, workers=1)
+        by_path = {im.path: im for im in result.images}
+        cropped = by_path["cropped0.jpg"]
+        assert cropped.status == NEAR and cropped.matches[0].path == "customer0.jpg"
+        check = cropped.matches[0].verification
+        assert check is not None and check.verified and check.overlap >= 0.75
+        assert by_path["customer2.jpg"].status == UNMATCHED

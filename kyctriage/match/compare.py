@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
-from kyctriage.match import search, shards
+from kyctriage.match import candidates, search, shards
 from kyctriage.match.clusters import THRESHOLDS, colour_distance, relate, transformations
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries, entry
 from kyctriage.match.verify import Features, verify
@@ -105,6 +107,17 @@ class Side:
     entries: tuple[Entry, ...] = ()
     left_out: tuple[str, ...] = ()  # archive members not unpacked (links, duplicates), and why
     index: str | None = None  # a sharded index (directory): searched for the leak, not loaded
+    looks: Looks | None = None  # a side scanned now: its pictures as its workers saw them
+
+
+class Looks(Protocol):
+    """What a side's scan kept of its pictures (scanning/looks.Looks), by entry: features
+    for verification and descriptors for the candidate search; None for a picture too plain
+    to verify or not kept."""
+
+    def features(self, e: Entry) -> Features | None: ...
+
+    def keys(self, e: Entry) -> NDArray[np.uint8] | None: ...
 
 
 def _near_pairs(leak: Arrays, ref: Arrays) -> tuple[set[tuple[int, int]], int]:
@@ -161,6 +174,8 @@ def compare(
         if e.data_sha256:
             by_data.setdefault(e.data_sha256, []).append(j)
     near, crowded = _near_pairs(lk, rf) if len(lk) and len(rf) else (set(), 0)
+    if leak.looks is not None and reference.looks is not None:
+        near |= _local_pairs(lk, rf, leak.looks, reference.looks)
     near_of: dict[int, list[int]] = {}
     for i, j in sorted(near):
         near_of.setdefault(i, []).append(j)
@@ -172,6 +187,8 @@ def compare(
         for j in near_of.get(i, ()):
             found.setdefault(j, NEAR)
         proposed.append(found)
+    if pictures is not None:  # what the sides' scans saw first, the rest read again
+        pictures = (_looked(leak.looks, pictures[0]), _looked(reference.looks, pictures[1]))
     checks = _checks(lk, rf, {i: [j for j, k in f.items() if k == NEAR]
                               for i, f in enumerate(proposed)}, pictures)  # fmt: skip
     images = []
@@ -225,6 +242,41 @@ def compare(
     ]  # fmt: skip
     affected.sort(key=lambda a: (a.root, a.path))
     return Comparison(THRESHOLDS, tuple(images), tuple(affected), len(rf) + unseen, crowded)
+
+
+def _local_pairs(lk: Arrays, rf: Arrays, leak: Looks, ref: Looks) -> set[tuple[int, int]]:
+    """(leak row, reference row) candidates from local features (candidates.py): crops,
+    screenshots and re-posts whose global hashes moved. One picture per SHA-256 on each side
+    (exact copies would crowd every bucket), its candidates given to all its copies."""
+    leak_copies, ref_copies = _copies(lk), _copies(rf)
+    leak_keys = [leak.keys(lk.entries[rows[0]]) for rows in leak_copies]
+    ref_keys = [ref.keys(rf.entries[rows[0]]) for rows in ref_copies]
+    a, b = candidates.between(leak_keys, ref_keys)
+    return {(i, j) for x, y in zip(a.tolist(), b.tolist(), strict=True)
+            for i in leak_copies[x] for j in ref_copies[y]}  # fmt: skip
+
+
+def _copies(table: Arrays) -> list[list[int]]:
+    """The rows of each SHA-256 (the entries are in SHA-256 order)."""
+    out: dict[str, list[int]] = {}
+    for row, e in enumerate(table.entries):
+        out.setdefault(e.sha256, []).append(row)
+    return list(out.values())
+
+
+def _looked(looks: Looks | None, reader: Pictures) -> Pictures:
+    """A side's pictures: as its scan's workers saw them where kept, else read again."""
+    if looks is None:
+        return reader
+
+    def get(items: Sequence[Entry]) -> list[Features | str]:
+        seen: list[Features | str | None] = [looks.features(e) for e in items]
+        missing = [i for i, got in enumerate(seen) if got is None]
+        for i, got in zip(missing, reader([items[i] for i in missing]), strict=True):
+            seen[i] = got
+        return [got for got in seen if got is not None]
+
+    return get
 
 
 def _rank(m: Match) -> tuple[int, float, int, int, str, str]:

@@ -7,7 +7,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -106,3 +106,12 @@ class Looks:
     def keys(self, e: Entry) -> NDArray[np.uint8] | None:
         look = self.looks.get((e.root, e.path))
         return look.keys if look is not None else None
+
+
+@dataclass
+class Kept:
+    """Looks a caller keeps past their scan (compare's sides): the folder their features are
+    spilled into (the caller's to remove) and the looks by (root, path), filled by the scan."""
+
+    folder: str
+    looks: dict[tuple[str, str], Look] = field(default_factory=dict)

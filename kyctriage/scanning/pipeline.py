@@ -580,11 +580,14 @@ def scan(
     progress: Progress | None = None,
     journal_path: str | None = None,
     resume: bool = False,
+    kept: looks.Kept | None = None,
 ) -> Report:
     """Walk, probe every file (in parallel), attribute, and return the finished Report.
 
     With a journal, every record is appended to it as it is made; with resume, files whose
-    records are in the journal and whose size and mtime are unchanged are not read again."""
+    records are in the journal and whose size and mtime are unchanged are not read again.
+    With `kept` (compare's sides), the looks' features are spilled into its folder (the
+    caller's to remove) and the looks put into it, to be used after the scan."""
     started = datetime.now(UTC)
     # Zip roots are unpacked here for the scan's length (never beside the evidence).
     limits = None if options.in_process else (options.file_time_limit,
@@ -595,8 +598,11 @@ def scan(
         with tempfile.TemporaryDirectory(prefix="kyctriage-unpacked-") as scratch:
             sources = list(walk(options.roots, scratch, limits))
             records, seen = _scan_sources(
-                sources, options, started, progress, journal_path, resume, looked
-            )
+                sources, options, started, progress, journal_path, resume,
+                kept.folder if kept is not None else looked,
+            )  # fmt: skip
+        if kept is not None:
+            kept.looks.update(seen)
         records.sort(key=lambda r: record_order(r, options.roots))
         analysed = attribute_all(tuple(records), options.profile)
         found = looks.Looks(seen)
