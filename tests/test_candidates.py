@@ -166,3 +166,10 @@ def test_local_candidates_pair_a_crop_with_its_original_not_with_strangers(corpu
 def test_a_picture_without_features_proposes_nothing() -> None:
     a, b = candidates.pairs([None, np.zeros((0, 32), np.uint8), None])
     assert len(a) == len(b) == 0
+
+
+def test_pictures_sharing_no_descriptor_give_no_pair_and_no_error() -> None:
+    rng = np.random.default_rng(1)
+    keys = [rng.integers(0, 256, (40, 32), dtype=np.uint8) for _ in range(3)]
+    a, b = candidates.pairs(keys)
+    assert len(a) == len(b) == 0

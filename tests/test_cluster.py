@@ -7,11 +7,12 @@ import random
 
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance
 
 from kyctriage import model
 from kyctriage.match import clusters as cluster
 from kyctriage.match import search
+from kyctriage.match.entries import Entry
 from kyctriage.model import STATUS_ERROR, STATUS_OK, FileRecord, ImageInfo, Timestamp
 from kyctriage.probes import hashes
 
@@ -277,3 +278,29 @@ def test_components_are_scipys_connected_components(seed: int) -> None:
     graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
     expected = connected_components(graph, directed=False)[1]
     assert components(n, a, b).tolist() == expected.tolist()
+
+
+def test_pictures_without_features_stay_out_of_the_near_search(monkeypatch) -> None:
+    """A picture too plain to verify (no look, no keys) joins only by its identity, so the
+    global-hash search leaves it out: one style's plain pictures would crowd its buckets."""
+    monkeypatch.setattr(search, "MAX_BUCKET", 4)
+    monkeypatch.setattr(search, "DIRECT_PAIRS", 0)
+    pairs = []
+    for n in range(40):
+        picture = Image.new("RGB", (160, 120), (70, 120, 190))
+        ImageDraw.Draw(picture).text((70, 55), str(n), fill=(250, 250, 250))
+        pairs.append(record(f"p{n}.png", picture, fmt="PNG"))
+    pairs.append(record("copy.png", picture, sha=pairs[-1][0].sha256, fmt="PNG"))
+    records = [r for r, _ in pairs]
+    views = {(r.root, r.path): v for r, v in pairs}
+    rng = np.random.default_rng(5)
+    keyed = {r.path: rng.integers(0, 256, (40, 32), dtype=np.uint8) for r in records}
+
+    def with_keys(e: Entry) -> np.ndarray:
+        return keyed[e.path]
+
+    searched = cluster.cluster(records, views, pictures=lambda e: None, keys=with_keys)
+    assert searched.crowded_buckets > 0  # the style's hashes crowd the index's buckets
+    plain = cluster.cluster(records, views, pictures=lambda e: None, keys=lambda e: None)
+    assert plain.crowded_buckets == 0
+    assert [{m.path for m in c.members} for c in plain.clusters] == [{"p39.png", "copy.png"}]

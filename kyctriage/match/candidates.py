@@ -114,6 +114,8 @@ def votes(
             close = np.bitwise_count(desc[ca] ^ desc[cb]).sum(axis=1, dtype=np.intp) <= RADIUS
             found_a.append(ca[close])
             found_b.append(cb[close])
+    if not sum(map(len, found_a)):  # no descriptor near another picture's: no pair
+        return empty, empty, np.empty(0)
     da, db = np.concatenate(found_a), np.concatenate(found_b)
     return _count(da, db, owner, len(sizes))
 

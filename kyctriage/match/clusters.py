@@ -39,6 +39,8 @@ THRESHOLDS = Thresholds(
     max_bucket=search.MAX_BUCKET,
 )
 
+Keys = Callable[[Entry], NDArray[np.uint8] | None]
+
 
 def _group_edges(keys: Sequence[object]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Edges joining each row to the first row with the same key (None joins nothing)."""
@@ -54,28 +56,49 @@ def _group_edges(keys: Sequence[object]) -> tuple[NDArray[np.intp], NDArray[np.i
     return np.array(a, np.intp), np.array(b, np.intp)
 
 
-def _edges(table: Arrays) -> tuple[Edges, Edges, int]:
-    """Identity edges (one file, one set of pixels) and near candidate edges (global hashes)."""
-    n = len(table)
-    ids = [
-        _group_edges([e.sha256 for e in table.entries]),
-        _group_edges([e.data_sha256 for e in table.entries]),
-    ]
+def _identity(table: Arrays) -> Edges:
+    """Edges joining one file (SHA-256) and one set of pixels (image data hash)."""
+    return _joined(
+        [
+            _group_edges([e.sha256 for e in table.entries]),
+            _group_edges([e.data_sha256 for e in table.entries]),
+        ]
+    )
+
+
+def _edges(table: Arrays, searched: NDArray[np.bool_] | None = None) -> tuple[Edges, int]:
+    """Near candidate edges (global hashes) among the `searched` rows (default: all)."""
+    rows = np.arange(len(table)) if searched is None else np.flatnonzero(searched)
     # Identical hash triples are one node of the search (copies would crowd the index).
-    uniq, first, inverse = np.unique(table.full, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    edges = [(np.arange(n), first[inverse])]
+    uniq, first, inverse = np.unique(
+        table.full[rows], axis=0, return_index=True, return_inverse=True
+    )
+    first, inverse = rows[first], inverse.reshape(-1)
+    edges = [(rows, first[inverse])]
     found = search.search(uniq, uniq, same_set=True)
     edges.append((first[found.query], first[found.base]))
     crowded = found.crowded
     nodes = np.sort(first)  # distinct already: one first row per unique triple
     for k in range(len(search.VIEWS)):
-        rows = nodes[table.has_view[nodes, k]]
-        if len(rows):
-            found = search.search(table.views[rows, k], uniq, same_set=False)
-            edges.append((rows[found.query], first[found.base]))
+        viewed = nodes[table.has_view[nodes, k]]
+        if len(viewed):
+            found = search.search(table.views[viewed, k], uniq, same_set=False)
+            edges.append((viewed[found.query], first[found.base]))
             crowded += found.crowded
-    return _joined(ids), _joined(edges), crowded
+    return _joined(edges), crowded
+
+
+def _seeable(table: Arrays, same: NDArray[np.intp], keys: Keys) -> NDArray[np.bool_]:
+    """Rows whose identity group's best picture has features (a look): stars.py verifies a
+    group through that picture, and one too plain to verify joins only by its identity, so
+    the near search leaves the others out (100,000 plain pictures of one style are crowded
+    buckets of near-equal hashes, minutes of search for edges no check could pass)."""
+    best: dict[int, int] = {}
+    for i, label in enumerate(same.tolist()):
+        if label not in best or _rep_key(table.entries[i]) < _rep_key(table.entries[best[label]]):
+            best[label] = i
+    seen = {label: keys(table.entries[i]) is not None for label, i in best.items()}
+    return np.array([seen[label] for label in same.tolist()], bool)
 
 
 def _joined(edges: list[Edges]) -> Edges:
@@ -83,8 +106,8 @@ def _joined(edges: list[Edges]) -> Edges:
 
 
 def _components(table: Arrays) -> tuple[NDArray[np.intp], int]:
-    identity, near, crowded = _edges(table)
-    a, b = _joined([identity, near])
+    near, crowded = _edges(table)
+    a, b = _joined([_identity(table), near])
     return components(len(table), a, b), crowded
 
 
@@ -253,9 +276,6 @@ def _cluster(
 _KIND_ORDER = {KIND_EXACT: 0, KIND_SAME_PIXELS: 1, KIND_NEAR: 2}
 
 
-Keys = Callable[[Entry], NDArray[np.uint8] | None]
-
-
 def _local(table: Arrays, same: NDArray[np.intp], keys: Keys) -> Edges:
     """Candidate edges from local features (candidates.py), one picture per identity group
     (a photograph's many exact copies would crowd every bucket its descriptors fall in)."""
@@ -286,10 +306,12 @@ def cluster(
         return Clustering(THRESHOLDS, (), 0, 0)
     times = {(r.root, r.path): r.best_time for r in records if r.best_time is not None}
     if pictures is not None:
-        identity, near, crowded = _edges(table)
-        same = components(len(table), *identity)
+        same = components(len(table), *_identity(table))
         if keys is not None:
+            near, crowded = _edges(table, _seeable(table, same, keys))
             near = _joined([near, _local(table, same, keys)])
+        else:
+            near, crowded = _edges(table)
         found = stars(table, same, near, _rep_key, pictures)
         clusters = [_cluster(table, rows, times, checks) for rows, checks in found]
     else:
