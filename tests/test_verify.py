@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from kyctriage.demo import lookalikes
 from kyctriage.demo.variants import fit, jpeg, png, telegram_copy
@@ -171,3 +171,20 @@ def test_copies_of_a_scan_verify(scans: list[bytes], name: str) -> None:
     found = verify.verify(_as_verified(scans[0]), _as_verified(copy))
     assert found.verified, found
     assert found.weakest_region >= verify.MIN_REGION
+
+
+def test_textured_blocks_counted_strip_by_strip_are_the_whole_filters(
+    booths: list[Image.Image], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The informative test filters a strip at a time and stops at MIN_BLOCKS: its counts
+    are those of the whole picture's filter, an unfiltered edge or seam would change them."""
+    plain = Image.new("L", (333, 250), 200)
+    ImageDraw.Draw(plain).text((150, 120), "17", fill=20)
+    for picture in (booths[0].convert("L"), plain, booths[1].convert("L").crop((0, 0, 517, 61))):
+        gray = np.asarray(picture, np.uint8)
+        whole = int((verify._block_stats(verify._high_pass(gray))[1] >= verify.TEXTURE).sum())
+        with monkeypatch.context() as never_enough:
+            never_enough.setattr(verify, "MIN_BLOCKS", gray.size)
+            assert verify._textured(gray) == whole
+        assert verify._textured(gray) <= whole
+        assert (verify._textured(gray) >= verify.MIN_BLOCKS) == (whole >= verify.MIN_BLOCKS)
