@@ -91,7 +91,15 @@ def open_side(path: PathArg, workers: int = 0, looks_folder: str | None = None) 
         shards.read_manifest(name)  # a bad manifest fails here, before the leak is scanned
         return Side(name, index=name)
     if Path(name).is_file() and name.lower().endswith(".json"):
-        return Side(name, records=load_report(name).records)
+        saved = load_report(name).records
+        if looks_folder is None:
+            return Side(name, records=saved)
+        from kyctriage.match.entries import entries
+        from kyctriage.scanning import recheck
+
+        # a scan saved before: its pictures read again where reachable, as a scan keeps them
+        options = ScanOptions(roots=(), workers=workers)
+        return Side(name, records=saved, looks=recheck.kept(entries(saved), options, looks_folder))
     if archive.is_zip_root(name):  # not a JPEG with a zip appended: that is a photo
         with tempfile.TemporaryDirectory(prefix="kyctriage-zip-") as folder:
             files, unsafe = Path(folder, "files"), Path(folder, "unsafe")

@@ -20,6 +20,7 @@ from kyctriage.demo import lookalikes
 from kyctriage.match import index, shards
 from kyctriage.match.compare import NEAR, UNMATCHED, UNVERIFIED, Side
 from kyctriage.match.entries import entries
+from kyctriage.render.json import render_json
 from tests.test_compare import EXPECTED, compare, records, sides  # noqa: F401 (the fixture)
 
 
@@ -159,7 +160,8 @@ def test_cli_reports_what_verified_a_near_match_and_exits_3_on_unverified(
 def test_a_one_side_crop_is_proposed_by_local_features(tmp_path: Path) -> None:
     """Two folders compared: the global hashes do not propose a 20% one-side crop of a
     customer's booth capture; the descriptors the scans' workers kept do, and it verifies.
-    The same through a zip of the leak (its looks named as the archive's members)."""
+    The same through a zip of the leak (its looks named as the archive's members) and
+    against the reference's saved scan (its pictures read again where they are)."""
     import zipfile
 
     from kyctriage import api
@@ -180,11 +182,59 @@ def test_a_one_side_crop_is_proposed_by_local_features(tmp_path: Path) -> None:
     with zipfile.ZipFile(packed, "w") as archive:
         for path in sorted(leak.iterdir()):
             archive.write(path, path.name)
-    for side in (leak, packed):
-        result = api.compare(side, ref, workers=1)
+    saved = tmp_path / "ref.json"  # the reference scanned before: its pictures read again
+    saved.write_text(render_json(api.scan(ref, workers=1)))
+    for side, against in ((leak, ref), (packed, ref), (leak, saved)):
+        result = api.compare(side, against, workers=1)
         by_path = {im.path: im for im in result.images}
         cropped = by_path["cropped0.jpg"]
         assert cropped.status == NEAR and cropped.matches[0].path == "customer0.jpg"
         check = cropped.matches[0].verification
         assert check is not None and check.verified and check.overlap >= 0.75
         assert by_path["customer2.jpg"].status == UNMATCHED
+
+
+def test_screenshots_of_a_picture_the_leak_repeats_are_proposed(tmp_path: Path) -> None:
+    """The leak holds a customer's booth capture re-posted a dozen ways and two screenshots
+    showing it (45% of a desktop viewer, 80% of a phone chat); the reference holds that
+    template's booth captures of four customers. Weighed by the reference pictures a
+    descriptor matches (match/cross.py), not by the leak's many copies of it, the
+    screenshots' original is proposed and verified; a fifth customer's capture matches none."""
+    import random
+
+    from kyctriage import api
+    from kyctriage.demo import variants
+
+    ref, leak = tmp_path / "ref", tmp_path / "leak"
+    ref.mkdir()
+    leak.mkdir()
+    drawn = [lookalikes.draw(p, c) for p, c in lookalikes.photographs(1, 1, 5)
+             if p.capture == "booth"]  # fmt: skip
+    for n, picture in enumerate(drawn[:4]):
+        picture.save(ref / f"customer{n}.jpg", quality=90)
+    for n, (_, data) in enumerate(variants.variants(drawn[0], 0, "test")):
+        (leak / f"copy{n:02}.img").write_bytes(data)
+    variants._screen_desktop(drawn[0], 0.45, random.Random(1)).save(leak / "desktop.png")
+    variants._screen_phone(drawn[0], 0.8, random.Random(1)).save(leak / "phone.png")
+    drawn[4].save(leak / "customer4.jpg", quality=90)
+    by_path = {im.path: im for im in api.compare(leak, ref, workers=2).images}
+    for shot in ("desktop.png", "phone.png"):
+        assert by_path[shot].status == NEAR, by_path[shot]
+        assert by_path[shot].matches[0].path == "customer0.jpg"
+    assert by_path["customer4.jpg"].status == UNMATCHED
+
+
+def test_verified_matches_rank_by_their_weakest_region() -> None:
+    """Two verified matches: another customer of the template agrees in more cells overall
+    (the shared layout) but less in its weakest region (the portrait); the weakest region
+    decides, then the share of cells, the inliers and the overlap."""
+    from kyctriage.match.compare import Match, _rank
+    from kyctriage.model import Verification
+
+    def match(path: str, weakest: float, agreeing: int) -> Match:
+        check = Verification(True, "verified", inliers=40, overlap=0.9, blocks=1000,
+                             agreeing=agreeing, weakest_region=weakest)  # fmt: skip
+        return Match("ref", path, "0" * 64, NEAR, "as is", (), (), check)
+
+    lookalike, own = match("other.jpg", 0.70, 990), match("own.jpg", 0.92, 960)
+    assert [m.path for m in sorted([lookalike, own], key=_rank)] == ["own.jpg", "other.jpg"]

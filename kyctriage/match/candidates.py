@@ -80,20 +80,6 @@ def pairs(per_picture: Sequence[NDArray[np.uint8] | None]) -> Pairs:
     return a[chosen], b[chosen]
 
 
-def between(
-    left: Sequence[NDArray[np.uint8] | None], right: Sequence[NDArray[np.uint8] | None]
-) -> Pairs:
-    """Candidate pairs (i in left, j in right) across two sets (compare's leak and
-    reference): the votes of all their pictures, pairs across the sets only, each picture's
-    PER_PICTURE best-voted partners on the other side (not its own side's copies)."""
-    a, b, count = votes([*left, *right])
-    n = len(left)
-    across = (a < n) & (b >= n) & (count >= MIN_VOTES)  # a < b: the left one is a
-    a, b, count = a[across], b[across] - n, count[across]
-    chosen = _top(a, count) | _top(b, count)
-    return a[chosen], b[chosen]
-
-
 def votes(
     per_picture: Sequence[NDArray[np.uint8] | None],
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:

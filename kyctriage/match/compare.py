@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from kyctriage.match import candidates, search, shards
+from kyctriage.match import cross, search, shards
 from kyctriage.match.clusters import THRESHOLDS, colour_distance, relate, transformations
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries, entry
 from kyctriage.match.verify import Features, verify
@@ -245,13 +245,13 @@ def compare(
 
 
 def _local_pairs(lk: Arrays, rf: Arrays, leak: Looks, ref: Looks) -> set[tuple[int, int]]:
-    """(leak row, reference row) candidates from local features (candidates.py): crops,
+    """(leak row, reference row) candidates from local features (cross.py): crops,
     screenshots and re-posts whose global hashes moved. One picture per SHA-256 on each side
     (exact copies would crowd every bucket), its candidates given to all its copies."""
     leak_copies, ref_copies = _copies(lk), _copies(rf)
     leak_keys = [leak.keys(lk.entries[rows[0]]) for rows in leak_copies]
     ref_keys = [ref.keys(rf.entries[rows[0]]) for rows in ref_copies]
-    a, b = candidates.between(leak_keys, ref_keys)
+    a, b = cross.between(leak_keys, ref_keys)
     return {(i, j) for x, y in zip(a.tolist(), b.tolist(), strict=True)
             for i in leak_copies[x] for j in ref_copies[y]}  # fmt: skip
 
@@ -279,14 +279,21 @@ def _looked(looks: Looks | None, reader: Pictures) -> Pictures:
     return get
 
 
-def _rank(m: Match) -> tuple[int, float, int, int, str, str]:
-    """Identity first, then verified near matches by how well they verified (the share of
-    detailed blocks agreeing, then the consistent keypoints), then the hashes' distances."""
+def _rank(m: Match) -> tuple[int, float, float, int, float, int, str, str]:
+    """Identity first, then verified near matches by how well they verified: the weakest
+    region's agreement first (another customer of one template agrees in the layout and
+    differs in one place, the portrait or a name: it is the weakest region that tells them
+    apart), then the share of cells agreeing, the consistent keypoints and the overlap;
+    then the hashes' distances."""
     v = m.verification
-    agreement = v.agreeing / v.blocks if v is not None and v.verified and v.blocks else 0.0
-    inliers = v.inliers if v is not None and v.verified else 0
+    if v is None or not v.verified:
+        weakest = agreement = overlap = 0.0
+        inliers = 0
+    else:
+        weakest, overlap, inliers = v.weakest_region, v.overlap, v.inliers
+        agreement = v.agreeing / v.blocks if v.blocks else 0.0
     hashes = sum(d for _, d in m.distances[:3])
-    return (_ORDER[m.kind], -agreement, -inliers, hashes, m.root, m.path)
+    return (_ORDER[m.kind], -weakest, -agreement, -inliers, -overlap, hashes, m.root, m.path)
 
 
 _NOT_HAD = "picture not had: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -13,6 +13,7 @@ from kyctriage.errors import FileProblem, one_line
 from kyctriage.match.compare import Pictures
 from kyctriage.match.entries import Entry
 from kyctriage.match.verify import Features
+from kyctriage.scanning import looks
 from kyctriage.scanning.archive import CHUNK, MAX_RATIO
 from kyctriage.scanning.looks import features_of
 from kyctriage.scanning.options import ScanOptions
@@ -114,6 +115,36 @@ def pictures(options: ScanOptions) -> Pictures:
         return [_named(p, found[p]) for p in places]
 
     return get
+
+
+def _keep(item: Where, options: ScanOptions, folder: str) -> looks.Look | None:
+    """A saved scan's picture read again and its features spilled into `folder` (run
+    supervised); None when it cannot be had or is too plain to verify."""
+    got = look(item, options)
+    return None if isinstance(got, str) else looks.keep(got, folder)
+
+
+def kept(items: Sequence[Entry], options: ScanOptions, folder: str) -> looks.Looks:
+    """The looks of a saved scan's pictures, each read again (SHA-256 checked) from where
+    its record names it, in the supervised workers, as a scan's workers keep them: what a
+    compare's local-feature candidates and checks need of a side scanned before. A picture
+    gone or changed keeps nothing (its global hashes still propose; its check says why)."""
+    places = {(e.root, e.path): where(e) for e in items}
+    distinct = list(dict.fromkeys(places.values()))
+    found: dict[Where, looks.Look] = {}
+    run = partial(_keep, options=options, folder=folder)
+    results: Iterable[tuple[int, looks.Look | Failed | None]]
+    if options.in_process:
+        results = enumerate(map(run, distinct))
+    else:
+        results = run_supervised(
+            run, distinct, options.worker_count, options.file_time_limit,
+            options.worker_memory_limit,
+        )  # fmt: skip
+    for i, got in results:
+        if isinstance(got, looks.Look):
+            found[distinct[i]] = got
+    return looks.Looks({key: found[p] for key, p in places.items() if p in found})
 
 
 def _named(place: Where, got: Features | str) -> Features | str:

@@ -1,0 +1,100 @@
+"""Local-feature candidates between a leak and a reference: which reference pictures each leak
+picture may show.
+
+candidates.py's search within one scan weighs a descriptor by every picture it matches; in a
+leak, one customer's picture comes in many copies, so the original's own points would count
+for little against its copies. Here a descriptor is weighed by the REFERENCE pictures it
+matches: a template's layout, a booth's wall or a screenshot's chrome, which many reference
+pictures share, decides little; a point of one reference picture counts whole, however often
+the leak repeats it. Descriptor pairs within the leak are never compared. Candidates only
+propose; compare verifies each one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kyctriage.match.candidates import (
+    CHUNK,
+    MIN_VOTES,
+    RADIUS,
+    TABLES,
+    Pairs,
+    _bucket_pairs,
+    _distinct,
+    _sums,
+    _top,
+)
+
+Keys = Sequence[NDArray[np.uint8] | None]
+
+
+def between(leak: Keys, reference: Keys) -> Pairs:
+    """Candidate pairs (i in leak, j in reference): each leak picture's PER_PICTURE
+    best-voted reference pictures with at least MIN_VOTES."""
+    a, b, count = votes(leak, reference)
+    keep = count >= MIN_VOTES
+    a, b, count = a[keep], b[keep], count[keep]
+    chosen = _top(a, count)
+    return a[chosen], b[chosen]
+
+
+def votes(
+    leak: Keys, reference: Keys
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    """Every (leak picture, reference picture) pair with a descriptor of each within RADIUS
+    bits of the other's in one bucket, and its votes: on each side, the distinct descriptors
+    matched, each counting one over the number of reference pictures it matches (its own
+    included for a reference descriptor); the smaller of the two sides' sums."""
+    n = len(leak)
+    per_picture = [*leak, *reference]
+    sizes = np.array([0 if k is None else len(k) for k in per_picture], np.intp)
+    empty = np.empty(0, np.intp)
+    if not sizes[:n].any() or not sizes[n:].any():
+        return empty, empty, np.empty(0)
+    desc = np.concatenate([k for k in per_picture if k is not None and len(k)])
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    found_a, found_b = [], []
+    for t in range(TABLES):
+        a, b = _bucket_pairs(desc[:, 2 * t].astype(np.intp) << 8 | desc[:, 2 * t + 1], owner)
+        wanted = (owner[a] >= n) | (owner[b] >= n)  # leak against leak decides nothing here
+        a, b = a[wanted], b[wanted]
+        for start in range(0, len(a), CHUNK):
+            ca, cb = a[start : start + CHUNK], b[start : start + CHUNK]
+            close = np.bitwise_count(desc[ca] ^ desc[cb]).sum(axis=1, dtype=np.intp) <= RADIUS
+            found_a.append(ca[close])
+            found_b.append(cb[close])
+    if not sum(map(len, found_a)):  # no descriptor near another picture's: no pair
+        return empty, empty, np.empty(0)
+    da, db = np.concatenate(found_a), np.concatenate(found_b)
+    return _count(da, db, owner, n, len(sizes))
+
+
+def _count(
+    da: NDArray[np.intp], db: NDArray[np.intp], owner: NDArray[np.intp], n: int, pictures: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    many = len(owner)
+    # leak descriptor first (a reference-reference pair: the lower picture first)
+    swap = owner[da] > owner[db]
+    da, db = np.where(swap, db, da), np.where(swap, da, db)
+    found = _distinct(da * many + db)[0]
+    da, db = found // many, found % many
+    pa, pb = owner[da], owner[db]
+    # a descriptor's spread: the distinct reference pictures it matches, and its own
+    ends = np.concatenate([da, db])
+    others = np.concatenate([pb, pa])
+    in_reference = others >= n
+    seen = _distinct(ends[in_reference] * pictures + others[in_reference])[0] // pictures
+    spread = np.bincount(seen, minlength=many).astype(np.float64)
+    spread[owner >= n] += 1
+    across = pa < n
+    da, db, pa, pb = da[across], db[across], pa[across], pb[across]
+    pair = pa * pictures + pb
+    score_a = _sums(pair * many + da, many, 1 / np.maximum(spread[da], 1))
+    score_b = _sums(pair * many + db, many, 1 / np.maximum(spread[db], 1))
+    # both sums are over the same pairs (each descriptor pair adds to both)
+    score = np.minimum(score_a[1], score_b[1])
+    ids = score_a[0]
+    return (ids // pictures).astype(np.intp), (ids % pictures - n).astype(np.intp), score
