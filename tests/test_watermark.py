@@ -266,6 +266,18 @@ def test_first_pass_ranks_the_true_scale_pair_of_a_crop_first(marked):
     assert first.max() >= crop.GATE
 
 
+def test_first_pass_correlates_along_either_axis_first_alike():
+    """The first pass takes the axis with fewer offsets second; both orders are one sum."""
+    rng = np.random.default_rng(3)
+    shape = (3, len(stretch._ROWS), stretch.TOP)
+    product = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    for ly, lx in ((40, 7), (7, 40), (20, 20)):
+        along_y = stretch._y_first(product, ly, lx, 40)
+        along_x = stretch._x_first(product, ly, lx, 40)
+        assert along_y.shape == along_x.shape == (3, ly, lx)
+        assert np.allclose(along_y, along_x, atol=1e-4 * float(np.abs(along_y).max()))
+
+
 def test_crop_search_of_an_unmarked_picture_tries_no_exact_test(photo, monkeypatch):
     calls = counting_exact_tests(monkeypatch)
     result = check(jpeg(photo, 85))

@@ -92,7 +92,9 @@ def _runs(wanted: np.ndarray) -> list[slice]:
 
 
 # Only the first few dozen offsets of each inverse transform are wanted, so both run as
-# matrix products (BLAS) instead of whole FFTs: ~3x less time for the first pass.
+# matrix products (BLAS) instead of whole FFTs: ~3x less time for the first pass. The axis with
+# fewer offsets goes second (a cut from one side leaves few offsets along the other axis): the
+# first product's cost is the offsets of its axis times the whole spectrum.
 @lru_cache(maxsize=2)
 def _inverse_y(offsets: int) -> np.ndarray:
     """(offsets, rows): scipy's inverse DFT along y over the kept rows, at offsets 0.."""
@@ -100,6 +102,14 @@ def _inverse_y(offsets: int) -> np.ndarray:
     angle = 2j * np.pi * np.arange(offsets)[:, None] * frequency[None, :] / GRID
     out: np.ndarray = (np.exp(angle) / GRID).astype(np.complex64)
     return out
+
+
+@lru_cache(maxsize=2)
+def _real_inverse_y(offsets: int) -> np.ndarray:
+    """(offsets, 2 rows): the real part of _inverse_y's product, as one real product with the
+    stacked real and imaginary parts of what it multiplies."""
+    inverse = _inverse_y(offsets)
+    return np.ascontiguousarray(np.hstack([inverse.real, -inverse.imag]), dtype=np.float32)
 
 
 @lru_cache(maxsize=64)
@@ -113,6 +123,32 @@ def _inverse_x(offsets: int) -> np.ndarray:
     out[0::2] = weight * np.cos(angle)
     out[1::2] = -weight * np.sin(angle)
     return out
+
+
+@lru_cache(maxsize=64)
+def _complex_inverse_x(offsets: int) -> np.ndarray:
+    """(TOP, offsets): _inverse_x as a complex matrix, for the transform along x done first."""
+    fx = np.arange(TOP)[:, None]
+    angle = 2j * np.pi * fx * np.arange(offsets)[None, :] / GRID
+    weight = np.where(fx == 0, 1.0, 2.0) / GRID
+    out: np.ndarray = (weight * np.exp(angle)).astype(np.complex64)
+    return out
+
+
+def _y_first(product: np.ndarray, ly: int, lx: int, most: int) -> np.ndarray:
+    """(k, rows, TOP) spectrum products -> (k, ly, lx) correlations, along y first (most: the
+    largest ly of the call, which sizes the cached matrix)."""
+    rows = _inverse_y(most)[:ly] @ product  # (k, ly, TOP)
+    corr: np.ndarray = rows.view(np.float32).reshape(-1, 2 * TOP) @ _inverse_x(lx)
+    return corr.reshape(len(product), ly, lx)
+
+
+def _x_first(product: np.ndarray, ly: int, lx: int, most: int) -> np.ndarray:
+    """The same correlations, along x first: cheaper where lx < ly."""
+    columns = product @ _complex_inverse_x(lx)  # (k, rows, lx)
+    stacked = np.concatenate([columns.real, columns.imag], axis=1)  # (k, 2 rows, lx)
+    corr: np.ndarray = _real_inverse_y(most)[:ly] @ stacked
+    return corr
 
 
 def scores(
@@ -138,16 +174,15 @@ def scores(
     if energy <= 0:
         return np.where(wanted, 0.0, -np.inf)
     limits = np.array([int((fr.FRAME - w) * shrunk / w) + 1 for w in widths])
-    inverse_y = _inverse_y(int(limits.max()))
     for iy, ly in enumerate(limits):
-        for run in _runs(wanted[iy]):
-            shifts = int(limits[run].max())
-            product = np.multiply(stretched.row(iy, run), white)  # (k, rows, TOP)
-            rows = inverse_y[:ly] @ product  # (k, ly, TOP)
-            corr = rows.view(np.float32).reshape(-1, 2 * TOP) @ _inverse_x(shifts)
-            outside = np.arange(shifts)[None, None, :] >= limits[run][:, None, None]
-            corr = np.where(outside, -np.inf, corr.reshape(-1, ly, shifts))
-            best[iy, run] = corr.max(axis=(1, 2))
+        # Along y first where there are at least as many offsets along x, else along x first.
+        for order, along in ((_y_first, limits >= ly), (_x_first, limits < ly)):
+            for run in _runs(wanted[iy] & along):
+                shifts = int(limits[run].max())
+                product = np.multiply(stretched.row(iy, run), white)  # (k, rows, TOP)
+                corr = order(product, int(ly), shifts, int(limits.max()))
+                outside = np.arange(shifts)[None, None, :] >= limits[run][:, None, None]
+                best[iy, run] = np.where(outside, -np.inf, corr).max(axis=(1, 2))
     # A stretched basis vector has squared norm shrunk / width per axis.
     norm = np.sqrt(energy) * shrunk / np.sqrt(np.outer(widths, widths))
     result: np.ndarray = best / norm
