@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
-# What cameras, phones and KYC capture SDKs write (portrait forms are implied).
 AspectRatios = tuple[tuple[int, int], ...]
-DEFAULT_ASPECT_RATIOS: AspectRatios = ((1, 1), (4, 3), (3, 2), (16, 9))
+# What cameras, phones and KYC capture SDKs write (portrait forms are implied): what a profile
+# may name to narrow (and speed up) the search. Not the default: customers upload what their
+# croppers make, so by default a crop of an original of any ratio is looked for (None).
+CAMERA_ASPECT_RATIOS: AspectRatios = ((1, 1), (4, 3), (3, 2), (16, 9))
+DEFAULT_ASPECT_RATIOS: AspectRatios | None = None
 ANY = "any"
 _RATIO = re.compile(r"^\s*(\d{1,5})\s*:\s*(\d{1,5})\s*$")
 

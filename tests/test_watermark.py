@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, parse_aspect_ratios
+from kyctriage.aspect import CAMERA_ASPECT_RATIOS, DEFAULT_ASPECT_RATIOS, parse_aspect_ratios
 from kyctriage.probes.decode import decode
 from kyctriage.watermark import (
     ABSENT,
@@ -145,7 +145,7 @@ def test_crop_is_found_by_the_crop_search(marked):
 
 
 def test_crop_search_covers_the_diagonal_of_a_listed_aspect_and_little_else():
-    pairs = crop.scale_pairs((1280, 960), DEFAULT_ASPECT_RATIOS)  # 4:3
+    pairs = crop.scale_pairs((1280, 960), CAMERA_ASPECT_RATIOS)  # 4:3
     kept = np.array([crop.FINE_SCALES[i] for i in crop.COARSE_INDEX])
     assert pairs.diagonal()[kept >= crop.BOTH_SIDES].all()  # crops keeping the original's 4:3
     assert pairs.sum() <= pairs.size / 3
@@ -194,16 +194,17 @@ def test_the_stretched_patterns_are_made_only_for_the_pairs_searched(photo):
     assert (made == crop.scale_pairs(size, DEFAULT_ASPECT_RATIOS)).all()
 
 
-def test_crop_search_finds_an_unlisted_aspect_only_when_asked(photo):
-    marked = embed(textured(600, 480, seed=11), KEY)  # 5:4, not a default aspect ratio
+def test_the_default_finds_crops_of_originals_of_any_ratio_and_a_profile_may_narrow_it(photo):
+    marked = embed(textured(600, 480, seed=11), KEY)  # 5:4, no camera's ratio
     w, h = marked.size  # a crop changing the shape (kept 96% x 87%)
     data = jpeg(marked.crop((int(0.02 * w), int(0.07 * h), w - int(0.02 * w), h - int(0.06 * h))))
-    missed = check(data)
+    assert DEFAULT_ASPECT_RATIOS is None
+    assert check(data).verdict == PRESENT
+    assert check(data, aspects=((5, 4),)).verdict == PRESENT
+    missed = check(data, aspects=CAMERA_ASPECT_RATIOS)  # a profile naming other ratios
     assert missed.verdict == ABSENT
     assert "no crop of originals of 1:1, 4:3, 3:2, 16:9 or of the picture's own" in missed.note
-    assert check(data, aspects=((5, 4),)).verdict == PRESENT
-    assert check(data, aspects=None).verdict == PRESENT
-    assert "any aspect ratio" in check(jpeg(photo), aspects=None).note
+    assert "any aspect ratio" in check(jpeg(photo)).note
 
 
 def test_crop_search_takes_the_aspect_ratio_of_the_upright_picture(marked):

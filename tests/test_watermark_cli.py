@@ -73,7 +73,7 @@ def test_cli_keygen_embed_detect(tmp_path):
                 for row in document["files"]}  # fmt: skip
     assert verdicts == {"marked/a.jpg": PRESENT, "a.jpg/a.jpg": ABSENT}
     assert document["key_fingerprint"] in found.output and key.seed.hex() not in report.read_text()
-    assert document["crop_search"] == {"aspect_ratios": "1:1, 4:3, 3:2, 16:9"}
+    assert document["crop_search"] == {"aspect_ratios": "any"}
     args = ["watermark", "detect", "--key", str(other_path), "--no-crop-search", str(out)]
     wrong = runner.invoke(main, args)
     assert wrong.exit_code == 0 and "present" not in wrong.stdout

@@ -164,8 +164,8 @@ def embed(
 @click.option("--no-crop-search", is_flag=True, help="Only the fast test (no crop search).")
 @click.option(
     "--aspect-ratios", default=describe(DEFAULT_ASPECT_RATIOS).replace(" ", ""), show_default=True,
-    help="Aspect ratios of the marked originals (portrait forms implied), which bound the crop "
-    'search; "any" searches every crop (about 2.5x slower where no mark is found).',
+    help="Aspect ratios of the marked originals (portrait forms implied), which narrow the crop "
+    'search (faster where no mark is found); "any" (the default) searches every crop.',
 )  # fmt: skip
 @_limit_options
 def detect_cmd(
