@@ -93,3 +93,31 @@ def test_a_photograph_that_fills_its_frame_has_no_regions(pair):
     luma = np.asarray(pair[0].convert("L"), dtype=np.float32)
     assert regions.fills_frame(luma)
     assert regions.find(luma) == ([], [])
+
+
+def _with_sky(picture: Image.Image, share: float = 0.3) -> Image.Image:
+    """The picture with a flat sky over its top share: flat pixels at the picture's edge."""
+    sky = picture.copy()
+    sky.paste((170, 200, 235), (0, 0, picture.width, int(picture.height * share)))
+    return sky
+
+
+def test_a_padded_picture_whose_flat_sky_meets_the_padding_is_found_whole():
+    """The sky is flat like the padding, but a step of colour parts them: the region is the
+    whole picture, not its busy part below the sky (which no searched crop could be)."""
+    marked = embed(_with_sky(textured(800, 600, seed=9)), KEY)
+    page = Image.new("RGB", (marked.width + 60, marked.height + 50), (250, 250, 250))
+    page.paste(marked, (30, 20))
+    result = check(jpeg(page))
+    assert result.verdict == PRESENT and "inside the image (" in result.note, result.note
+    luma = np.asarray(Image.open(io.BytesIO(jpeg(page))).convert("L"), dtype=np.float32)
+    (region, *_), _ = regions.find(luma)
+    left, top, right, bottom = region.busy
+    assert abs(top - 20) <= 10 and abs(bottom - 620) <= 10 and abs(left - 30) <= 10
+
+
+def test_a_thin_border_all_round_is_searched_as_a_picture_inside(pair):
+    page = Image.new("RGB", (pair[1].width + 14, pair[1].height + 12), (20, 20, 20))
+    page.paste(pair[1], (7, 6))  # ~1% per side: the busy part is not the whole image
+    result = check(jpeg(page))
+    assert result.verdict == PRESENT, result.note

@@ -18,7 +18,9 @@ MAX_REGIONS = 4  # the largest few: the union bound (detect.py) counts every one
 # Share of its box a pasted picture's busy area fills (its flat patches touching its edge
 # aside); only such a region too small to test makes the verdict inconclusive.
 FILL = 0.9
-WHOLE = 0.97  # a region this close to the whole image in both sides is the picture itself
+# A region reaching this close (preview px) to every edge is the picture itself; a thin border
+# or padding of a few pixels all round is not (the whole image's tests miss a padded picture).
+WHOLE = 2
 # How far in from the busy area's edges a picture is looked for (preview px): the flat test's
 # window, JPEG's ringing, a reduced decode's mixed pixels and text set close beside a picture
 # make the busy area wider than the picture by a few pixels, and a box reaching past the
@@ -57,6 +59,17 @@ def _flat(luma: np.ndarray) -> np.ndarray:
     return flat
 
 
+def _page(flat: np.ndarray) -> np.ndarray:
+    """The page around the pictures: the flat areas that reach the image's edge. A picture's own
+    flat patch (a sky, a wall) at its edge is set apart from the page by the few busy pixels of
+    the step between their colours, so it stays part of the picture (the opening below would
+    wipe that thin line out if flatness alone were the test)."""
+    labels, _ = label(flat)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    page: np.ndarray = np.isin(labels, edge[edge > 0])
+    return page
+
+
 def fills_frame(luma: np.ndarray) -> bool:
     """True when no edge of the image has a flat run of any length: the common case of a
     photograph, decided on the border strips alone (cheap)."""
@@ -73,7 +86,7 @@ def find(luma: np.ndarray) -> tuple[list[Region], list[Region]]:
     busy part of the image is the image itself."""
     luma = luma.astype(np.float32, copy=False)
     height, width = luma.shape
-    busy = ~_flat(luma)
+    busy = ~_page(_flat(luma))
     # Opening by a square, done with two box filters: erode, then dilate back.
     eroded = uniform_filter(busy.astype(np.float32), OPENING) > 1 - 1e-3
     opened = uniform_filter(eroded.astype(np.float32), OPENING) > 1e-3
@@ -85,7 +98,7 @@ def find(luma: np.ndarray) -> tuple[list[Region], list[Region]]:
             continue
         rows, cols = slices
         h, w = rows.stop - rows.start, cols.stop - cols.start
-        if h >= WHOLE * height and w >= WHOLE * width:
+        if max(rows.start, cols.start, height - rows.stop, width - cols.stop) < WHOLE:
             return [], []
         fill = float((labels[slices] == index).mean())
         box = (cols.start, rows.start, cols.stop, rows.stop)
