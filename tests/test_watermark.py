@@ -267,6 +267,18 @@ def test_first_pass_ranks_the_true_scale_pair_of_a_crop_first(marked):
     assert first.max() >= crop.GATE
 
 
+@pytest.mark.parametrize("size", [(150, 130), (96, 80)])
+def test_a_picture_smaller_than_the_band_is_promised_what_a_marked_one_scores(size):
+    """Upsampled into the frame, a small picture (or a region of a screenshot) holds no band
+    coefficient past its own side: they neither count in the statistic nor promise a score
+    (before, a 96 x 80 picture was promised z ~520 and a marked one scored 6.5)."""
+    plain = textured(*size, seed=4)
+    marked = spread.fast_score(frame.to_luma(preview_of(jpeg(embed(plain, KEY), 92))[0]), KEY)
+    unmarked = spread.fast_score(frame.to_luma(preview_of(jpeg(plain, 92))[0]), KEY)
+    assert marked.z >= spread.FAST_THRESHOLD
+    assert unmarked.expected <= 1.5 * marked.z
+
+
 def test_first_pass_correlates_along_either_axis_first_alike():
     """The first pass takes the axis with fewer offsets second; both orders are one sum."""
     rng = np.random.default_rng(3)

@@ -94,12 +94,26 @@ def local_level(coeffs: np.ndarray) -> np.ndarray:
     return level
 
 
+def held(size: tuple[int, int]) -> np.ndarray:
+    """The band's coefficients a picture of this size (width, height) can hold: index k is k/2
+    cycles across the picture, so k < its side (Nyquist). A picture or region narrower than the
+    band (BLOCK px) is upsampled into the frame, and its missing frequencies would add only
+    noise to the statistic and inflate the score a marked picture is expected to reach."""
+    width, height = size
+    rows, columns = np.arange(fr.BLOCK)[:, None] < height, np.arange(fr.BLOCK)[None, :] < width
+    inside: np.ndarray = fr.BAND & rows & columns
+    return inside
+
+
 def fast_score(preview: Image.Image, key: WatermarkKey) -> FastScore:
-    """z-scores of the eight views of the key against the preview's frame; the best one."""
+    """z-scores of the eight views of the key against the preview's frame; the best one. Only
+    the coefficients the preview holds count (a choice fixed by its size alone, so the bound
+    still holds)."""
     frame = fr.to_frame(fr.to_luma(preview))
     coeffs = dctn(frame, norm="ortho", workers=1)[: fr.BLOCK, : fr.BLOCK]
     sigma = local_level(coeffs)
-    whitened = np.where(fr.BAND, coeffs / sigma, np.float32(0.0)).astype(np.float32)
+    band = held(preview.size) if min(preview.size) < fr.BLOCK else fr.BAND
+    whitened = np.where(band, coeffs / sigma, np.float32(0.0)).astype(np.float32)
     white = whitened[fr.BAND]
     norm = float(np.sqrt(np.dot(white, white)))
     sums = fr.oriented_signs(key) @ white
@@ -108,8 +122,10 @@ def fast_score(preview: Image.Image, key: WatermarkKey) -> FastScore:
     # What a nominal mark at this frame size would add per coefficient (orthonormal DCT
     # keeps energy: FRAME^2 * rms^2 spread over the band).
     alpha = 255.0 / 10 ** (TARGET_PSNR / 20.0) * fr.FRAME / math.sqrt(fr.BAND_SIZE)
-    inv = (1.0 / sigma)[fr.BAND]
-    expected = KAPPA * alpha * float(inv.sum()) / norm if norm > 0 else 0.0
+    # A coefficient's level includes the mark, so the mark cannot exceed it: where the level is
+    # below the nominal mark (a reduced, blurred or heavily compressed copy) the ratio is 1.
+    ratio = np.minimum(alpha / sigma[band], 1.0)
+    expected = KAPPA * float(ratio.sum()) / norm if norm > 0 else 0.0
     energy = coeffs * coeffs
     upper = float(energy[(fr.RADIUS >= fr.BAND_HIGH / 2) & fr.BAND].mean())
     lower = float(energy[(fr.RADIUS >= fr.BAND_LOW) & (fr.RADIUS < 48)].mean())
