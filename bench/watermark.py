@@ -13,6 +13,7 @@ every photo a window of an odd aspect ratio (1.1-2.2, either way up).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import math
 import os
@@ -341,6 +342,46 @@ def run_one(job: tuple[int, str, Image.Image]) -> dict[str, object]:
     return out
 
 
+def null_one(job: tuple[int, int, int, str, Image.Image]) -> tuple[int, float, str]:
+    """One unmarked check (the right key) and one wrong-key check (a key of its own) of one
+    picture under one transformation: (false positives, largest bound claimed, what said it)."""
+    round_, index, row, name, image = job
+    label = list(TRANSFORMS)[row]
+    rng = random.Random(f"null {round_} {index} {row}")
+    wrong = WatermarkKey(hashlib.sha256(f"null {round_} {index} {row}".encode()).digest())
+    state = rng.getstate()
+    plain = TRANSFORMS[label](image, rng)
+    rng.setstate(state)
+    marked = TRANSFORMS[label](embed(image, KEY), rng)
+    found, bound, said = 0, 0.0, ""
+    for data, key in ((plain, KEY), (marked, wrong)):
+        verdict, _, _, claimed = _check(data, key)
+        if verdict == PRESENT:
+            found, bound, said = found + 1, max(bound, claimed), f"{name} / {label}"
+    return found, bound, said
+
+
+def null_checks(photos: list[tuple[str, Image.Image]], checks: int, workers: int) -> None:
+    """checks unmarked and wrong-key checks, every picture under every transformation in turn
+    (a new round draws new crops, tones and wrong keys): the false positives they claim."""
+    per_round = len(photos) * len(TRANSFORMS)
+    jobs = [(n // per_round, (n % per_round) % len(photos), (n % per_round) // len(photos))
+            for n in range((checks + 1) // 2)]  # fmt: skip
+    started = time.perf_counter()
+    total, worst, said = 0, 0.0, []
+    with Pool(workers) as pool:
+        work = ((r, i, t, *photos[i]) for r, i, t in jobs)
+        for done, (found, bound, where) in enumerate(pool.imap(null_one, work, chunksize=4), 1):
+            total, worst = total + found, max(worst, bound)
+            said += [where] if found else []
+            if done % 500 == 0:
+                print(f"  {2 * done} checks, {total} false positives", file=sys.stderr, flush=True)
+    print(f"{2 * len(jobs)} unmarked and wrong-key checks ({len(photos)} pictures x "
+          f"{len(TRANSFORMS)} transformations, {math.ceil(len(jobs) / per_round)} rounds, "
+          f"{time.perf_counter() - started:.0f} s): {total} false positives"
+          f"{f' (largest bound claimed {worst:.1e}: {said})' if total else ''}")  # fmt: skip
+
+
 def _detect_ms(data: bytes, crop_search: bool, aspects: object = "default") -> float:
     decoded = decode(data, "JPEG", 10**9, PREVIEW_SIZE)
     options = {} if aspects == "default" else {"aspects": aspects}
@@ -374,6 +415,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="only the first N photos (smoke)")
     parser.add_argument("--scan-cost", action="store_true", help="only the cost in a scan")
+    parser.add_argument("--rows", default="", help="only the rows whose label holds one of "
+                        "these comma-separated words")
+    parser.add_argument("--null", type=int, default=0, metavar="N",
+                        help="only N unmarked and wrong-key checks (false positives)")
     args = parser.parse_args()
     threadpool_limits(1)  # as in a scan's workers (the pool below inherits it)
     if args.fetch:
@@ -385,6 +430,12 @@ def main() -> None:
     if args.scan_cost:
         scan_cost(photos)
         return
+    if args.null:
+        null_checks(photos, args.null, args.workers)
+        return
+    if args.rows:
+        words = [w.strip() for w in args.rows.split(",") if w.strip()]
+        ROWS[:] = [row for row in ROWS if any(w in row[0] for w in words)]
     jobs = [(i, name, im) for i, (name, im) in enumerate(photos)]
     started = time.perf_counter()
     with Pool(args.workers) as pool:
