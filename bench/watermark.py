@@ -13,6 +13,7 @@ every photo a window of an odd aspect ratio (1.1-2.2, either way up).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import io
 import math
@@ -342,17 +343,28 @@ def run_one(job: tuple[int, str, Image.Image]) -> dict[str, object]:
     return out
 
 
-def null_one(job: tuple[int, int, int, str, Image.Image]) -> tuple[int, float, str]:
+@functools.lru_cache(maxsize=1)
+def _photos() -> list[tuple[str, Image.Image]]:
+    return photographs()  # once per worker: jobs carry indices, not pictures
+
+
+@functools.lru_cache(maxsize=2)
+def _marked(index: int) -> Image.Image:
+    return embed(_photos()[index][1], KEY)
+
+
+def null_one(job: tuple[int, int, int]) -> tuple[int, float, str]:
     """One unmarked check (the right key) and one wrong-key check (a key of its own) of one
     picture under one transformation: (false positives, largest bound claimed, what said it)."""
-    round_, index, row, name, image = job
+    round_, index, row = job
+    name, image = _photos()[index]
     label = list(TRANSFORMS)[row]
     rng = random.Random(f"null {round_} {index} {row}")
     wrong = WatermarkKey(hashlib.sha256(f"null {round_} {index} {row}".encode()).digest())
     state = rng.getstate()
     plain = TRANSFORMS[label](image, rng)
     rng.setstate(state)
-    marked = TRANSFORMS[label](embed(image, KEY), rng)
+    marked = TRANSFORMS[label](_marked(index), rng)
     found, bound, said = 0, 0.0, ""
     for data, key in ((plain, KEY), (marked, wrong)):
         verdict, _, _, claimed = _check(data, key)
@@ -364,20 +376,19 @@ def null_one(job: tuple[int, int, int, str, Image.Image]) -> tuple[int, float, s
 def null_checks(photos: list[tuple[str, Image.Image]], checks: int, workers: int) -> None:
     """checks unmarked and wrong-key checks, every picture under every transformation in turn
     (a new round draws new crops, tones and wrong keys): the false positives they claim."""
-    per_round = len(photos) * len(TRANSFORMS)
-    jobs = [(n // per_round, (n % per_round) % len(photos), (n % per_round) // len(photos))
-            for n in range((checks + 1) // 2)]  # fmt: skip
+    rows = len(TRANSFORMS)
+    per_round = len(photos) * rows
+    jobs = [(n // per_round, (n % per_round) // rows, n % rows) for n in range((checks + 1) // 2)]
     started = time.perf_counter()
     total, worst, said = 0, 0.0, []
     with Pool(workers) as pool:
-        work = ((r, i, t, *photos[i]) for r, i, t in jobs)
-        for done, (found, bound, where) in enumerate(pool.imap(null_one, work, chunksize=4), 1):
+        for done, (found, bound, where) in enumerate(pool.imap(null_one, jobs, chunksize=rows), 1):
             total, worst = total + found, max(worst, bound)
             said += [where] if found else []
             if done % 500 == 0:
                 print(f"  {2 * done} checks, {total} false positives", file=sys.stderr, flush=True)
     print(f"{2 * len(jobs)} unmarked and wrong-key checks ({len(photos)} pictures x "
-          f"{len(TRANSFORMS)} transformations, {math.ceil(len(jobs) / per_round)} rounds, "
+          f"{rows} transformations, {math.ceil(len(jobs) / per_round)} rounds, "
           f"{time.perf_counter() - started:.0f} s): {total} false positives"
           f"{f' (largest bound claimed {worst:.1e}: {said})' if total else ''}")  # fmt: skip
 

@@ -162,8 +162,9 @@ def main() -> None:
     "--no-crop-search",
     is_flag=True,
     help="Watermark keys: only the fast test (about 2 ms per image). By default an image where "
-    "the fast test finds no mark is also searched for crops of up to 8% per side (about 30 ms); "
-    "without it, a marked picture cropped at its borders reads as absent.",
+    "the fast test finds no mark is also searched for crops (up to 8% per side, or a fifth from "
+    "one edge, of an original of any aspect ratio); without it, a marked picture cropped at its "
+    "borders reads as absent.",
 )
 @click.option(
     "--journal",
