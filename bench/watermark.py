@@ -426,10 +426,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="only the first N photos (smoke)")
     parser.add_argument("--scan-cost", action="store_true", help="only the cost in a scan")
-    parser.add_argument("--rows", default="", help="only the rows whose label holds one of "
-                        "these comma-separated words")
-    parser.add_argument("--null", type=int, default=0, metavar="N",
-                        help="only N unmarked and wrong-key checks (false positives)")
+    parser.add_argument(
+        "--rows", default="", help="only rows whose label holds one of these words (a,b)"
+    )
+    parser.add_argument(
+        "--null", type=int, default=0, metavar="N", help="only N unmarked and wrong-key checks"
+    )
     args = parser.parse_args()
     threadpool_limits(1)  # as in a scan's workers (the pool below inherits it)
     if args.fetch:
