@@ -129,12 +129,7 @@ def _bucket_pairs(key: NDArray[np.intp], owner: NDArray[np.intp]) -> Pairs:
 def _count(
     da: NDArray[np.intp], db: NDArray[np.intp], owner: NDArray[np.intp], n: int
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
-    many = len(owner)
-    # each descriptor pair once (several tables find the same), lower picture first
-    swap = owner[da] > owner[db]
-    da, db = np.where(swap, db, da), np.where(swap, da, db)
-    found = _distinct(da * many + db)[0]
-    da, db = found // many, found % many
+    da, db = once(da, db, owner)
     pa, pb = owner[da], owner[db]
     # a descriptor's weight: one over the number of other pictures it matches. A point of
     # this photograph matches its few copies; a template's layout, a screenshot's window
@@ -142,15 +137,30 @@ def _count(
     ends = np.concatenate([da, db])
     others = np.concatenate([pb, pa])
     seen = _distinct(ends * n + others)[0] // n
-    spread = np.bincount(seen, minlength=many).astype(np.float64)
-    pair = pa * n + pb
+    spread = np.bincount(seen, minlength=len(owner)).astype(np.float64)
+    ids, score = pair_votes(da, db, pa * n + pb, spread)
+    return (ids // n).astype(np.intp), (ids % n).astype(np.intp), score
+
+
+def once(da: NDArray[np.intp], db: NDArray[np.intp], owner: NDArray[np.intp]) -> Pairs:
+    """Each descriptor pair once (several tables find the same), the lower picture's first."""
+    many = len(owner)
+    swap = owner[da] > owner[db]
+    da, db = np.where(swap, db, da), np.where(swap, da, db)
+    found = _distinct(da * many + db)[0]
+    return found // many, found % many
+
+
+def pair_votes(
+    da: NDArray[np.intp], db: NDArray[np.intp], pair: NDArray[np.intp], spread: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Per picture pair (`pair` of each descriptor pair), the smaller of its two sides' sums
+    of one over each distinct descriptor's spread."""
+    many = len(spread)
     score_a = _sums(pair * many + da, many, 1 / np.maximum(spread[da], 1))
     score_b = _sums(pair * many + db, many, 1 / np.maximum(spread[db], 1))
-    ids, where_a, where_b = np.intersect1d(
-        score_a[0], score_b[0], assume_unique=True, return_indices=True
-    )
-    score = np.minimum(score_a[1][where_a], score_b[1][where_b])
-    return (ids // n).astype(np.intp), (ids % n).astype(np.intp), score
+    # both sums are over the same picture pairs (each descriptor pair adds to both)
+    return score_a[0], np.minimum(score_a[1], score_b[1])
 
 
 def _sums(

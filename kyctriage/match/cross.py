@@ -24,8 +24,9 @@ from kyctriage.match.candidates import (
     Pairs,
     _bucket_pairs,
     _distinct,
-    _sums,
     _top,
+    once,
+    pair_votes,
 )
 
 Keys = Sequence[NDArray[np.uint8] | None]
@@ -75,26 +76,15 @@ def votes(
 def _count(
     da: NDArray[np.intp], db: NDArray[np.intp], owner: NDArray[np.intp], n: int, pictures: int
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
-    many = len(owner)
-    # leak descriptor first (a reference-reference pair: the lower picture first)
-    swap = owner[da] > owner[db]
-    da, db = np.where(swap, db, da), np.where(swap, da, db)
-    found = _distinct(da * many + db)[0]
-    da, db = found // many, found % many
+    da, db = once(da, db, owner)  # leak descriptor first (reference-reference: lower first)
     pa, pb = owner[da], owner[db]
     # a descriptor's spread: the distinct reference pictures it matches, and its own
     ends = np.concatenate([da, db])
     others = np.concatenate([pb, pa])
     in_reference = others >= n
     seen = _distinct(ends[in_reference] * pictures + others[in_reference])[0] // pictures
-    spread = np.bincount(seen, minlength=many).astype(np.float64)
+    spread = np.bincount(seen, minlength=len(owner)).astype(np.float64)
     spread[owner >= n] += 1
     across = pa < n
-    da, db, pa, pb = da[across], db[across], pa[across], pb[across]
-    pair = pa * pictures + pb
-    score_a = _sums(pair * many + da, many, 1 / np.maximum(spread[da], 1))
-    score_b = _sums(pair * many + db, many, 1 / np.maximum(spread[db], 1))
-    # both sums are over the same pairs (each descriptor pair adds to both)
-    score = np.minimum(score_a[1], score_b[1])
-    ids = score_a[0]
+    ids, score = pair_votes(da[across], db[across], pa[across] * pictures + pb[across], spread)
     return (ids // pictures).astype(np.intp), (ids % pictures - n).astype(np.intp), score
