@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import random
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
-from kyctriage.demo import lookalikes
+from kyctriage.demo import lookalikes, variants
 from kyctriage.demo.variants import fit, jpeg, png, telegram_copy
 from kyctriage.match import verify
 from kyctriage.probes.decode import decode
@@ -188,3 +189,21 @@ def test_textured_blocks_counted_strip_by_strip_are_the_whole_filters(
             assert verify._textured(gray) == whole
         assert verify._textured(gray) <= whole
         assert (verify._textured(gray) >= verify.MIN_BLOCKS) == (whole >= verify.MIN_BLOCKS)
+
+
+@pytest.mark.parametrize(("screen", "share"), [("desktop", 0.3), ("desktop", 0.35), ("phone", 0.5)])
+def test_a_picture_shown_small_in_a_screenshot_verifies(
+    booths: list[Image.Image], screen: str, share: float
+) -> None:
+    """The bench's screenshots (a viewer window, a messenger's chat): the picture at a
+    fifth to a third of its original's working copy is beyond ORB's pyramid and found on
+    the reduced copy (verify.COARSE). Another customer's capture shown the same way fails."""
+    show = {"desktop": variants._screen_desktop, "phone": variants._screen_phone}[screen]
+    original = _as_verified(jpeg(booths[0], 92))
+    shown = _as_verified(png(show(booths[0], share, random.Random(1))))
+    for found in (verify.verify(original, shown), verify.verify(shown, original)):
+        assert found.verified, found
+        assert 1 / 7 < min(found.scale, 1 / found.scale) < 1 / 3
+    other = _as_verified(png(show(booths[1], share, random.Random(1))))
+    assert not verify.verify(original, other).verified
+    assert not verify.verify(other, original).verified

@@ -30,6 +30,12 @@ MIN_BLOCKS = 24
 RATIO = 0.8
 MIN_INLIERS = 12
 REPROJECT = 3.0  # pixels of the working copy
+# A picture shown small inside another (a screenshot: 1/3 to 1/6 of its original's working
+# copy) is beyond ORB's pyramid (8 levels of 1.2 span 3.6x), and the frame's chrome takes
+# many of its keypoints. When neither orientation fits, each picture's keypoints are matched
+# against the other's detected on a copy reduced COARSE times (the pyramids then span
+# 1/COARSE to 3.6/COARSE: scales of 3 to 11 between the pictures).
+COARSE = 3.0
 # Content check, after the fit is refined on the pixels (REFINE_STEPS of ECC): the second
 # picture warped onto the first (the smaller picture is the frame), both high-passed
 # (detail, not brightness or colour, which re-posting changes) and compared by local
@@ -69,6 +75,8 @@ class Features:
     scale: float  # working copy pixels per original preview pixel
     # the mirrored picture's keypoints, found when first needed (a look-alike tries both)
     mirrored: dict[str, NDArray[np.generic]] = field(default_factory=dict, repr=False)
+    # keypoints of a copy reduced COARSE times (in working copy pixels), found when needed
+    coarse: dict[str, NDArray[np.generic]] = field(default_factory=dict, repr=False)
 
 
 def _detect(gray: NDArray[np.uint8]) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
@@ -133,28 +141,29 @@ def _textured(gray: NDArray[np.uint8]) -> int:
     return found
 
 
-def _matches(a: Features, b_desc: NDArray[np.uint8]) -> list[tuple[int, int]]:
+Keypoints = tuple[NDArray[np.float32], NDArray[np.uint8]]
+
+
+def _matches(a_desc: NDArray[np.uint8], b_desc: NDArray[np.uint8]) -> list[tuple[int, int]]:
     """(index in a, index in b) pairs passing the ratio test."""
-    if len(a.descriptors) < 2 or len(b_desc) < 2:
+    if len(a_desc) < 2 or len(b_desc) < 2:
         return []
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
     return [
         (found[0].trainIdx, found[0].queryIdx)
-        for found in matcher.knnMatch(b_desc, a.descriptors, k=2)
+        for found in matcher.knnMatch(b_desc, a_desc, k=2)
         if len(found) == 2 and found[0].distance < RATIO * found[1].distance
     ]
 
 
-def _fit(
-    a: Features, b_points: NDArray[np.float32], b_desc: NDArray[np.uint8]
-) -> tuple[NDArray[np.float64] | None, int]:
+def _fit(a: Keypoints, b: Keypoints) -> tuple[NDArray[np.float64] | None, int]:
     """The similarity taking the second picture's points onto the first's, and its inliers."""
-    pairs = _matches(a, b_desc)
+    pairs = _matches(a[1], b[1])
     if len(pairs) < MIN_INLIERS:
         return None, len(pairs)
     ia, ib = np.array(pairs).T
     matrix, inliers = cv2.estimateAffinePartial2D(
-        b_points[ib], a.points[ia], method=cv2.RANSAC, ransacReprojThreshold=REPROJECT,
+        b[0][ib], a[0][ia], method=cv2.RANSAC, ransacReprojThreshold=REPROJECT,
         maxIters=2000, confidence=0.995,
     )  # fmt: skip
     count = int(inliers.sum()) if inliers is not None else 0
@@ -183,7 +192,7 @@ def verify(a: Features, b: Features) -> Verification:
             desc = np.asarray(b.mirrored["descriptors"], np.uint8)
         else:
             points, desc = b.points, b.descriptors
-        matrix, count = _fit(a, points, desc)
+        matrix, count = _fit((a.points, a.descriptors), (points, desc))
         most = max(most, count)
         if matrix is None:
             continue
@@ -194,7 +203,32 @@ def verify(a: Features, b: Features) -> Verification:
             best = found
         if best.verified:
             break
+    if best is None:
+        best = _small_inside(a, b)
     return best if best is not None else Verification(False, "no geometric fit", inliers=most)
+
+
+def _small_inside(a: Features, b: Features) -> Verification | None:
+    """The content check of a fit found on a reduced copy of either picture (the other
+    shown small inside it), or None when neither gives one."""
+    matrix, count = _fit(_coarse(a), (b.points, b.descriptors))
+    if matrix is None:  # a inside b: fit a onto b's reduced copy, then turn it round
+        matrix, count = _fit(_coarse(b), (a.points, a.descriptors))
+        if matrix is None:
+            return None
+        matrix = np.asarray(cv2.invertAffineTransform(matrix), np.float64)
+    return _content(a, b, matrix, count, False)
+
+
+def _coarse(f: Features) -> Keypoints:
+    """The picture's keypoints on a copy reduced COARSE times, in working copy pixels."""
+    if not f.coarse:
+        h, w = f.gray.shape
+        size = (max(1, round(w / COARSE)), max(1, round(h / COARSE)))
+        points, desc = _detect(np.asarray(cv2.resize(f.gray, size, interpolation=cv2.INTER_AREA),
+                                          np.uint8))  # fmt: skip
+        f.coarse.update(points=points * np.float32(COARSE), descriptors=desc)
+    return np.asarray(f.coarse["points"], np.float32), np.asarray(f.coarse["descriptors"], np.uint8)
 
 
 def _agreement(v: Verification) -> float:
