@@ -31,8 +31,10 @@ THRESHOLD = gaussian_threshold(HYPOTHESES, FALSE_POSITIVE_TARGET / 8)
 RETAINED = 0.6
 # The turned patterns are made once per key and picture shape, the width/height ratio rounded
 # to SHAPE_STEP on a log scale (2% off at most, which moves the frame's corners by ~0.15 px at
-# the largest angle); each shape's take 0.7 MB and ~0.1 s to make, the cache holds SHAPES.
-SHAPE_STEP, SHAPES = 1.04, 32
+# the largest angle); each shape's take 0.7 MB and ~0.1 s to make. The cache holds SHAPES: every
+# shape from 1:5 to 5:1 either way up (a leak's crops come in any shape; with 32 a scan of them
+# made the patterns again for most pictures, ~0.15 s each), 67 MB at most.
+SHAPE_STEP, SHAPES = 1.04, 96
 
 
 @dataclass(frozen=True)
