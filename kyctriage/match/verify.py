@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -185,11 +186,7 @@ def verify(a: Features, b: Features) -> Verification:
     most = 0
     for mirrored in (False, True):
         if mirrored:
-            if not b.mirrored:
-                found_points, found_desc = _detect(np.ascontiguousarray(b.gray[:, ::-1]))
-                b.mirrored.update(points=found_points, descriptors=found_desc)
-            points = np.asarray(b.mirrored["points"], np.float32)
-            desc = np.asarray(b.mirrored["descriptors"], np.uint8)
+            points, desc = _kept(b.mirrored, lambda: _detect(np.ascontiguousarray(b.gray[:, ::-1])))
         else:
             points, desc = b.points, b.descriptors
         matrix, count = _fit((a.points, a.descriptors), (points, desc))
@@ -222,13 +219,23 @@ def _small_inside(a: Features, b: Features) -> Verification | None:
 
 def _coarse(f: Features) -> Keypoints:
     """The picture's keypoints on a copy reduced COARSE times, in working copy pixels."""
-    if not f.coarse:
+
+    def detect() -> Keypoints:
         h, w = f.gray.shape
         size = (max(1, round(w / COARSE)), max(1, round(h / COARSE)))
         points, desc = _detect(np.asarray(cv2.resize(f.gray, size, interpolation=cv2.INTER_AREA),
                                           np.uint8))  # fmt: skip
-        f.coarse.update(points=points * np.float32(COARSE), descriptors=desc)
-    return np.asarray(f.coarse["points"], np.float32), np.asarray(f.coarse["descriptors"], np.uint8)
+        return points * np.float32(COARSE), desc
+
+    return _kept(f.coarse, detect)
+
+
+def _kept(store: dict[str, NDArray[np.generic]], detect: Callable[[], Keypoints]) -> Keypoints:
+    """Keypoints found once, when first needed, and kept in the Features' store."""
+    if not store:
+        points, desc = detect()
+        store.update(points=points, descriptors=desc)
+    return np.asarray(store["points"], np.float32), np.asarray(store["descriptors"], np.uint8)
 
 
 def _agreement(v: Verification) -> float:

@@ -112,7 +112,7 @@ def fast_score(preview: Image.Image, key: WatermarkKey) -> FastScore:
     frame = fr.to_frame(fr.to_luma(preview))
     coeffs = dctn(frame, norm="ortho", workers=1)[: fr.BLOCK, : fr.BLOCK]
     sigma = local_level(coeffs)
-    band = held(preview.size) if min(preview.size) < fr.BLOCK else fr.BAND
+    band = held(preview.size)
     whitened = np.where(band, coeffs / sigma, np.float32(0.0)).astype(np.float32)
     white = whitened[fr.BAND]
     norm = float(np.sqrt(np.dot(white, white)))
