@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from PIL import Image
 
 from kyctriage.errors import KyctriageError
 from kyctriage.render.json import iter_json, render_json
@@ -14,8 +15,14 @@ from kyctriage.serialise import load_report, report_data
 
 
 @pytest.fixture(scope="module")
-def corpus_report(corpus):
-    return scan(ScanOptions(roots=(str(corpus),), workers=2))
+def corpus_report(corpus, tmp_path_factory):
+    """The shared corpus and a re-encoded copy of one of its photographs (a cluster to write:
+    the corpus's own look-alikes, its orientation samples, are one photograph with a different
+    large digit drawn on each, and are rightly not verified as the same picture)."""
+    copies = tmp_path_factory.mktemp("copies")
+    with Image.open(corpus / "exif-org" / "nikon-e950.jpg") as photo:
+        photo.convert("RGB").save(copies / "nikon-e950-q80.jpg", quality=80)
+    return scan(ScanOptions(roots=(str(corpus), str(copies)), workers=2))
 
 
 def test_report_is_schema_valid(corpus_report, validate_report):

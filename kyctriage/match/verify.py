@@ -42,8 +42,9 @@ COARSE = 3.0
 # (detail, not brightness or colour, which re-posting changes) and compared by local
 # normalised correlation in a Gaussian WINDOW around each CELL x CELL cell. A cell is
 # informative when either side has detail (std >= TEXTURE grey levels): detail facing none
-# is a difference. Pixels one side clipped and the other did not (brightening whitens a
-# light page) decide nothing.
+# is a difference. When one side clips more (brightening whitens a light page), the
+# other is first put through the tone curve between them; then a pixel one side clipped
+# and the other did not decides nothing only when both are light (or both dark).
 REFINE_STEPS = 20
 HIGH_PASS_SIGMA = 3.0
 FINE_SIGMA = 0.8
@@ -52,6 +53,11 @@ WINDOW = 4.0
 TEXTURE = 3.0
 NOISE = 1.0  # grey levels squared: the high-pass of a flat, grainy area
 SATURATED = 250
+# Tones are matched when one side clips at least CLIP_SHARE more of the overlap; a pixel
+# within CLIP_EDGE grey levels of the clip on both sides is at its edge.
+CLIP_SHARE = 0.02
+CLIP_EDGE = 24
+CURVE_SAMPLES = 16
 AGREE = 0.5
 DIFFER = 0.2
 MIN_CELLS = MIN_BLOCKS * (BLOCK // CELL) ** 2
@@ -337,14 +343,18 @@ def _local_agreement(
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """Per CELL x CELL cell of the base: the correlation of the two high-passed pictures in a
     Gaussian window around it, and whether the cell has detail on either side to judge by.
-    Pixels that one side clipped (saturated white or black, the other not: brightening)
-    decide nothing; detail on one side facing none on the other is a difference."""
-    sat_a = (base >= SATURATED) | (base <= 255 - SATURATED)
-    sat_b = (warped >= SATURATED) | (warped <= 255 - SATURATED)
+    Light pixels that one side clipped (saturated white, the other not: brightening) decide
+    nothing; detail on one side facing none on the other is a difference."""
     edge = 2 * int(HIGH_PASS_SIGMA) + 1  # the high-pass sees this far past the overlap's edge
     inside = cv2.erode((valid == 255).astype(np.uint8), np.ones((2 * edge + 1,) * 2, np.uint8),
                        borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0  # fmt: skip
-    clipped = cv2.dilate((sat_a != sat_b).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    base, warped = _tones_matched(base, warped, inside)
+    # a pixel one side clipped and the other did not decides nothing when the other is light
+    # too (a light detail the brightening whitened); a dark stroke facing white is a difference
+    lightest, darkest = np.minimum(base, warped), np.maximum(base, warped)
+    clipped = (_saturated(base) != _saturated(warped)) & (
+        (lightest >= SATURATED - CLIP_EDGE) | (darkest <= 255 - SATURATED + CLIP_EDGE)
+    )
     keep = (inside & ~clipped).astype(np.float32)
     ha, hb = _high_pass(base), _high_pass(warped)
 
@@ -359,6 +369,43 @@ def _local_agreement(
     detail = np.maximum(aa, bb) / mm
     informative = (m >= 0.6) & (detail >= TEXTURE * TEXTURE)
     return corr, informative
+
+
+def _saturated(gray: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    return np.asarray((gray >= SATURATED) | (gray <= 255 - SATURATED), np.bool_)
+
+
+def _tones_matched(
+    base: NDArray[np.uint8], warped: NDArray[np.uint8], inside: NDArray[np.bool_]
+) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """When one picture clips more of the overlap than the other (brightened, contrast
+    raised), the other is put through the tone curve between them (per grey level, the
+    median of the clipping picture's pixels there; made non-decreasing): what the brightening
+    whitened is then white on both sides and decides nothing, while a dark stroke facing a
+    clipped white stays a difference. Without this, every pixel one side clipped was left
+    out, and with it another customer's name and portrait on a whitened card."""
+    a, b = base[inside], warped[inside]
+    if a.size == 0:
+        return base, warped
+    share_a, share_b = float(_saturated(a).mean()), float(_saturated(b).mean())
+    if abs(share_a - share_b) < CLIP_SHARE:
+        return base, warped
+    if share_a > share_b:
+        return base, _tone_curve(b, a)[warped]
+    return _tone_curve(a, b)[base], warped
+
+
+def _tone_curve(x: NDArray[np.uint8], y: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The non-decreasing curve taking x's grey levels to y's (the median of y at each level
+    of x seen at least CURVE_SAMPLES times, interpolated between them)."""
+    joint = np.bincount(x.astype(np.int64) * 256 + y, minlength=256 * 256).reshape(256, 256)
+    counts = joint.sum(axis=1)
+    seen = np.flatnonzero(counts >= CURVE_SAMPLES)
+    if seen.size == 0:
+        return np.arange(256, dtype=np.uint8)
+    median = (joint.cumsum(axis=1) * 2 >= counts[:, None]).argmax(axis=1)
+    curve = np.interp(np.arange(256), seen, median[seen])
+    return np.asarray(np.clip(np.maximum.accumulate(curve).round(), 0, 255), np.uint8)
 
 
 def _weakest_region(corr: NDArray[np.float32], informative: NDArray[np.bool_]) -> float:
