@@ -285,7 +285,7 @@ def own_kyctriage() -> str:
 
 
 def contenders(
-    folder: Path, workers: int, previews: Sequence[int], out: Path, other: str | None = None
+    folder: Path, workers: int, previews: Sequence[int], out: Path, others: Sequence[str] = ()
 ) -> dict[str, list[str]]:
     me = f"{sys.executable} {Path(__file__).resolve()}"
     found: dict[str, list[str]] = {
@@ -305,7 +305,7 @@ def contenders(
         found[f"kyctriage scan (preview {size})"] = [
             f"{own_kyctriage()} scan . --workers {workers} --preview-size {size} -q --json {out}"
         ]
-        if other:
+        for other in others:
             found[f"{other} scan (preview {size})"] = [
                 f"{other} scan . --workers {workers} --preview-size {size} -q --json {out}"
             ]
@@ -339,8 +339,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--no-chain", action="store_true", help="skip the slow chain")
     parser.add_argument(
-        "--other", metavar="KYCTRIAGE", help="another build's kyctriage executable, run beside "
-        "this one in every round (before/after comparisons on the same load)"
+        "--other", metavar="KYCTRIAGE", action="append", default=[], help="another build's "
+        "kyctriage executable, run beside this one in every round (before/after comparisons on "
+        "the same load); may be given more than once"
     )  # fmt: skip
     parser.add_argument(
         "--near-share", type=float, default=0.0, metavar="F", help="make this share of the "
