@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from kyctriage.demo.variants import jpeg, png
-from kyctriage.match import candidates, stars
+from kyctriage.match import candidates, stars, verify
 from kyctriage.match.verify import Features
 from kyctriage.model import Report, Verification
 from kyctriage.probes import decode
@@ -173,3 +175,39 @@ def test_pictures_sharing_no_descriptor_give_no_pair_and_no_error() -> None:
     keys = [rng.integers(0, 256, (40, 32), dtype=np.uint8) for _ in range(3)]
     a, b = candidates.pairs(keys)
     assert len(a) == len(b) == 0
+
+
+def test_keypoints_found_in_a_check_outlive_the_pictures_kept_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A picture read again from its spill file (stars keeps KEPT in memory) brings back the
+    mirrored and the reduced copy's keypoints earlier checks found: each is found once."""
+    rng = np.random.default_rng(3)
+    spilled = []
+    for _ in range(4):  # unrelated textures: every check tries the mirror and reduced copies
+        noise = Image.fromarray(rng.integers(0, 256, (96, 128), np.uint8)).convert("RGB")
+        seen = verify.features(noise.resize((640, 480), Image.Resampling.BICUBIC))
+        assert seen.informative
+        spilled.append(pickle.dumps(seen))
+    found: list[int] = []
+    mirrored, detected = verify._mirrored, verify._detected
+
+    def mirror(f: Features) -> verify.Keypoints:
+        found.append(id(f))
+        return mirrored(f)
+
+    monkeypatch.setattr(verify, "_mirrored", mirror)
+    monkeypatch.setattr(verify, "_detected", lambda g: found.append(-g.shape[1]) or detected(g))
+    monkeypatch.setattr(stars, "KEPT", 1)
+    first, second = np.triu_indices(4, 1)
+    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(4)])
+    assert not stars.stars(
+        table,  # type: ignore[arg-type]
+        np.arange(4),
+        (first.astype(np.intp), second.astype(np.intp)),
+        lambda e: (0, False, 0, "", "", str(e.i)),
+        lambda e: pickle.loads(spilled[e.i]),
+    )
+    # 6 checks, none verified; the mirror is found for each picture checked against another
+    # (3), the reduced copy for each picture (4): once each, though pictures were read again
+    assert len(found) == 3 + 4

@@ -236,3 +236,31 @@ def test_a_brightened_scan_is_not_another_customers(
         assert found.inliers >= verify.MIN_INLIERS  # the layout fits
         assert (found.verified, found.reason) == (False, "content differs"), found
     assert verify.verify(own, copy).verified
+
+
+def test_the_mirrored_keypoints_are_the_pictures_own_mirrored(booths: list[Image.Image]) -> None:
+    """A mirror's keypoints are not detected again (detection is ~4/5 of ORB's time): the
+    picture's own, mirrored across their pyramid level, have the descriptors a detection on
+    the mirrored picture gives."""
+    for picture in booths:
+        seen = _features(jpeg(picture, 92))
+        points, desc = verify._mirrored(seen)
+        again, again_desc = verify._detect(np.ascontiguousarray(seen.gray[:, ::-1]))
+        assert len(points) == len(seen.points) and len(again) >= verify.KEYPOINTS * 0.9
+        gap = np.abs(again[:, None, :] - points[None, :, :]).max(axis=2)
+        nearest = gap.argmin(axis=1)
+        same = (gap.min(axis=1) < 0.01) & (again_desc == desc[nearest]).all(axis=1)
+        assert same.mean() > 0.97
+
+
+def test_a_mirrored_copy_verifies_without_a_second_detection(
+    booths: list[Image.Image], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = _features(jpeg(booths[0], 92))
+    mirror = _features(COPIES["mirror"](booths[0]))
+    detected: list[object] = []
+    detect = verify._detected
+    monkeypatch.setattr(verify, "_detected", lambda gray: detected.append(gray) or detect(gray))
+    found = verify.verify(original, mirror)
+    assert found.verified and found.mirrored
+    assert detected == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +20,10 @@ Edges = tuple[NDArray[np.intp], NDArray[np.intp]]
 # Representatives' features kept in memory at once (each up to ~1 MB with its working copy;
 # the rest are read again from the scan's spill files when asked for).
 KEPT = 64
+# The keypoints a check finds when first needed (the mirrored picture's, a reduced copy's:
+# ~25 KB a picture) are kept for this many more pictures: a picture read again from its
+# spill file would find them again (a 6-25 ms ORB each time).
+KEPT_KEYPOINTS = 2048
 
 
 def stars(
@@ -48,6 +53,7 @@ def stars(
     order = sorted(groups, key=lambda g: rep_key(table.entries[best[g]]))
     rank = {g: i for i, g in enumerate(order)}
     features: OrderedDict[int, Features] = OrderedDict()
+    found_later: OrderedDict[int, tuple[dict[str, NDArray[np.generic]], ...]] = OrderedDict()
     plain: set[int] = set()
 
     def look(g: int) -> Features | None:
@@ -62,6 +68,14 @@ def stars(
             # them) or not at hand: remembered as a number, it joins nothing
             plain.add(g)
             return None
+        if g in found_later:
+            found_later.move_to_end(g)
+            mirrored, coarse = found_later[g]
+            seen = replace(seen, mirrored=mirrored, coarse=coarse)
+        else:
+            found_later[g] = (seen.mirrored, seen.coarse)
+            if len(found_later) > KEPT_KEYPOINTS:
+                found_later.popitem(last=False)
         features[g] = seen
         if len(features) > KEPT:
             features.popitem(last=False)
