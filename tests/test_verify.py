@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
@@ -264,3 +265,15 @@ def test_a_mirrored_copy_verifies_without_a_second_detection(
     found = verify.verify(original, mirror)
     assert found.verified and found.mirrored
     assert detected == []
+
+
+def test_ratio_test_matches_are_knnmatchs() -> None:
+    """The ratio test on batchDistance's two nearest is BFMatcher.knnMatch's, ties included."""
+    rng = np.random.default_rng(5)
+    for values, rows in ((256, (600, 500)), (3, (40, 7)), (2, (2, 3))):
+        a, b = (rng.integers(0, values, (n, 32), dtype=np.uint8) for n in rows)
+        knn = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(b, a, k=2)
+        want = [(f[0].trainIdx, f[0].queryIdx) for f in knn
+                if f[0].distance < verify.RATIO * f[1].distance]  # fmt: skip
+        ia, ib = verify._matches(a, b)
+        assert list(zip(ia.tolist(), ib.tolist(), strict=True)) == want

@@ -202,24 +202,25 @@ def _textured(gray: NDArray[np.uint8]) -> int:
     return found
 
 
-def _matches(a_desc: NDArray[np.uint8], b_desc: NDArray[np.uint8]) -> list[tuple[int, int]]:
-    """(index in a, index in b) pairs passing the ratio test."""
+def _matches(
+    a_desc: NDArray[np.uint8], b_desc: NDArray[np.uint8]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Indexes in a and in b of the pairs passing the ratio test. The two nearest of each of
+    b's descriptors as arrays (BFMatcher.knnMatch's own search, without ~1,200 DMatch
+    objects a check: ~0.2 ms of its ~2.4)."""
     if len(a_desc) < 2 or len(b_desc) < 2:
-        return []
-    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    return [
-        (found[0].trainIdx, found[0].queryIdx)
-        for found in matcher.knnMatch(b_desc, a_desc, k=2)
-        if len(found) == 2 and found[0].distance < RATIO * found[1].distance
-    ]
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    dist, nearest = cv2.batchDistance(b_desc, a_desc, cv2.CV_32S, K=2,
+                                      normType=cv2.NORM_HAMMING)  # fmt: skip
+    passing = np.flatnonzero(dist[:, 0] < RATIO * dist[:, 1])
+    return nearest[passing, 0].astype(np.intp), passing.astype(np.intp)
 
 
 def _fit(a: Keypoints, b: Keypoints) -> tuple[NDArray[np.float64] | None, int]:
     """The similarity taking the second picture's points onto the first's, and its inliers."""
-    pairs = _matches(a[1], b[1])
-    if len(pairs) < MIN_INLIERS:
-        return None, len(pairs)
-    ia, ib = np.array(pairs).T
+    ia, ib = _matches(a[1], b[1])
+    if len(ia) < MIN_INLIERS:
+        return None, len(ia)
     matrix, inliers = cv2.estimateAffinePartial2D(
         b[0][ib], a[0][ia], method=cv2.RANSAC, ransacReprojThreshold=REPROJECT,
         maxIters=2000, confidence=0.995,
@@ -232,7 +233,7 @@ def _fit(a: Keypoints, b: Keypoints) -> tuple[NDArray[np.float64] | None, int]:
     # fit is a collapse of the points onto one spot, not a picture
     if not 1 / 16 <= scale <= 16:
         return None, count
-    return (matrix if count >= MIN_INLIERS else None), count
+    return (np.asarray(matrix, np.float64) if count >= MIN_INLIERS else None), count
 
 
 def verify(a: Features, b: Features) -> Verification:
