@@ -403,9 +403,9 @@ def _local_agreement(
     base, warped = _tones_matched(base, warped, inside)
     # a pixel one side clipped and the other did not decides nothing when the other is light
     # too (a light detail the brightening whitened); a dark stroke facing white is a difference
-    lightest, darkest = np.minimum(base, warped), np.maximum(base, warped)
+    darker, lighter = np.minimum(base, warped), np.maximum(base, warped)
     clipped = (_saturated(base) != _saturated(warped)) & (
-        (lightest >= SATURATED - CLIP_EDGE) | (darkest <= 255 - SATURATED + CLIP_EDGE)
+        (darker >= SATURATED - CLIP_EDGE) | (lighter <= 255 - SATURATED + CLIP_EDGE)
     )
     keep = (inside & ~clipped).astype(np.float32)
     ha, hb = _high_pass(base), _high_pass(warped)
