@@ -279,7 +279,7 @@ def _check(
     decoded = decode(data, _format(data), 10**9, PREVIEW_SIZE)
     options = {"aspects": (ratio,)} if ratio else {}
     start = time.process_time()
-    result = detect(decoded.preview, key, decoded.upright_size, **options)  # type: ignore[arg-type]
+    result = detect(decoded.preview, key, decoded.upright_size, larger=decoded.upright, **options)  # type: ignore[arg-type]
     ms = (time.process_time() - start) * 1000
     margin = (result.score or 0.0) - (result.threshold or 0.0)
     return result.verdict, ms, margin, result.false_positive_bound or 1.0
@@ -397,7 +397,8 @@ def _detect_ms(data: bytes, crop_search: bool, aspects: object = "default") -> f
     decoded = decode(data, "JPEG", 10**9, PREVIEW_SIZE)
     options = {} if aspects == "default" else {"aspects": aspects}
     started = time.process_time()
-    detect(decoded.preview, KEY, decoded.upright_size, crop_search, **options)  # type: ignore[arg-type]
+    search = {"crop_search": crop_search, "larger": decoded.upright, **options}
+    detect(decoded.preview, KEY, decoded.upright_size, **search)  # type: ignore[arg-type]
     return (time.process_time() - started) * 1000
 
 

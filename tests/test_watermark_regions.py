@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from kyctriage.watermark import ABSENT, INCONCLUSIVE, PRESENT, crop, embed, regions
+from kyctriage.probes.decode import decode
+from kyctriage.scanning.marks import DetectOptions, detect_file
+from kyctriage.watermark import ABSENT, INCONCLUSIVE, PRESENT, crop, detect, embed, regions
 from tests.test_watermark import KEY, OTHER, check, jpeg, textured
 
 
@@ -121,3 +123,28 @@ def test_a_thin_border_all_round_is_searched_as_a_picture_inside(pair):
     page.paste(pair[1], (7, 6))  # ~1% per side: the busy part is not the whole image
     result = check(jpeg(page))
     assert result.verdict == PRESENT, result.note
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_picture_too_small_in_the_preview_is_looked_at_in_the_larger_decode(pair, fmt):
+    """A phone screenshot: the picture spans the screen's width (1064 x 600 px), ~232 x 131 in
+    the 236 x 512 preview, too small to test there; the decode at its own scale shows it."""
+    page = screen(pair[1], (1080, 2340), (8, 700, 1072, 1300))
+    data = png(page) if fmt == "PNG" else jpeg(page)
+    decoded = decode(data, fmt, 10**9, 256)
+    alone = detect(decoded.preview, KEY, decoded.upright_size)
+    assert alone.verdict == INCONCLUSIVE and "too small to test" in alone.note, alone.note
+    found = detect(decoded.preview, KEY, decoded.upright_size, larger=decoded.upright)
+    assert found.verdict == PRESENT and "inside the image" in found.note, found.note
+    assert found.false_positive_bound <= 1e-6
+    twin = screen(pair[0], (1080, 2340), (8, 700, 1072, 1300))
+    plain = decode(png(twin) if fmt == "PNG" else jpeg(twin), fmt, 10**9, 256)
+    absent = detect(plain.preview, KEY, plain.upright_size, larger=plain.upright)
+    assert absent.verdict == ABSENT and "pictures inside it" in absent.note, absent.note
+
+
+def test_a_scan_looks_at_a_picture_inside_a_screenshot_in_the_larger_decode(pair, tmp_path):
+    path = tmp_path / "phone.png"
+    path.write_bytes(png(screen(pair[1], (1080, 2340), (8, 700, 1072, 1300))))
+    result = detect_file(str(path), KEY, DetectOptions())
+    assert result.verdict == PRESENT and "inside the image" in result.note, result.note

@@ -9,6 +9,8 @@ from kyctriage.attribution.profile import Profile
 from kyctriage.model import FileRecord, WatermarkCheck
 
 if TYPE_CHECKING:  # the detectors (and scipy) load only when a profile asks for them
+    from collections.abc import Callable
+
     from PIL import Image
 
     from kyctriage.watermark import WatermarkResult
@@ -81,12 +83,14 @@ def run_pixel_checks(
     full_size: tuple[int, int],
     checks: tuple[Check, ...],
     crop_search: bool = True,
+    larger: Callable[[], Image.Image] | None = None,
 ) -> tuple[WatermarkCheck, ...]:
     if not checks:
         return ()
     from kyctriage.watermark.detector import Evidence
 
-    evidence = Evidence(preview=preview, upright_size=full_size, crop_search=crop_search)
+    evidence = Evidence(preview=preview, upright_size=full_size, crop_search=crop_search,
+                        larger=larger)  # fmt: skip
     return tuple(as_check(c.pipeline, c.detector.detect(evidence)) for c in checks)
 
 

@@ -128,6 +128,13 @@ class Decoded:
     # preview is then derived from it); None otherwise.
     working: Image.Image | None = None
 
+    def upright(self) -> Image.Image:
+        """The whole decode, upright RGB: full size, or the reduced scale a JPEG was read at
+        (at least WORK_SIZE a side where the file has it), for a closer look at part of the
+        picture than the preview gives (a picture shown inside a screenshot)."""
+        rgb = self.image.convert("RGB") if self.image.mode != "RGB" else self.image
+        return _upright(rgb, _orientation(self.image))
+
     @property
     def upright_size(self) -> tuple[int, int]:
         """The full size the way the preview is turned."""

@@ -70,7 +70,7 @@ def detect_file(fs_path: str, key: WatermarkKey, options: DetectOptions) -> Wate
         raise NotAnImage(f"{fmt}, not an image")
     decoded = decode.decode(data, fmt, DEFAULT_MAX_PIXELS, options.preview_size)
     return detect(decoded.preview, key, decoded.upright_size, options.crop_search,
-                  options.aspects)  # fmt: skip
+                  options.aspects, decoded.upright)  # fmt: skip
 
 
 def detect_one(source: Source, key: WatermarkKey, options: DetectOptions) -> Outcome:

@@ -285,7 +285,11 @@ def _probe_content(
         hashes=hashes.perceptual(decoded.preview, data_hash, views=True),
         thumbnail=thumbnail.make_thumbnail(decoded.preview, options.thumbnails),
         watermark=run_pixel_checks(
-            decoded.preview, decoded.upright_size, options.pixel_checks, options.crop_search
+            decoded.preview,
+            decoded.upright_size,
+            options.pixel_checks,
+            options.crop_search,
+            decoded.upright,
         ),
     )
     look = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,15 +38,18 @@ def detect(
     full_size: tuple[int, int] | None = None,
     crop_search: bool = True,
     aspects: AspectRatios | None = DEFAULT_ASPECT_RATIOS,
+    larger: Callable[[], Image.Image] | None = None,
 ) -> WatermarkResult:
     """Present, absent or inconclusive for the scan's upright RGB preview. full_size is the
     image's own size turned as the preview is (Decoded.upright_size; the preview may be a
     reduced decode): it gates tiny images and gives the crop search the exact aspect ratio.
-    aspects: the marked originals' ratios (None for any).
+    aspects: the marked originals' ratios (None for any). larger: the same image upright at a
+    larger scale (Decoded.upright), made only when pictures are found inside the image: each
+    is then looked at there, where the preview shows it too small.
 
     Never raises on pixel content: anything unexpected becomes an inconclusive result."""
     try:
-        return _detect(preview, key, full_size, crop_search, aspects)
+        return _detect(preview, key, full_size, crop_search, aspects, larger)
     except (ValueError, OSError, MemoryError) as exc:
         return _inconclusive(key, f"cannot analyse the pixels: {one_line(exc, 200)}")
 
@@ -79,6 +84,7 @@ def _detect(
     full_size: tuple[int, int] | None,
     crop_search: bool,
     aspects: AspectRatios | None,
+    larger: Callable[[], Image.Image] | None,
 ) -> WatermarkResult:
     sides = [*preview.size, *(full_size or ())]
     if min(sides) < spread.MIN_SIDE:
@@ -101,7 +107,7 @@ def _detect(
         if score.expected * tilt.RETAINED < tilt.THRESHOLD + spread.MARGIN:
             reason = (f"a marked picture turned by a degree or two would score only about "
                       f"{score.expected * tilt.RETAINED:.1f} here")  # fmt: skip
-    inside = _inside(preview, key, crop_search)
+    inside = _inside(preview, key, crop_search, larger)
     if isinstance(inside, WatermarkResult):
         return inside
     if reason is not None and inside.tested:
@@ -132,19 +138,56 @@ class _Inside:
     untested: str  # why some region could not be searched; "" when none
 
 
+# A region is looked at in the larger decode reduced to at most this many pixels a side: the
+# band's top (96 cycles across the picture) at 4 px a cycle or more.
+REGION_SIDE = 2 * fr.FRAME
+
+
+def _source(preview: Image.Image, larger: Callable[[], Image.Image] | None) -> Image.Image:
+    """Where the regions are looked at: the larger decode (luminance) when there is one that is
+    larger than the preview, else the preview."""
+    if larger is None:
+        return preview
+    source = larger()
+    if source.width <= preview.width or source.height <= preview.height:
+        return preview
+    return fr.to_luma(source)
+
+
+def _part(source: Image.Image, preview: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    """The preview's box cut from the source (mapped to its scale, rounded inwards), reduced to
+    at most REGION_SIDE a side."""
+    if source is preview:
+        return preview.crop(box)
+    fx, fy = source.width / preview.width, source.height / preview.height
+    left, top, right, bottom = box
+    mapped = (math.ceil(left * fx), math.ceil(top * fy), int(right * fx), int(bottom * fy))
+    part = source.crop(mapped)
+    scale = REGION_SIDE / max(part.size)
+    if scale < 1:
+        size = (max(1, round(part.width * scale)), max(1, round(part.height * scale)))
+        part = part.resize(size, Image.Resampling.BOX)
+    return part
+
+
 def _inside(
-    preview: Image.Image, key: WatermarkKey, crop_search: bool
+    preview: Image.Image,
+    key: WatermarkKey,
+    crop_search: bool,
+    larger: Callable[[], Image.Image] | None = None,
 ) -> _Inside | WatermarkResult:
     """The rectangles of photographic content inside a larger image (a screenshot, a padded or
-    bordered picture), each searched as a picture of its own."""
+    bordered picture), each searched as a picture of its own: found in the preview, looked at
+    in the larger decode when there is one."""
     luma = np.asarray(preview, dtype=np.float32)
     if regions.fills_frame(luma):
         return _Inside("", "")
     big, small = regions.find(luma)
+    source = _source(preview, larger) if big else preview
     too_small = "a picture region of {} px is too small to test"
     tested, untested = [], [too_small.format(r.describe()) for r in small[:1]]
     for region in big:
-        part = preview.crop(region.box())
+        part = _part(source, preview, region.box())
         if min(part.size) < spread.MIN_SIDE:
             if region.rectangular:
                 untested.append(too_small.format(region.describe()))
@@ -161,7 +204,7 @@ def _inside(
                 untested.append(f"the picture region {region.describe()} px: {reason}")
             continue
         for inset in regions.INSETS if crop_search else ():
-            cropped = crop.search(preview.crop(region.box(inset)), key, None, None,
+            cropped = crop.search(_part(source, preview, region.box(inset)), key, None, None,
                                   REGION_THRESHOLD, regions.LEAST_KEPT)  # fmt: skip
             if cropped.z >= REGION_THRESHOLD:
                 return _present(key, cropped.z, REGION_THRESHOLD, REGION_HYPOTHESES,

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from PIL import Image
 
     from kyctriage.model import FileRecord
@@ -27,6 +29,9 @@ class Evidence:
     upright_size: tuple[int, int] | None = None
     record: FileRecord | None = None
     crop_search: bool = True  # the keyed mark's search for crops, when its fast test fails
+    # The decode at its own (larger) scale, upright, made on demand: where a picture inside a
+    # screenshot is too small in the preview, the keyed mark looks at it there.
+    larger: Callable[[], Image.Image] | None = None
 
 
 class Detector(Protocol):
@@ -52,7 +57,7 @@ class KeyedMark:
 
         assert evidence.preview is not None
         return detect(evidence.preview, self.key, evidence.upright_size, evidence.crop_search,
-                      self.aspects)  # fmt: skip
+                      self.aspects, evidence.larger)  # fmt: skip
 
 
 @dataclass(frozen=True)
