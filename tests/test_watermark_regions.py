@@ -148,3 +148,17 @@ def test_a_scan_looks_at_a_picture_inside_a_screenshot_in_the_larger_decode(pair
     path.write_bytes(png(screen(pair[1], (1080, 2340), (8, 700, 1072, 1300))))
     result = detect_file(str(path), KEY, DetectOptions())
     assert result.verdict == PRESENT and "inside the image" in result.note, result.note
+
+
+def test_a_picture_whose_crop_would_not_show_the_mark_is_inconclusive_not_absent():
+    """A strong grating inside the band (a patterned fabric, a screen's moire) leaves the fast
+    test its power (local whitening) but swamps the crop search's exact test (one whitening for
+    the whole picture): a marked crop could not have been found, so no absent."""
+    base = np.asarray(textured(), dtype=np.float32)
+    y, x = np.mgrid[0:480, 0:640]
+    grating = 60 * np.sin(2 * np.pi * (x / 10.0 + y / 13.0))
+    plain = Image.fromarray(np.clip(base + grating[:, :, None], 0, 255).astype(np.uint8))
+    result = check(jpeg(plain))
+    assert result.verdict == INCONCLUSIVE, result.note
+    assert "a crop of a marked picture would score only about" in result.note
+    assert check(jpeg(embed(plain, KEY).crop((40, 30, 600, 450)))).verdict != ABSENT

@@ -107,6 +107,10 @@ def _detect(
         if score.expected * tilt.RETAINED < tilt.THRESHOLD + spread.MARGIN:
             reason = (f"a marked picture turned by a degree or two would score only about "
                       f"{score.expected * tilt.RETAINED:.1f} here")  # fmt: skip
+        elif crop_search and crop.expected(score.weighted) < crop.THRESHOLD + spread.MARGIN:
+            reason = (f"a crop of a marked picture would score only about "
+                      f"{crop.expected(score.weighted):.1f} here (crop search threshold "
+                      f"{crop.THRESHOLD:.2f})")  # fmt: skip
     inside = _inside(preview, key, crop_search, larger)
     if isinstance(inside, WatermarkResult):
         return inside
@@ -209,5 +213,11 @@ def _inside(
             if cropped.z >= REGION_THRESHOLD:
                 return _present(key, cropped.z, REGION_THRESHOLD, REGION_HYPOTHESES,
                                 _cropped(cropped, where))  # fmt: skip
+        typical = crop.expected(score.weighted)
+        if crop_search and typical < REGION_THRESHOLD + spread.MARGIN:
+            if region.rectangular:
+                untested.append(f"the picture region {region.describe()} px: a crop of a marked "
+                                f"picture there would score only about {typical:.1f}")  # fmt: skip
+            continue
         tested.append(region.describe())
     return _Inside(", ".join(tested), "; ".join(untested))

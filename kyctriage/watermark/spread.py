@@ -43,6 +43,9 @@ class FastScore:
     expected: float  # the z a marked image of this size and spectrum would show
     sharpness: float
     contrast: float
+    # The band's energy weighted by frequency squared (the crop search's whitening): what a
+    # marked crop's exact test is divided by (crop.expected).
+    weighted: float = 0.0
     # The band's whitened coefficients (BLOCK x BLOCK, zero off the band), for the tilt search.
     white: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(0))
 
@@ -129,10 +132,11 @@ def fast_score(preview: Image.Image, key: WatermarkKey) -> FastScore:
     energy = coeffs * coeffs
     upper = float(energy[(fr.RADIUS >= fr.BAND_HIGH / 2) & fr.BAND].mean())
     lower = float(energy[(fr.RADIUS >= fr.BAND_LOW) & (fr.RADIUS < 48)].mean())
+    weighted = float((energy * fr.RADIUS * fr.RADIUS)[band].sum())
     return FastScore(
         z=z, view=view, expected=expected,
         sharpness=upper / lower if lower > 0 else 0.0, contrast=float(frame.std()),
-        white=whitened,
+        white=whitened, weighted=weighted,
     )  # fmt: skip
 
 
