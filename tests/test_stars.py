@@ -89,3 +89,35 @@ def test_the_json_report_keeps_each_verification(report: Report, validate_report
     checked = [m["verification"] for m in members if m["relation"] == "near"]
     assert checked and all(c["verified"] and c["inliers"] >= 12 for c in checked)
     assert from_data(Report, data) == report
+
+
+@pytest.fixture(scope="module")
+def shown_larger(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    """A 640 px photograph, its copies, and a desktop screenshot showing it larger than it
+    is: the screenshot has the most pixels, so it is taken first; the original's candidates
+    are copies taken after it, so without a second look the original and the copies it
+    alone verifies (a turn) stay a cluster apart from the screenshot's."""
+    import random
+
+    from kyctriage.demo.variants import _screen_desktop, png
+
+    folder = tmp_path_factory.mktemp("shown")
+    booth = next(p for p, _ in lookalikes.photographs(1, 1, 1) if p.capture == "booth")
+    photo = fit(lookalikes.draw(booth, next(c for p, c in lookalikes.photographs(1, 1, 1)
+                                            if p == booth)), 640)  # fmt: skip
+    (folder / "original.jpg").write_bytes(jpeg(photo, 92))
+    (folder / "telegram.jpg").write_bytes(telegram_copy(photo))
+    (folder / "turned.jpg").write_bytes(jpeg(photo.rotate(90, expand=True), 90))
+    (folder / "screenshot.png").write_bytes(png(_screen_desktop(photo, 0.6, random.Random(3))))
+    return scan(ScanOptions(roots=(str(folder),), in_process=True))
+
+
+def test_a_screenshot_showing_a_picture_larger_gives_way_to_it(shown_larger: Report) -> None:
+    assert _groups(shown_larger) == [
+        {"original.jpg", "telegram.jpg", "turned.jpg", "screenshot.png"}
+    ]
+    assert shown_larger.clusters is not None
+    cluster = shown_larger.clusters.clusters[0]
+    assert cluster.representative.path == "original.jpg"
+    for member in cluster.members[1:]:
+        assert member.verification is not None and member.verification.verified

@@ -233,7 +233,10 @@ def _cluster(
     """One cluster; with checks, each near member's verification against the representative
     (every member then relates to the representative directly)."""
     items = table.entries
-    rep = min(rows, key=lambda i: _rep_key(items[i]))
+    # with checks, the representative is the one they were made against (its identity group
+    # has none): not always the most pixels, a screenshot gives way to the picture it shows
+    unchecked = [i for i in rows if checks is None or i not in checks]
+    rep = min(unchecked, key=lambda i: _rep_key(items[i]))
     members = []
     for i in sorted(rows, key=lambda i: (i != rep, items[i].root, items[i].path)):
         e = items[i]

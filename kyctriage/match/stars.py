@@ -24,6 +24,10 @@ KEPT = 64
 # ~25 KB a picture) are kept for this many more pictures: a picture read again from its
 # spill file would find them again (a 6-25 ms ORB each time).
 KEPT_KEYPOINTS = 2048
+# A representative showing a later one inside a frame of which it covers less than this
+# (a screenshot, a page around it) gives way to it: the picture itself is the likelier
+# original. A one-side crop of up to 25% or a centred crop keeping 87% covers more.
+EMBEDDED = 0.7
 
 
 def stars(
@@ -84,10 +88,13 @@ def stars(
     reps: list[int] = []  # in representative order
     joined: dict[int, tuple[int, Verification]] = {}
     placed: dict[int, int] = {}  # group -> its representative's group
+    asked: dict[int, set[int]] = {}  # group -> the representatives it was proposed to
+    inside: dict[int, int] = {}  # representative -> a member it shows inside a larger frame
     for g in order:
         # the hashes propose through any member already placed; the check is against that
         # member's representative itself
         proposed = {placed[h] for h in neighbours.get(g, ()) if h in placed}
+        asked[g] = proposed
         # placed[] holds representatives only: no scan of every representative (100,000
         # plain pictures are 100,000 representatives)
         found = None
@@ -102,6 +109,8 @@ def stars(
             check = verify(theirs, mine)
             if check.verified:
                 found = (r, check)
+                if r not in inside and _footprint(check, mine, theirs) < EMBEDDED:
+                    inside[r] = g
                 break
         placed[g] = g if found is None else found[0]
         if found is None:
@@ -109,6 +118,8 @@ def stars(
         else:
             joined[g] = found
             features.pop(g, None)  # only representatives are looked at again
+    reps = _gather(reps, joined, placed, neighbours, rank, asked, inside, look,
+                   member=look)  # fmt: skip
     out: dict[int, tuple[list[int], dict[int, Verification]]] = {
         r: (list(groups[r]), {}) for r in reps
     }
@@ -117,3 +128,105 @@ def stars(
         rows.extend(groups[g])
         checks.update(dict.fromkeys(groups[g], check))
     return [(rows, checks) for rows, checks in out.values() if len(rows) > 1]
+
+
+def _gather(
+    reps: list[int],
+    joined: dict[int, tuple[int, Verification]],
+    placed: dict[int, int],
+    neighbours: dict[int, set[int]],
+    rank: dict[int, int],
+    asked: dict[int, set[int]],
+    inside: dict[int, int],
+    look: Callable[[int], Features | None],
+    member: Callable[[int], Features | None],
+) -> list[int]:
+    """A second look, once every group is placed. (1) A representative that shows one of
+    its members inside a larger frame (a screenshot, a page around the picture: the frame
+    ranks first by its pixels) gives way to that member, the likelier original, if it
+    passes the check the other way; its other members follow where they pass against the
+    new representative, the rest are left on their own. (2) A representative that had no
+    representative at all to try when its turn came (an original whose candidates are
+    copies ranked after it, placed since in a screenshot's cluster) tries the
+    representatives its candidates went to: it takes over one that shows it inside a
+    larger frame or ranks after it, as in (1), or moves there with those of its members
+    that pass against that representative, if they are most of them. No chaining: a
+    member is always checked directly against its representative. Returns the
+    representatives."""
+    members: dict[int, list[int]] = {}
+    for m, (r, _) in joined.items():
+        members.setdefault(r, []).append(m)
+
+    def checked(rep: Features, groups: list[int]) -> tuple[dict[int, Verification], list[int]]:
+        passed, failed = {}, []
+        for m in groups:
+            mine = member(m)
+            check = verify(rep, mine) if mine is not None else None
+            if check is not None and check.verified:
+                passed[m] = check
+            else:
+                failed.append(m)
+        return passed, failed
+
+    def move(groups: dict[int, Verification], left: list[int], to: int, gone: int) -> None:
+        """`groups` join `to`; `gone` is a representative no longer, and those of its
+        members that did not pass against `to` (`left`) are left on their own."""
+        for m, check in groups.items():
+            joined[m] = (to, check)
+            placed[m] = to
+        for m in left:
+            joined.pop(m, None)
+            placed[m] = m
+            alone.append(m)
+        joined.pop(to, None)
+        placed[to] = to
+        members.setdefault(to, []).extend(groups)
+        members.pop(gone, None)
+        moved.add(gone)
+
+    def takeover(g: int, r: int) -> bool:
+        """g, shown inside r's larger frame, becomes the representative of r's cluster."""
+        theirs, mine = look(r), look(g)
+        if theirs is None or mine is None:
+            return False
+        back = verify(mine, theirs)
+        if not back.verified:
+            return False
+        passed, failed = checked(mine, [m for m in members.get(r, []) if m != g])
+        move({r: back, **passed}, failed, g, r)
+        return True
+
+    moved: set[int] = set()
+    alone: list[int] = []
+    promoted = [g for r, g in inside.items() if takeover(g, r)]
+    for g in reps:
+        if g in moved:
+            continue
+        if asked.get(g):
+            continue  # it had representatives to try and passed none: no second chance
+        fresh = {placed[h] for h in neighbours.get(g, ())}
+        proposed = [r for r in fresh if r != g and placed[r] == r and r not in moved]
+        for r in sorted(proposed, key=rank.__getitem__):
+            theirs, mine = look(r), look(g)
+            if theirs is None or mine is None:
+                continue
+            first = verify(theirs, mine)
+            if not first.verified:
+                continue
+            # g is the likelier original: r shows it inside a larger frame, or r took over
+            # a cluster in (1) and ranks after g
+            larger = _footprint(first, mine, theirs) < EMBEDDED or rank[g] < rank[r]
+            if larger and takeover(g, r):
+                break
+            passed, failed = checked(theirs, members.get(g, []))
+            if len(passed) >= len(failed):  # g and most of its members go to r
+                move({g: first, **passed}, failed, r, g)
+                break
+    return [g for g in reps if g not in moved] + promoted + alone
+
+
+def _footprint(check: Verification, inner: Features, outer: Features) -> float:
+    """The share of `outer`'s frame that `inner` covers, by the check's fit (inner's points
+    onto outer's, working copy pixels)."""
+    h, w = inner.gray.shape
+    return min(1.0, float(h * w) * check.scale**2 / float(outer.gray.size))
