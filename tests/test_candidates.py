@@ -213,3 +213,18 @@ def test_keypoints_found_in_a_check_outlive_the_pictures_kept_in_memory(
     # checked against another (4), the reduced copy for each picture (4): once each, though
     # pictures were read again
     assert len(found) == 4 + 4
+
+
+def test_a_pictures_coarse_keys_meet_a_small_copys_own_keys(corpus: Path) -> None:
+    """The keys of a copy reduced to COARSE px are there for a picture shown that small (in
+    a screenshot), whose keys are computed at its own size: both must be ORB descriptors of
+    one sampling pattern (OpenCV draws another for every patch size)."""
+    photo = Image.open(corpus / "exif-org" / "fujifilm-dx10.jpg").convert("RGB")
+    photo = photo.resize((2048, 1536), Image.Resampling.LANCZOS)
+    seen = looks.features(photo)
+    coarse = candidates.keys(seen)[min(len(seen.descriptors), candidates.KEYS) :]
+    assert len(coarse) > 50
+    small = photo.resize((candidates.COARSE, candidates.COARSE * 3 // 4), Image.Resampling.BOX)
+    own = looks.features(small).descriptors
+    nearest = np.bitwise_count(coarse[:, None, :] ^ own[None, :, :]).sum(axis=2).min(axis=1)
+    assert float(np.mean(nearest <= candidates.RADIUS)) > 0.5

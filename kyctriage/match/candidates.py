@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from kyctriage.match.verify import Features
+from kyctriage.match.verify import PATCH, Features
 
 # Descriptors per picture kept for the search (an even spread of ORB's keypoints, every
 # scale of its pyramid: a picture inside a screenshot matches the original's coarse levels).
@@ -61,7 +61,7 @@ def keys(seen: Features) -> NDArray[np.uint8]:
         f = COARSE / max(gray.shape)
         size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
         small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        orb = cv2.ORB.create(COARSE_KEYS, edgeThreshold=15, patchSize=15, fastThreshold=10)
+        orb = cv2.ORB.create(COARSE_KEYS, edgeThreshold=PATCH, patchSize=PATCH, fastThreshold=10)
         _, coarse = orb.detectAndCompute(small, None)
         if coarse is not None and len(coarse):
             desc = np.concatenate([desc, coarse])
