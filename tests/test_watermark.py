@@ -291,6 +291,27 @@ def test_first_pass_correlates_along_either_axis_first_alike():
         assert np.allclose(along_y, along_x, atol=1e-4 * float(np.abs(along_y).max()))
 
 
+def test_first_pass_takes_each_pair_once_a_few_at_a_time_with_the_same_scores(photo, monkeypatch):
+    """Runs of pairs are cut into chunks of CHUNK, each with its own pairs' most offsets along
+    x: the same scores as whole runs (up to float rounding), for less work."""
+    widths = crop.COARSE_WIDTHS
+    wanted = crop.scale_pairs((640, 480), None)
+    plan = stretch._plan(widths, stretch.shrunk_width(widths), wanted.tobytes())
+    covered = np.zeros(wanted.shape, dtype=int)
+    for step in plan:
+        covered[step.iy, step.run] += 1
+        assert step.run.stop - step.run.start <= stretch.CHUNK
+    assert (covered == wanted).all()
+    luma = frame.to_luma(preview_of(jpeg(photo))[0])
+    chunked = stretch.scores(luma, KEY, widths, wanted)
+    monkeypatch.setattr(stretch, "CHUNK", len(widths))  # whole runs
+    stretch._plan.cache_clear()
+    whole = stretch.scores(luma, KEY, widths, wanted)
+    stretch._plan.cache_clear()
+    assert (np.isfinite(chunked) == wanted).all()
+    assert np.allclose(chunked[wanted], whole[wanted], atol=1e-4)
+
+
 def test_crop_search_of_an_unmarked_picture_tries_no_exact_test(photo, monkeypatch):
     calls = counting_exact_tests(monkeypatch)
     result = check(jpeg(photo, 85))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -91,6 +92,47 @@ def _runs(wanted: np.ndarray) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One product of the first pass: width y iy with the widths x of run, ly x shifts offsets
+    (outside: the offsets past each pair's own limit)."""
+
+    iy: int
+    run: slice
+    ly: int
+    shifts: int
+    along_y_first: bool
+    outside: np.ndarray | None  # None when every pair of the run has shifts offsets
+
+
+# Runs of pairs are taken CHUNK at a time: each chunk's offsets along x are its own pairs' most,
+# not the whole run's, and its spectrum products (0.23 MB a pair, in one reused buffer) are
+# smaller. ~10% less time for the first pass than whole runs (alternated, 180 calls), scores
+# within 4e-6.
+CHUNK = 4
+
+
+@lru_cache(maxsize=64)
+def _plan(widths: tuple[int, ...], shrunk: int, wanted: bytes) -> tuple[_Step, ...]:
+    """The first pass's products for one pair mask (as bytes): the same for every picture of a
+    shape (the whole grid for any aspect ratio), so made once."""
+    n = len(widths)
+    mask = np.frombuffer(wanted, dtype=bool).reshape(n, n)
+    limits = np.array([int((fr.FRAME - w) * shrunk / w) + 1 for w in widths])
+    steps = []
+    for iy, ly in enumerate(limits):
+        # Along y first where there are at least as many offsets along x, else along x first.
+        for y_first, along in ((True, limits >= ly), (False, limits < ly)):
+            for whole in _runs(mask[iy] & along):
+                for start in range(whole.start, whole.stop, CHUNK):
+                    run = slice(start, min(start + CHUNK, whole.stop))
+                    shifts = int(limits[run].max())
+                    outside = np.arange(shifts)[None, None, :] >= limits[run][:, None, None]
+                    steps.append(_Step(iy, run, int(ly), shifts, y_first,
+                                       outside if outside.any() else None))  # fmt: skip
+    return tuple(steps)
+
+
 # Only the first few dozen offsets of each inverse transform are wanted, so both run as
 # matrix products (BLAS) instead of whole FFTs: ~3x less time for the first pass. The axis with
 # fewer offsets goes second (a cut from one side leaves few offsets along the other axis): the
@@ -173,16 +215,17 @@ def scores(
     energy = float(2.0 * wpower.sum() - wpower[:, 0].sum()) / (GRID * GRID)
     if energy <= 0:
         return np.where(wanted, 0.0, -np.inf)
-    limits = np.array([int((fr.FRAME - w) * shrunk / w) + 1 for w in widths])
-    for iy, ly in enumerate(limits):
-        # Along y first where there are at least as many offsets along x, else along x first.
-        for order, along in ((_y_first, limits >= ly), (_x_first, limits < ly)):
-            for run in _runs(wanted[iy] & along):
-                shifts = int(limits[run].max())
-                product = np.multiply(stretched.row(iy, run), white)  # (k, rows, TOP)
-                corr = order(product, int(ly), shifts, int(limits.max()))
-                outside = np.arange(shifts)[None, None, :] >= limits[run][:, None, None]
-                best[iy, run] = np.where(outside, -np.inf, corr).max(axis=(1, 2))
+    most = int((fr.FRAME - min(widths)) * shrunk / min(widths)) + 1
+    plan = _plan(tuple(widths), shrunk, np.ascontiguousarray(wanted, dtype=bool).tobytes())
+    buffer = np.empty((CHUNK, *white.shape), dtype=np.complex64)  # one for every product
+    for step in plan:
+        spectra = stretched.row(step.iy, step.run)
+        product = np.multiply(spectra, white, out=buffer[: len(spectra)])
+        order = _y_first if step.along_y_first else _x_first
+        corr = order(product, step.ly, step.shifts, most)
+        if step.outside is not None:
+            np.copyto(corr, -np.inf, where=step.outside)
+        best[step.iy, step.run] = corr.max(axis=(1, 2))
     # A stretched basis vector has squared norm shrunk / width per axis.
     norm = np.sqrt(energy) * shrunk / np.sqrt(np.outer(widths, widths))
     result: np.ndarray = best / norm
