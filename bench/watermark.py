@@ -33,7 +33,7 @@ from PIL import Image, ImageDraw, ImageEnhance
 from threadpoolctl import threadpool_limits
 
 from kyctriage.probes.decode import decode
-from kyctriage.watermark import ABSENT, PRESENT, WatermarkKey, detect, embed
+from kyctriage.watermark import ABSENT, INCONCLUSIVE, PRESENT, WatermarkKey, detect, embed
 from kyctriage.watermark.logo import THRESHOLD as LOGO_THRESHOLD
 from kyctriage.watermark.logo import LogoTemplate, detect_logo
 
@@ -324,6 +324,7 @@ def run_one(job: tuple[int, str, Image.Image]) -> dict[str, object]:
         rows[label] = {"tp": verdict == PRESENT, "verdict": verdict, "ms": ms, "ms_neg": ms_plain,
                        "margin": margin, "fp_bound": worst_bound,
                        "fp_plain": (fp_plain == PRESENT) + (fp_plain2 == PRESENT),
+                       "open_plain": (fp_plain == INCONCLUSIVE) + (fp_plain2 == INCONCLUSIVE),
                        "fp_wrong": fp_wrong == PRESENT}  # fmt: skip
     out["rows"] = rows
     # Visible logo, stamped at 60% opacity, 12-20% of the width, then a Telegram re-encode.
@@ -460,8 +461,9 @@ def main() -> None:
     print(f"{len(results)} photographs ({big} with longest side >= 1024 px), preview_size "
           f"{PREVIEW_SIZE}, {elapsed:.0f} s with {args.workers} workers\n")  # fmt: skip
     print("| transformation | TPR >= 1024 px | TPR all | marked called absent | weakest margin z | "
-          "FP unmarked | FP wrong key | ms marked | ms unmarked |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "FP unmarked | FP wrong key | unmarked inconclusive | ms marked | "
+          "ms unmarked |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     checks = fp_total = 0
     worst_bound = 0.0
     for label, _, _ in ROWS:
@@ -471,6 +473,7 @@ def main() -> None:
         tpr_all = sum(row["tp"] for row in rows) / len(rows)
         fp_plain = sum(row["fp_plain"] for row in rows)
         fp_wrong = sum(row["fp_wrong"] for row in rows)
+        open_plain = sum(row["open_plain"] for row in rows)
         checks += 3 * len(rows)
         fp_total += fp_plain + fp_wrong
         ms = float(np.median([row["ms"] for row in rows]))
@@ -480,7 +483,8 @@ def main() -> None:
         worst_bound = max(max(row["fp_bound"] for row in rows), worst_bound)
         print(f"| {label} | {tpr_big:.1%} | {tpr_all:.1%} | {absent}/{len(rows)} | {margin:+.1f} | "
               f"{fp_plain}/{2 * len(rows)} | "
-              f"{fp_wrong}/{len(rows)} | {ms:.1f} | {ms_neg:.1f} |")  # fmt: skip
+              f"{fp_wrong}/{len(rows)} | {open_plain}/{2 * len(rows)} | {ms:.1f} | "
+              f"{ms_neg:.1f} |")  # fmt: skip
     print(
         f"\nfalse positives: {fp_total} in {checks} unmarked or wrong-key checks "
         f"(largest bound claimed by one: {worst_bound:.1e}); PSNR {psnr:.1f} dB"

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from kyctriage.probes.decode import decode
 from kyctriage.scanning.marks import DetectOptions, detect_file
 from kyctriage.watermark import ABSENT, INCONCLUSIVE, PRESENT, crop, detect, embed, regions
-from tests.test_watermark import KEY, OTHER, check, jpeg, textured
+from tests.test_watermark import KEY, OTHER, check, jpeg, preview_of, textured
 
 
 def png(image: Image.Image) -> bytes:
@@ -162,3 +162,44 @@ def test_a_picture_whose_crop_would_not_show_the_mark_is_inconclusive_not_absent
     assert result.verdict == INCONCLUSIVE, result.note
     assert "a crop of a marked picture would score only about" in result.note
     assert check(jpeg(embed(plain, KEY).crop((40, 30, 600, 450)))).verdict != ABSENT
+
+
+def test_a_padded_picture_whose_sky_has_the_paddings_luminance_is_found_whole():
+    """A green padding and a grey-blue sky of the same luminance (195) merge in the flat test;
+    their colours part them: the sky's rows are the picture's, so the region is all of it
+    (its busy part alone is a crop keeping 70% of the height, which no search covers)."""
+    marked = embed(_with_sky(textured(800, 600, seed=9)), KEY)
+    page = Image.new("RGB", (marked.width + 60, marked.height + 50), (162, 219, 161))
+    page.paste(marked, (30, 20))
+    data = jpeg(page)
+    result = check(data)
+    assert result.verdict == PRESENT and "inside the image (" in result.note, result.note
+    preview, _ = preview_of(data)
+    luma = np.asarray(preview.convert("L"), dtype=np.float32)
+    (merged, *_), _ = regions.find(luma)
+    (region, *_), _ = regions.find(luma, np.asarray(preview))
+    assert merged.busy[1] > 60  # in the luminance alone the region starts below the sky
+    assert abs(region.busy[1] - 20 * preview.height / page.height) <= 3, region.busy
+
+
+def test_lines_of_text_set_just_above_and_below_a_picture_do_not_stretch_its_region():
+    """A phone's back office (the bench's layout): lines of text above and below the picture,
+    wider than the margin beside it, join it in the preview; its region is the picture, not
+    the text's width (a box reaching 30 px past the picture, which no crop search covers)."""
+    page = Image.new("RGB", (1080, 2340), (30, 32, 36))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, 1080, 97), fill=(40, 60, 90))
+    box = (150, 390, 950, 1900)
+    line = "Customer 0042 - ID verified - 2026-11-03 14:22"
+    for y in range(109, 2328, 26):
+        beside = box[1] - 20 < y < box[3] + 4
+        for x in (8, box[2] + 12):
+            draw.text((x, y), "KYC" if beside else line, fill=(128, 128, 128))
+    marked = embed(textured(600, 1100, seed=5), KEY)
+    page.paste(marked.resize((box[2] - box[0], box[3] - box[1])), box[:2])
+    decoded = decode(jpeg(page), "JPEG", 10**9, 256)
+    result = detect(decoded.preview, KEY, decoded.upright_size, larger=decoded.upright)
+    assert result.verdict == PRESENT and "inside the image (" in result.note, result.note
+    luma = np.asarray(decoded.preview.convert("L"), dtype=np.float32)
+    (region, *_), _ = regions.find(luma, np.asarray(decoded.preview))
+    assert abs(region.busy[0] - box[0] * decoded.preview.width / page.width) <= 3, region.busy

@@ -89,6 +89,7 @@ def _detect(
     sides = [*preview.size, *(full_size or ())]
     if min(sides) < spread.MIN_SIDE:
         return _inconclusive(key, f"too small: shorter side {min(sides)} px < {spread.MIN_SIDE} px")
+    colour = preview if preview.mode == "RGB" else None  # for the regions' edges
     preview = fr.to_luma(preview)  # once, for the fast test and the crop search
     score = spread.fast_score(preview, key)
     found = spread.fast_result(key, score)
@@ -111,7 +112,7 @@ def _detect(
             reason = (f"a crop of a marked picture would score only about "
                       f"{crop.expected(score.weighted):.1f} here (crop search threshold "
                       f"{crop.THRESHOLD:.2f})")  # fmt: skip
-    inside = _inside(preview, key, crop_search, larger)
+    inside = _inside(preview, key, crop_search, larger, colour)
     if isinstance(inside, WatermarkResult):
         return inside
     if reason is not None and inside.tested:
@@ -179,14 +180,15 @@ def _inside(
     key: WatermarkKey,
     crop_search: bool,
     larger: Callable[[], Image.Image] | None = None,
+    colour: Image.Image | None = None,
 ) -> _Inside | WatermarkResult:
     """The rectangles of photographic content inside a larger image (a screenshot, a padded or
-    bordered picture), each searched as a picture of its own: found in the preview, looked at
-    in the larger decode when there is one."""
+    bordered picture), each searched as a picture of its own: found in the preview (colour: the
+    preview in RGB, when it is), looked at in the larger decode when there is one."""
     luma = np.asarray(preview, dtype=np.float32)
     if regions.fills_frame(luma):
         return _Inside("", "")
-    big, small = regions.find(luma)
+    big, small = regions.find(luma, None if colour is None else np.asarray(colour))
     source = _source(preview, larger) if big else preview
     too_small = "a picture region of {} px is too small to test"
     tested, untested = [], [too_small.format(r.describe()) for r in small[:1]]

@@ -30,6 +30,17 @@ INSETS = (4, 10)
 # inset leaves that of a picture of 170 px or more): half the pairs to make and try.
 LEAST_KEPT = 0.88
 BORDER = 4  # preview px: an image whose edges are busy all round fills its frame
+# A region's box keeps the columns its busy area fills at least this share of (of the fullest):
+# lines of text set a few pixels above or below a picture join it in the preview and would
+# stretch its box across the page.
+CORE = 0.5
+# A picture's flat edge (a sky) can match the page's luminance and join it; beyond each side of
+# the box, rows whose pixels are mostly of none of the page's colours are the picture's still.
+# Colours are binned by COLOUR_BIN grey levels per channel; a page colour takes in its bin's
+# neighbours too (8-15 levels either way: JPEG's ringing beside a step stays inside).
+COLOUR_BIN, RIM_SHARE = 8, 0.02
+BINS = 256 // COLOUR_BIN
+_NEIGHBOURS = np.stack(np.meshgrid(*[(-1, 0, 1)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
 
 
 @dataclass(frozen=True)
@@ -81,28 +92,105 @@ def fills_frame(luma: np.ndarray) -> bool:
     return True
 
 
-def find(luma: np.ndarray) -> tuple[list[Region], list[Region]]:
+def _core(inside: np.ndarray) -> tuple[slice, slice]:
+    """The columns of the box the component (a boolean box) fills at least CORE of, and its
+    rows less those at the top and bottom that reach into the other columns: a picture without
+    the lines of text that touch it (a picture's own ragged edge, a skyline, stays)."""
+    columns = inside.sum(0)
+    kept = np.flatnonzero(columns >= CORE * columns.max())
+    cols = slice(int(kept[0]), int(kept[-1]) + 1)
+    beside = inside[:, : cols.start].any(axis=1) | inside[:, cols.stop :].any(axis=1)
+    within = np.flatnonzero(~beside)
+    if not len(within):
+        return slice(0, len(inside)), cols
+    return slice(int(within[0]), int(within[-1]) + 1), cols
+
+
+def _page_colours(rgb: np.ndarray, page: np.ndarray) -> np.ndarray | None:
+    """Which colour bins are the page's (BINS^3 booleans): those of its pixels on the image's
+    rim (a screen's background, its title bar) holding RIM_SHARE of them or more, and their
+    neighbouring bins. None when no page reaches the rim."""
+    ring = np.ones(page.shape, dtype=bool)
+    ring[1:-1, 1:-1] = False
+    rim = _bins(rgb[ring & page])
+    if not len(rim):
+        return None
+    common = np.flatnonzero(np.bincount(rim) >= RIM_SHARE * len(rim))
+    centres = np.stack(np.unravel_index(common, (BINS,) * 3), axis=1)  # (k, 3)
+    near = np.clip(centres[:, None, :] + _NEIGHBOURS[None], 0, BINS - 1).reshape(-1, 3)
+    like = np.zeros(BINS**3, dtype=bool)
+    like[(near[:, 0] * BINS + near[:, 1]) * BINS + near[:, 2]] = True
+    return like
+
+
+def _bins(pixels: np.ndarray) -> np.ndarray:
+    """The colour bin of each pixel (..., 3) as one index."""
+    bins = (pixels // COLOUR_BIN).astype(np.int32)
+    index: np.ndarray = (bins[..., 0] * BINS + bins[..., 1]) * BINS + bins[..., 2]
+    return index
+
+
+def _reach(strip: np.ndarray, page: np.ndarray) -> int:
+    """How many lines of strip (lines x length x 3, nearest first) run unbroken with more than
+    half their pixels of none of the page's colours. The nearest line alone is looked at first:
+    beside a pasted picture it is the page, and the rest is never needed."""
+    if not len(strip) or (~page[_bins(strip[0])]).mean() <= 0.5:
+        return 0
+    shares = (~page[_bins(strip)]).mean(axis=1)
+    stops = np.flatnonzero(shares <= 0.5)
+    return int(stops[0]) if len(stops) else len(shares)
+
+
+def _grow(
+    box: tuple[int, int, int, int], rgb: np.ndarray, page: np.ndarray
+) -> tuple[int, int, int, int]:
+    """The box grown over the rows (and columns) beyond each side whose pixels are mostly of
+    none of the page's colours: a flat sky the luminance could not tell from the padding."""
+    left, top, right, bottom = box
+    top -= _reach(rgb[:top, left:right][::-1], page)
+    bottom += _reach(rgb[bottom:, left:right], page)
+    left -= _reach(rgb[top:bottom, :left].transpose(1, 0, 2)[::-1], page)
+    right += _reach(rgb[top:bottom, right:].transpose(1, 0, 2), page)
+    return left, top, right, bottom
+
+
+def find(luma: np.ndarray, rgb: np.ndarray | None = None) -> tuple[list[Region], list[Region]]:
     """(regions worth testing, largest first; regions too small to test). Empty when the
-    busy part of the image is the image itself."""
+    busy part of the image is the image itself. rgb (the same pixels in colour, H x W x 3)
+    lets a region grow over a flat edge the luminance merged with the page."""
     luma = luma.astype(np.float32, copy=False)
     height, width = luma.shape
-    busy = ~_page(_flat(luma))
+    page = _page(_flat(luma))
+    colours = None if rgb is None else _page_colours(rgb, page)
+    busy = ~page
     # Opening by a square, done with two box filters: erode, then dilate back.
     eroded = uniform_filter(busy.astype(np.float32), OPENING) > 1 - 1e-3
     opened = uniform_filter(eroded.astype(np.float32), OPENING) > 1e-3
     # A picture's own flat patches (a white wall, a sky) are holes in it, not its outside.
     labels, _ = label(binary_fill_holes(opened))
-    found = []
+    found: list[Region] = []
     for index, slices in enumerate(find_objects(labels), start=1):
         if slices is None:
             continue
-        rows, cols = slices
-        h, w = rows.stop - rows.start, cols.stop - cols.start
-        if max(rows.start, cols.start, height - rows.stop, width - cols.stop) < WHOLE:
+        inside = labels[slices] == index
+        rows, cols = _core(inside)
+        fill = float(inside[rows, cols].mean())
+        box = (slices[1].start + cols.start, slices[0].start + rows.start,
+               slices[1].start + cols.stop, slices[0].start + rows.stop)  # fmt: skip
+        if rgb is not None and colours is not None:
+            grown = _grow(box, rgb, colours)
+            # What it grew over is picture, not page: it counts as filled.
+            area = (box[2] - box[0]) * (box[3] - box[1])
+            added = (grown[2] - grown[0]) * (grown[3] - grown[1]) - area
+            fill = (fill * area + added) / (area + added)
+            box = grown
+        left, top, right, bottom = box
+        if max(top, left, height - bottom, width - right) < WHOLE:
             return [], []
-        fill = float((labels[slices] == index).mean())
-        box = (cols.start, rows.start, cols.stop, rows.stop)
-        found.append(Region(box, h * w / (height * width), fill >= FILL))
+        share = (right - left) * (bottom - top) / (height * width)
+        region = Region(box, share, fill >= FILL)
+        if all(r.busy != box for r in found):  # two parts can grow into one box
+            found.append(region)
     found.sort(key=lambda r: r.share, reverse=True)
     big = [r for r in found if r.shorter >= MIN_REGION]
     small = [r for r in found if r not in big and r.rectangular and r.share >= 0.02]
