@@ -88,13 +88,14 @@ def stars(
     reps: list[int] = []  # in representative order
     joined: dict[int, tuple[int, Verification]] = {}
     placed: dict[int, int] = {}  # group -> its representative's group
-    asked: dict[int, set[int]] = {}  # group -> the representatives it was proposed to
+    untried: set[int] = set()  # groups with no representative to try when their turn came
     inside: dict[int, int] = {}  # representative -> a member it shows inside a larger frame
     for g in order:
         # the hashes propose through any member already placed; the check is against that
         # member's representative itself
         proposed = {placed[h] for h in neighbours.get(g, ()) if h in placed}
-        asked[g] = proposed
+        if not proposed:
+            untried.add(g)
         # placed[] holds representatives only: no scan of every representative (100,000
         # plain pictures are 100,000 representatives)
         found = None
@@ -118,8 +119,7 @@ def stars(
         else:
             joined[g] = found
             features.pop(g, None)  # only representatives are looked at again
-    reps = _gather(reps, joined, placed, neighbours, rank, asked, inside, look,
-                   member=look)  # fmt: skip
+    reps = _gather(reps, joined, placed, neighbours, rank, untried, inside, look)
     out: dict[int, tuple[list[int], dict[int, Verification]]] = {
         r: (list(groups[r]), {}) for r in reps
     }
@@ -136,10 +136,9 @@ def _gather(
     placed: dict[int, int],
     neighbours: dict[int, set[int]],
     rank: dict[int, int],
-    asked: dict[int, set[int]],
+    untried: set[int],
     inside: dict[int, int],
     look: Callable[[int], Features | None],
-    member: Callable[[int], Features | None],
 ) -> list[int]:
     """A second look, once every group is placed. (1) A representative that shows one of
     its members inside a larger frame (a screenshot, a page around the picture: the frame
@@ -160,7 +159,7 @@ def _gather(
     def checked(rep: Features, groups: list[int]) -> tuple[dict[int, Verification], list[int]]:
         passed, failed = {}, []
         for m in groups:
-            mine = member(m)
+            mine = look(m)
             check = verify(rep, mine) if mine is not None else None
             if check is not None and check.verified:
                 passed[m] = check
@@ -202,7 +201,7 @@ def _gather(
     for g in reps:
         if g in moved:
             continue
-        if asked.get(g):
+        if g not in untried:
             continue  # it had representatives to try and passed none: no second chance
         fresh = {placed[h] for h in neighbours.get(g, ())}
         proposed = [r for r in fresh if r != g and placed[r] == r and r not in moved]
