@@ -8,14 +8,16 @@
 The set is bench/kyc_lookalikes.py's (kyctriage.demo.lookalikes: document templates, customers'
 flatbed scans, booth captures and selfies, natural photos, 13 re-posted variants of each). No
 candidate generation and no scan: every file is decoded as the scan decodes it for verification
-(scanning/looks.py: JPEG drafted to >= VERIFY_PREVIEW), and features() + verify() run on
+(scanning/looks.py: the working copy, a JPEG drafted to >= VERIFY_PREVIEW), and features() +
+verify() run on
 
 - true pairs: each original against each of its variants (the figure is the share verified, per
   variant family); both orders, since a cluster's representative may be either;
 - hard negatives: every pair of different customers of one template and one capture (scan-scan,
   booth-booth, selfie-selfie), original against original and original against one variant of
-  the other (the variant cycles through the 13), and each customer's captures against each
-  other (one document, other photographs);
+  the other (the variant cycles through the 13), original against every screenshot of the
+  other (both ways), and each customer's captures against each other (one document, other
+  photographs);
 - natural photos against each other.
 
 Reported: true-pair recall per family, false links per negative kind (must be zero), the
@@ -45,7 +47,6 @@ from kyctriage.demo.lookalikes import Label, LookalikeSet, write_set  # noqa: E4
 from kyctriage.match import verify  # noqa: E402
 from kyctriage.model import Verification  # noqa: E402
 from kyctriage.probes import decode  # noqa: E402
-from kyctriage.scanning.looks import VERIFY_PREVIEW  # noqa: E402
 from kyctriage.scanning.options import DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE  # noqa: E402
 
 
@@ -94,6 +95,13 @@ def pairs(bench: LookalikeSet) -> list[Pair]:
             name, label = variants[turn % len(variants)]
             turn += 1
             out.append(Pair(f"{capture} vs variant", label.family, original[p], name))
+            # a document shown small in a screenshot is where look-alikes are hardest to tell
+            # apart (compare's wrong `near` answers were all such): every one, both ways round
+            for one, other in ((p, q), (q, p)):
+                for name, label in by_photo[other]:
+                    if label.family == "screenshot":
+                        out.append(Pair(f"{capture} vs screenshot", label.family,
+                                        original[one], name))  # fmt: skip
     for photos in customers.values():
         for p, q in itertools.combinations(sorted(photos), 2):
             out.append(Pair("one customer, other capture", "", original[p], original[q]))
@@ -108,10 +116,10 @@ def look(name: str) -> verify.Features:
     """As scanning/looks.py sees the file (cached per process)."""
     if name not in _features:
         data = (_folder / name).read_bytes()
-        fmt = decode.sniff(data)
-        size = max(DEFAULT_PREVIEW_SIZE, VERIFY_PREVIEW)
-        _features[name] = verify.features(decode.decode(data, fmt, DEFAULT_MAX_PIXELS,
-                                                        size).preview)  # fmt: skip
+        shown = decode.decode(data, decode.sniff(data), DEFAULT_MAX_PIXELS,
+                              DEFAULT_PREVIEW_SIZE, working=True)  # fmt: skip
+        assert shown.working is not None
+        _features[name] = verify.features(shown.working)
     return _features[name]
 
 

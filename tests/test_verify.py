@@ -277,3 +277,30 @@ def test_ratio_test_matches_are_knnmatchs() -> None:
                 if f[0].distance < verify.RATIO * f[1].distance]  # fmt: skip
         ia, ib = verify._matches(a, b)
         assert list(zip(ia.tolist(), ib.tolist(), strict=True)) == want
+
+
+@pytest.fixture(scope="module")
+def screenshotted() -> tuple[bytes, bytes, bytes]:
+    """Two customers' scans of one ID card, and the second's in a desktop screenshot (the
+    tuning set's o0010_08.png: the document at ~1/2.8 of the scan's working copy), which
+    passed against the first's scan: no 32 px region of that small a document is the portrait
+    alone, and every region agreed enough."""
+    found = {p.customer: (p, c) for p, c in lookalikes.photographs(1, 3, 6) if p.capture == "scan"}
+    first, second = (lookalikes.draw(*found[f"id-1-0/c00{k}"]) for k in (3, 4))
+    shot = dict(variants.variants(second, 10, "1:id-1-0/c004/scan"))["screenshot desktop png"]
+    return jpeg(first, 92), jpeg(second, 92), shot
+
+
+def test_another_customers_document_shown_small_is_not_verified(
+    screenshotted: tuple[bytes, bytes, bytes],
+) -> None:
+    """Shown small, every informative cell must agree (verify.REDUCED): the other customer's
+    portrait and name disagree in a few cells, while the customer's own scan agrees in all."""
+    first, second, shot = (_as_verified(data) for data in screenshotted)
+    wrong = verify.verify(first, shot)
+    assert wrong.inliers >= verify.MIN_INLIERS and min(wrong.scale, 1 / wrong.scale) < 1 / 2
+    assert wrong.weakest_region >= verify.MIN_REGION  # the regions alone would link them
+    assert wrong.agreeing >= verify.MIN_AGREEMENT * wrong.blocks
+    assert (wrong.verified, wrong.reason) == (False, "content differs"), wrong
+    own = verify.verify(second, shot)
+    assert own.verified and own.agreeing == own.blocks, own
