@@ -203,3 +203,18 @@ def test_lines_of_text_set_just_above_and_below_a_picture_do_not_stretch_its_reg
     luma = np.asarray(decoded.preview.convert("L"), dtype=np.float32)
     (region, *_), _ = regions.find(luma, np.asarray(decoded.preview))
     assert abs(region.busy[0] - box[0] * decoded.preview.width / page.width) <= 3, region.busy
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_opening_and_the_filled_holes_are_scipys(seed):
+    """The shifted-AND opening and the one-labelling hole filling give what scipy.ndimage's box
+    filters and binary_fill_holes gave, edges (mirrored) included."""
+    from scipy.ndimage import binary_fill_holes, uniform_filter
+
+    rng = np.random.default_rng(seed)
+    busy = uniform_filter(rng.random((97, 130)), 5) > 0.5 - 0.02 * seed  # blobs, holes, edges
+    eroded = uniform_filter(busy.astype(np.float32), regions.OPENING) > 1 - 1e-3
+    opened = uniform_filter(eroded.astype(np.float32), regions.OPENING) > 1e-3
+    assert np.array_equal(regions._erode(busy), eroded)
+    assert np.array_equal(~regions._erode(~regions._erode(busy)), opened)
+    assert np.array_equal(regions._fill_holes(busy), binary_fill_holes(busy))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import binary_fill_holes, find_objects, label, uniform_filter  # type: ignore[import-untyped]
+from scipy.ndimage import find_objects, label, uniform_filter  # type: ignore[import-untyped]
 
 # A pixel is flat where its 3x3 neighbourhood varies by less than this (grey levels): a UI's
 # backgrounds, borders and padding, even after JPEG q85; a photograph's noise and texture is not.
@@ -70,15 +70,23 @@ def _flat(luma: np.ndarray) -> np.ndarray:
     return flat
 
 
+def _reaching_edge(mask: np.ndarray) -> np.ndarray:
+    """The parts of mask (4-connected) that reach the image's edge."""
+    labels, count = label(mask)
+    reaching = np.zeros(count + 1, dtype=bool)
+    reaching[labels[0]] = reaching[labels[-1]] = reaching[labels[:, 0]] = True
+    reaching[labels[:, -1]] = True
+    reaching[0] = False  # outside mask
+    found: np.ndarray = reaching[labels]
+    return found
+
+
 def _page(flat: np.ndarray) -> np.ndarray:
     """The page around the pictures: the flat areas that reach the image's edge. A picture's own
     flat patch (a sky, a wall) at its edge is set apart from the page by the few busy pixels of
     the step between their colours, so it stays part of the picture (the opening below would
     wipe that thin line out if flatness alone were the test)."""
-    labels, _ = label(flat)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    page: np.ndarray = np.isin(labels, edge[edge > 0])
-    return page
+    return _reaching_edge(flat)
 
 
 def fills_frame(luma: np.ndarray) -> bool:
@@ -154,6 +162,28 @@ def _grow(
     return left, top, right, bottom
 
 
+def _erode(mask: np.ndarray) -> np.ndarray:
+    """mask eroded by an OPENING x OPENING square, its outside mirrored at the image's edges
+    (scipy.ndimage's "reflect"): along each axis, a window's AND built from two halves of it."""
+    half = OPENING // 2
+    for _ in range(2):  # along y, then along x (each pass leaves the result transposed)
+        run = np.pad(mask, ((half, half), (0, 0)), mode="symmetric")
+        width = 1  # run[i] holds the AND of the `width` rows from i on
+        while width < OPENING:
+            step = min(width, OPENING - width)
+            run = run[:-step] & run[step:]
+            width += step
+        mask = run.T
+    return np.ascontiguousarray(mask)
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """mask with every hole filled: the parts of its outside (4-connected, as
+    scipy.ndimage.binary_fill_holes has it) that do not reach the image's edge. One labelling
+    instead of binary_fill_holes's repeated dilations (~3 ms on a 512 px preview)."""
+    return ~_reaching_edge(~mask)
+
+
 def find(luma: np.ndarray, rgb: np.ndarray | None = None) -> tuple[list[Region], list[Region]]:
     """(regions worth testing, largest first; regions too small to test). Empty when the
     busy part of the image is the image itself. rgb (the same pixels in colour, H x W x 3)
@@ -162,12 +192,10 @@ def find(luma: np.ndarray, rgb: np.ndarray | None = None) -> tuple[list[Region],
     height, width = luma.shape
     page = _page(_flat(luma))
     colours = None if rgb is None else _page_colours(rgb, page)
-    busy = ~page
-    # Opening by a square, done with two box filters: erode, then dilate back.
-    eroded = uniform_filter(busy.astype(np.float32), OPENING) > 1 - 1e-3
-    opened = uniform_filter(eroded.astype(np.float32), OPENING) > 1e-3
+    # Opening by a square: erode, then dilate back (the dilation is the erosion of the rest).
+    opened = ~_erode(~_erode(~page))
     # A picture's own flat patches (a white wall, a sky) are holes in it, not its outside.
-    labels, _ = label(binary_fill_holes(opened))
+    labels, _ = label(_fill_holes(opened))
     found: list[Region] = []
     for index, slices in enumerate(find_objects(labels), start=1):
         if slices is None:
