@@ -443,3 +443,16 @@ def test_the_tilt_cache_holds_every_shape_from_one_to_five_either_way_up():
     ~0.15 s per picture."""
     shapes = {round(math.log(r) / math.log(tilt.SHAPE_STEP)) for r in np.geomspace(0.2, 5, 400)}
     assert len(shapes) <= tilt.SHAPES
+
+
+def test_the_tilt_searchs_eight_views_are_the_band_turned_and_flipped():
+    """_views gathers each view's band by index; the same as transposing and flipping the
+    whitened corner (a flip multiplies index k by (-1)^k) and taking the band."""
+    white = np.random.default_rng(3).standard_normal((frame.BLOCK, frame.BLOCK)).astype(np.float32)
+    parity = 1 - 2 * (np.arange(frame.BLOCK) % 2).astype(np.float32)
+    ones = np.ones_like(parity)
+    for seen, (transpose, flip_rows, flip_cols) in zip(tilt._views(white), frame.ORIENTATIONS,
+                                                       strict=True):  # fmt: skip
+        view = white.T if transpose else white
+        factor = np.outer(parity if flip_rows else ones, parity if flip_cols else ones)
+        assert np.array_equal(seen, (view * factor)[frame.BAND])

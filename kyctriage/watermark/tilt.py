@@ -84,16 +84,28 @@ def _turned(key: WatermarkKey, shape: int) -> tuple[np.ndarray, float]:
     return np.stack(rows), norm
 
 
-def _views(white: np.ndarray) -> np.ndarray:
-    """The whitened band seen in the eight views (dihedral group): (8, BAND_SIZE)."""
-    parity = 1 - 2 * (np.arange(fr.BLOCK) % 2).astype(np.float32)
-    views = []
+def _view_maps() -> tuple[np.ndarray, np.ndarray]:
+    """For each of the eight views (dihedral group), where each band coefficient of the view
+    comes from in the upright BLOCK x BLOCK corner (flat index) and its sign (a flip multiplies
+    index k by (-1)^k): (8, BAND_SIZE) each."""
+    parity = 1 - 2 * (np.arange(fr.BLOCK) % 2)
+    index = np.arange(fr.BLOCK * fr.BLOCK).reshape(fr.BLOCK, fr.BLOCK)
+    ones = np.ones_like(parity)
+    sources, signs = [], []
     for transpose, flip_rows, flip_cols in fr.ORIENTATIONS:
-        view = white.T if transpose else white
-        ones = np.ones_like(parity)
+        sources.append((index.T if transpose else index)[fr.BAND])
         factor = np.outer(parity if flip_rows else ones, parity if flip_cols else ones)
-        views.append((view * factor)[fr.BAND])
-    return np.stack(views)
+        signs.append(factor[fr.BAND])
+    return np.stack(sources), np.stack(signs).astype(np.float32)
+
+
+_SOURCES, _SIGNS = _view_maps()
+
+
+def _views(white: np.ndarray) -> np.ndarray:
+    """The whitened band seen in the eight views: (8, BAND_SIZE)."""
+    seen: np.ndarray = white.ravel()[_SOURCES] * _SIGNS
+    return seen
 
 
 def search(score: spread.FastScore, size: tuple[int, int], key: WatermarkKey) -> TiltScore:
