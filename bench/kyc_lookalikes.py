@@ -244,16 +244,27 @@ def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base:
         nearest = int(distance.argmin())
         first = bench.labels[_key(ref[nearest])] if distance[nearest] <= 10 else None
         _tally(bench, bench.labels[_key(r)], first, first is None, base)
-    # The same reference as indexes, built by the CLI from a folder of links to the originals.
-    folder = bench.folder / "reference"
-    shutil.rmtree(folder, ignore_errors=True)  # from a previous run on a kept set
+    # The same reference as indexes, built by the CLI from a folder of links to the originals,
+    # in a folder of this run's own beside the set (links need one file system; runs sharing
+    # a kept set must not rebuild each other's indexes under their feet).
+    work = Path(tempfile.mkdtemp(prefix=f"{bench.folder.name}-refs-", dir=bench.folder.parent))
+    try:
+        _indexed(bench, ref, leak_side, indexed, workers, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return elapsed, hashes_only
+
+
+def _indexed(bench: LookalikeSet, ref: list[FileRecord], leak_side: Side,
+             indexed: dict[str, Figures], workers: int, work: Path) -> None:  # fmt: skip
+    """Compare against the reference as indexes (SQLite, sharded, sharded with its pictures
+    moved away), built in `work`."""
+    folder = work / "reference"
     folder.mkdir()
     for r in ref:
         os.link(bench.folder / _key(r), folder / r.path)
     for name, options in INDEXES:
-        out = bench.folder / f"reference-{name.replace(' ', '-')}"
-        shutil.rmtree(out, ignore_errors=True)
-        out.unlink(missing_ok=True)
+        out = work / f"reference-{name.replace(' ', '-')}"
         built = subprocess.run([sys.executable, "-m", "kyctriage", "index", "build", str(folder),
                                 "-o", str(out), "--workers", str(workers), *options],
                                cwd=BENCH.parent, capture_output=True, text=True)  # fmt: skip
@@ -263,10 +274,9 @@ def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base:
                 _score(bench, image, indexed[name])
     # The sharded index again with its source pictures moved away: nothing can be verified,
     # so a near candidate is an unverified-candidate, never a near match.
-    built = bench.folder / "reference-sharded-index"
+    built = work / "reference-sharded-index"
     if "sharded index" in indexed:
         moved = folder.with_name("reference-moved")
-        shutil.rmtree(moved, ignore_errors=True)
         folder.rename(moved)
         try:
             indexed[UNREACHABLE] = Figures()
@@ -274,7 +284,6 @@ def compare(records: list[FileRecord], bench: LookalikeSet, ours: Figures, base:
                 _score(bench, image, indexed[UNREACHABLE])
         finally:
             moved.rename(folder)
-    return elapsed, hashes_only
 
 
 # -- the table ---------------------------------------------------------------------------------
