@@ -9,9 +9,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
+from kyctriage import regions
 from kyctriage.aspect import DEFAULT_ASPECT_RATIOS, AspectRatios, describe
 from kyctriage.errors import one_line
-from kyctriage.watermark import crop, regions, spread, tilt
+from kyctriage.watermark import crop, spread, tilt
 from kyctriage.watermark import frame as fr
 from kyctriage.watermark.keys import WatermarkKey
 from kyctriage.watermark.result import (

@@ -4,14 +4,17 @@ screenshots), and an honest verdict where a picture inside is too small to test.
 from __future__ import annotations
 
 import io
+import random
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from kyctriage import regions
+from kyctriage.demo.variants import _screen_desktop
 from kyctriage.probes.decode import decode
 from kyctriage.scanning.marks import DetectOptions, detect_file
-from kyctriage.watermark import ABSENT, INCONCLUSIVE, PRESENT, crop, detect, embed, regions
+from kyctriage.watermark import ABSENT, INCONCLUSIVE, PRESENT, crop, detect, embed
 from tests.test_watermark import KEY, OTHER, check, jpeg, preview_of, textured
 
 
@@ -218,3 +221,30 @@ def test_the_opening_and_the_filled_holes_are_scipys(seed):
     assert np.array_equal(regions._erode(busy), eroded)
     assert np.array_equal(~regions._erode(~regions._erode(busy)), opened)
     assert np.array_equal(regions._fill_holes(busy), binary_fill_holes(busy))
+
+
+def _luma(image: Image.Image, longest: int = 256) -> np.ndarray:
+    scale = longest / max(image.size)
+    small = image.convert("L").resize(
+        (round(image.width * scale), round(image.height * scale)), Image.Resampling.BOX
+    )
+    return np.asarray(small, dtype=np.float32)
+
+
+def test_the_picture_inside_a_window_inside_a_desktop_is_found_not_the_window():
+    """find() sees the viewer window as one busy region (its flat inside is a hole in it,
+    not the desktop's page); pictures() looks inside a region framed by flat edges."""
+    picture = textured(800, 600)
+    desktop = _screen_desktop(picture, 0.5, random.Random(3))
+    luma = _luma(desktop)
+    (window,), _ = regions.find(luma)
+    assert window.share > 0.8
+    (box,) = regions.pictures(luma)
+    left, top, right, bottom = box
+    scale = luma.shape[1] / desktop.width
+    # the picture: 0.5 of the viewer's height (926 px), 4:3
+    assert abs((bottom - top) - 463 * scale) <= 4 and abs((right - left) - 617 * scale) <= 4
+
+
+def test_a_photograph_shows_no_pictures(pair):
+    assert regions.pictures(_luma(pair[0])) == []

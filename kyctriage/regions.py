@@ -1,7 +1,12 @@
-"""Rectangles of photographic content inside a larger image: a screenshot, a padded picture."""
+"""Rectangles of photographic content inside a larger image: a screenshot, a padded picture.
+
+Used by the watermark detector (each region searched as a picture of its own) and by the
+candidate search of verified matching (match/candidates.py: a picture's keys taken from the
+photographs a screenshot shows, not from its window's chrome)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,12 +97,18 @@ def _page(flat: np.ndarray) -> np.ndarray:
 def fills_frame(luma: np.ndarray) -> bool:
     """True when no edge of the image has a flat run of any length: the common case of a
     photograph, decided on the border strips alone (cheap)."""
-    edges = (luma[:BORDER], luma[-BORDER:], luma[:, :BORDER].T, luma[:, -BORDER:].T)
-    for strip in edges:
-        flat = _flat(np.ascontiguousarray(strip, dtype=np.float32))[1:-1]
-        if flat.any(axis=0).mean() > 0.1:  # more than a tenth of that edge has flat pixels
-            return False
-    return True
+    # more than a tenth of an edge with flat pixels: not a photograph filling its frame
+    return all(_flat_share(strip) <= 0.1 for strip in _edges(luma))
+
+
+def _edges(luma: np.ndarray) -> Iterator[np.ndarray]:
+    yield from (luma[:BORDER], luma[-BORDER:], luma[:, :BORDER].T, luma[:, -BORDER:].T)
+
+
+def _flat_share(strip: np.ndarray) -> float:
+    """The share of an edge's length (a BORDER-deep strip along it) with flat pixels."""
+    flat = _flat(np.ascontiguousarray(strip, dtype=np.float32))[1:-1]
+    return float(flat.any(axis=0).mean())
 
 
 def _core(inside: np.ndarray) -> tuple[slice, slice]:
@@ -223,3 +234,47 @@ def find(luma: np.ndarray, rgb: np.ndarray | None = None) -> tuple[list[Region],
     big = [r for r in found if r.shorter >= MIN_REGION]
     small = [r for r in found if r not in big and r.rectangular and r.share >= 0.02]
     return big[:MAX_REGIONS], small
+
+
+# A region whose every edge is flat along at least FRAMED of its length, a few pixels inside
+# its busy area (any of INSETS: a window's title bar is a step right at its edge), frames
+# pictures (a viewer window on a desktop, a page shown in a chat), and is no photograph: the
+# pictures are looked for inside it, up to NESTING frames deep. A photograph's own flat
+# patches reach at most some of its edges (a sky, a wall).
+FRAMED = 0.4
+NESTING = 3
+# A picture's box (pictures()): the busy area less this (preview px); the busy area is wider
+# than the picture by the flat test's window and JPEG's ringing (INSETS says more).
+PICTURE_INSET = 2
+
+
+def pictures(luma: np.ndarray, depth: int = NESTING) -> list[tuple[int, int, int, int]]:
+    """The boxes (left, top, right, bottom in luma's pixels, largest first) of the pictures
+    shown inside an image: find's rectangular regions (a pasted picture, a document on a
+    page), and inside a region framed by flat edges (a window inside a desktop) those found
+    there in turn. Empty when the image is a photograph itself (its busy part is the image)."""
+    if fills_frame(luma):
+        return []
+    big, small = find(luma)
+    found: list[tuple[int, int, int, int]] = []
+    for region in (r for r in big + small if r.rectangular):
+        frame = _frame(luma, region) if depth > 0 else None
+        if frame is None:
+            found.append(region.box(PICTURE_INSET))
+            continue
+        left, top, right, bottom = frame
+        inside = pictures(luma[top:bottom, left:right], depth - 1)
+        found += [(a + left, b + top, c + left, d + top) for a, b, c, d in inside]
+    return found
+
+
+def _frame(luma: np.ndarray, region: Region) -> tuple[int, int, int, int] | None:
+    """The region's box inside its flat frame, or None when no inset finds it framed."""
+    for inset in INSETS:
+        left, top, right, bottom = region.box(inset)
+        inner = luma[top:bottom, left:right]
+        if min(inner.shape) <= 2 * BORDER:
+            return None
+        if all(_flat_share(strip) >= FRAMED for strip in _edges(inner)):
+            return left, top, right, bottom
+    return None
