@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import random
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from kyctriage.demo.variants import jpeg, png
-from kyctriage.match import candidates, stars, verify
+from kyctriage.demo import lookalikes
+from kyctriage.demo.variants import _screen_desktop, jpeg, png
+from kyctriage.match import candidates, cross, stars, verify
 from kyctriage.match.verify import Features
 from kyctriage.model import Report, Verification
 from kyctriage.probes import decode
@@ -228,3 +230,58 @@ def test_a_pictures_coarse_keys_meet_a_small_copys_own_keys(corpus: Path) -> Non
     own = looks.features(small).descriptors
     nearest = np.bitwise_count(coarse[:, None, :] ^ own[None, :, :]).sum(axis=2).min(axis=1)
     assert float(np.mean(nearest <= candidates.RADIUS)) > 0.5
+
+
+def test_a_picture_shown_small_in_screenshots_sharing_their_chrome_proposes_its_original() -> None:
+    """Ten booth captures (one backdrop) and a desktop screenshot of each, the capture at a
+    third of the viewer: the whole screenshots' keys are mostly the window's, which every
+    screenshot shares, and out-vote some originals; the keys of the picture each shows,
+    searched apart, propose every original."""
+    booths = [p for p in lookalikes.photographs(3, 2, 10) if p[0].capture == "booth"][:10]
+    originals = [lookalikes.draw(photo, customer) for photo, customer in booths]
+    rng = random.Random(1)
+    shots = [_screen_desktop(picture, 0.35, rng) for picture in originals]
+    seen = [looks.features(p) for p in originals + shots]
+    keys = [candidates.keys(f) for f in seen]
+    n = len(originals)
+    whole = set(zip(*(side.tolist() for side in candidates.pairs(keys)), strict=True))
+    assert not {(i, i + n) for i in range(n)} <= whole
+    shown = [(i, desc) for i, f in enumerate(seen) for desc in candidates.shown(f)]
+    assert {i for i, _ in shown} >= set(range(n, 2 * n))  # each screenshot shows its picture
+    inner = set(zip(*(side.tolist() for side in cross.shown(shown, keys)), strict=True))
+    assert {(i, i + n) for i in range(n)} <= whole | inner
+
+
+def test_a_copy_joins_its_original_and_the_screenshot_showing_it_follows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The screenshot (S) ranks first by its pixels; the original (O) is not proposed to it
+    and finds nothing (X) to join; the copy (C), proposed to both, passes against S, which
+    shows it small, and against O. C joins O, not S, and S follows: one cluster, where C
+    leading S's cluster and O left alone would be two."""
+    names = ("S", "X", "O", "C")
+    grays = [np.zeros((576 if name == "S" else 768, 1024), np.uint8) for name in names]
+    name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
+
+    def picture(e: SimpleNamespace) -> Features:
+        none = np.empty((0, 2), np.float32)
+        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
+
+    def check(a: Features, b: Features) -> Verification:
+        one, other = name_of[id(a.gray)], name_of[id(b.gray)]
+        if "X" in (one, other):
+            return Verification(False, "no geometric fit")
+        scale = 0.3 if one == "S" else 1 / 0.3 if other == "S" else 1.0
+        return Verification(True, "verified", scale=scale)
+
+    monkeypatch.setattr(stars, "verify", check)
+    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(4)])
+    edges = (np.array([3, 3, 2], np.intp), np.array([0, 2, 1], np.intp))  # C-S, C-O, O-X
+    found = stars.stars(
+        table,  # type: ignore[arg-type]
+        np.arange(4),
+        edges,
+        lambda e: (0, False, 0, "", "", str(e.i)),
+        picture,  # type: ignore[arg-type]
+    )
+    assert [sorted(rows) for rows, _ in found] == [[0, 2, 3]]

@@ -19,7 +19,15 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from kyctriage.match.verify import PATCH, Features
+from kyctriage import regions
+from kyctriage.match.verify import (
+    KEYPOINTS,
+    MIN_CELLS,
+    PATCH,
+    Features,
+    detailed_cells,
+    informative,
+)
 
 # Descriptors per picture kept for the search (an even spread of ORB's keypoints, every
 # scale of its pyramid: a picture inside a screenshot matches the original's coarse levels).
@@ -53,19 +61,81 @@ COARSE_KEYS = 150
 def keys(seen: Features) -> NDArray[np.uint8]:
     """The descriptors of a picture the search keeps: at most KEYS of its working copy's
     (an even spread) and those of a copy reduced to COARSE px."""
-    desc = seen.descriptors
+    return _joined([_spread(seen.descriptors), _reduced(seen.gray)])
+
+
+# A screenshot's keys are mostly its window's: text, icons and bars that every screenshot of
+# one app shares, which out-vote the picture it shows (votes 4-15 against 0-1.5 on the
+# bench). The pictures an image shows (regions.pictures: rectangles of photographic content
+# on a flat page, looked for on a copy reduced to REGIONS px, the watermark detector's
+# preview scale) therefore each get keys of their own, as if each were a picture: its crop's
+# (KEYS of KEYPOINTS) and those of the crop brought to COARSE px, the scale of its original's
+# coarse keys (shown whole, the picture is its original, however small it is shown). They
+# search the pictures' keys apart (cross.shown), so no other picture's candidates change.
+# A picture shown too small or too plain to be verified (verify.informative, and fewer
+# detailed cells than a check's content test needs: a scanned page shown in a chat, its
+# document a few dozen pixels wide) proposes nothing: its check could only say "low
+# information", which compare reports as an unverified candidate.
+REGIONS = 256
+
+
+def shown(seen: Features) -> tuple[NDArray[np.uint8], ...]:
+    """The descriptors of each picture an image shows inside it (largest first); none for a
+    photograph that fills its frame."""
+    found = []
+    for left, top, right, bottom in _pictures(seen.gray):
+        crop = np.ascontiguousarray(seen.gray[top:bottom, left:right])
+        if min(crop.shape) <= 2 * PATCH:
+            continue
+        orb = cv2.ORB.create(KEYPOINTS, edgeThreshold=PATCH, patchSize=PATCH, fastThreshold=10)
+        keypoints, own = orb.detectAndCompute(crop, None)
+        if not informative(crop, len(keypoints)) or detailed_cells(crop) < MIN_CELLS:
+            continue
+        found.append(_joined([_spread(_descriptors(own)), _reduced(crop, always=True)]))
+    return tuple(found)
+
+
+def _pictures(gray: NDArray[np.uint8]) -> list[tuple[int, int, int, int]]:
+    """regions.pictures of the working copy, in its pixels."""
+    f = min(1.0, REGIONS / max(gray.shape))
+    small = gray
+    if f < 1:
+        size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
+        small = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8)
+    height, width = gray.shape
+    return [
+        (max(0, round(left / f)), max(0, round(top / f)),
+         min(width, round(right / f)), min(height, round(bottom / f)))
+        for left, top, right, bottom in regions.pictures(small.astype(np.float32))
+    ]  # fmt: skip
+
+
+def _spread(desc: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """At most KEYS descriptors, an even spread (ORB lists them level by level)."""
     if len(desc) > KEYS:
         desc = desc[np.linspace(0, len(desc) - 1, KEYS).astype(np.intp)]
-    gray = seen.gray
-    if max(gray.shape) > COARSE * 1.5:
-        f = COARSE / max(gray.shape)
-        size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
-        small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        orb = cv2.ORB.create(COARSE_KEYS, edgeThreshold=PATCH, patchSize=PATCH, fastThreshold=10)
-        _, coarse = orb.detectAndCompute(small, None)
-        if coarse is not None and len(coarse):
-            desc = np.concatenate([desc, coarse])
-    return np.ascontiguousarray(desc, np.uint8)
+    return desc
+
+
+def _reduced(gray: NDArray[np.uint8], always: bool = False) -> NDArray[np.uint8]:
+    """COARSE_KEYS descriptors of the picture brought to COARSE px: only of a picture well
+    larger (a small one's own keys are at that scale already) unless `always`."""
+    if not always and max(gray.shape) <= COARSE * 1.5:
+        return np.empty((0, 32), np.uint8)
+    f = COARSE / max(gray.shape)
+    size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
+    resample = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(gray, size, interpolation=resample)
+    orb = cv2.ORB.create(COARSE_KEYS, edgeThreshold=PATCH, patchSize=PATCH, fastThreshold=10)
+    return _descriptors(orb.detectAndCompute(small, None)[1])
+
+
+def _descriptors(found: object) -> NDArray[np.uint8]:
+    return np.asarray(found if isinstance(found, np.ndarray) else np.empty((0, 32)), np.uint8)
+
+
+def _joined(parts: Sequence[NDArray[np.uint8]]) -> NDArray[np.uint8]:
+    return np.ascontiguousarray(np.concatenate(parts), np.uint8)
 
 
 Pairs = tuple[NDArray[np.intp], NDArray[np.intp]]

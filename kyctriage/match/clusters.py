@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from kyctriage.match import candidates, search
+from kyctriage.match import candidates, cross, search
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries
 from kyctriage.match.stars import Edges, Pictures, stars
 from kyctriage.model import (
@@ -40,6 +40,7 @@ THRESHOLDS = Thresholds(
 )
 
 Keys = Callable[[Entry], NDArray[np.uint8] | None]
+Shown = Callable[[Entry], tuple[NDArray[np.uint8], ...]]
 
 
 def _group_edges(keys: Sequence[object]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
@@ -279,13 +280,19 @@ def _cluster(
 _KIND_ORDER = {KIND_EXACT: 0, KIND_SAME_PIXELS: 1, KIND_NEAR: 2}
 
 
-def _local(table: Arrays, same: NDArray[np.intp], keys: Keys) -> Edges:
+def _local(table: Arrays, same: NDArray[np.intp], keys: Keys, shown: Shown | None) -> Edges:
     """Candidate edges from local features (candidates.py), one picture per identity group
-    (a photograph's many exact copies would crowd every bucket its descriptors fall in)."""
+    (a photograph's many exact copies would crowd every bucket its descriptors fall in), and
+    those of the pictures they show inside them (cross.shown: a screenshot's photograph)."""
     _, first = np.unique(same, return_index=True)
     chosen = np.zeros(len(table), bool)
     chosen[first] = True
-    return candidates.pairs([keys(e) if chosen[i] else None for i, e in enumerate(table.entries)])
+    per_picture = [keys(e) if chosen[i] else None for i, e in enumerate(table.entries)]
+    found = [candidates.pairs(per_picture)]
+    if shown is not None:
+        inner = [(i, desc) for i in first.tolist() for desc in shown(table.entries[i])]
+        found.append(cross.shown(inner, per_picture))
+    return _joined(found)
 
 
 def cluster(
@@ -293,6 +300,7 @@ def cluster(
     views: ViewMap | None = None,
     pictures: Pictures | None = None,
     keys: Keys | None = None,
+    shown: Shown | None = None,
 ) -> Clustering:
     """Group the records that show the same photograph; singletons are not clusters.
 
@@ -302,7 +310,8 @@ def cluster(
     a near member joins only through its verified match with the representative (stars.py);
     without it, candidates are joined as components of the hash rule (records alone).
     `keys` (a picture's descriptors for the candidate search) adds local-feature candidates
-    to the hashes' (crops, screenshots, re-posts whose hashes moved)."""
+    to the hashes' (crops, screenshots, re-posts whose hashes moved); `shown` those of the
+    pictures a picture shows inside it (candidates.shown)."""
     records = list(records)
     table = Arrays(entries(records, views))
     if not len(table):
@@ -312,7 +321,7 @@ def cluster(
         same = components(len(table), *_identity(table))
         if keys is not None:
             near, crowded = _edges(table, _seeable(table, same, keys))
-            near = _joined([near, _local(table, same, keys)])
+            near = _joined([near, _local(table, same, keys, shown)])
         else:
             near, crowded = _edges(table)
         found = stars(table, same, near, _rep_key, pictures)

@@ -119,6 +119,8 @@ class Looks(Protocol):
 
     def keys(self, e: Entry) -> NDArray[np.uint8] | None: ...
 
+    def shown(self, e: Entry) -> tuple[NDArray[np.uint8], ...]: ...
+
 
 def _near_pairs(leak: Arrays, ref: Arrays) -> tuple[set[tuple[int, int]], int]:
     """(leak row, reference row) pairs that pass the rule, upright or in a view."""
@@ -252,6 +254,13 @@ def _local_pairs(lk: Arrays, rf: Arrays, leak: Looks, ref: Looks) -> set[tuple[i
     leak_keys = [leak.keys(lk.entries[rows[0]]) for rows in leak_copies]
     ref_keys = [ref.keys(rf.entries[rows[0]]) for rows in ref_copies]
     a, b = cross.between(leak_keys, ref_keys)
+    # a leak picture's pictures shown inside it (a screenshot's photograph) search apart
+    inner = [
+        (x, desc) for x, rows in enumerate(leak_copies) for desc in leak.shown(lk.entries[rows[0]])
+    ]
+    found, b_shown = cross.between([desc for _, desc in inner], ref_keys)
+    a = np.concatenate([a, np.array([x for x, _ in inner], np.intp)[found]])
+    b = np.concatenate([b, b_shown])
     return {(i, j) for x, y in zip(a.tolist(), b.tolist(), strict=True)
             for i in leak_copies[x] for j in ref_copies[y]}  # fmt: skip
 

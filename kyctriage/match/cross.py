@@ -88,3 +88,19 @@ def _count(
     across = pa < n
     ids, score = pair_votes(da[across], db[across], pa[across] * pictures + pb[across], spread)
     return (ids // pictures).astype(np.intp), (ids % pictures - n).astype(np.intp), score
+
+
+def shown(inner: Sequence[tuple[int, NDArray[np.uint8]]], keys: Keys) -> Pairs:
+    """Candidate pairs (a, b) of picture indexes, a < b, for the pictures shown inside others
+    (candidates.shown: (index of the picture showing it, its descriptors)): each one's
+    PER_PICTURE best-voted pictures, the one showing it aside, with at least MIN_VOTES. A
+    descriptor is weighed by the pictures of `keys` it matches, as in `between`."""
+    if not inner:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    owners = np.array([owner for owner, _ in inner], np.intp)
+    a, b, count = votes([desc for _, desc in inner], keys)
+    keep = (b != owners[a]) & (count >= MIN_VOTES)
+    a, b, count = a[keep], b[keep], count[keep]
+    chosen = _top(a, count)
+    a, b = owners[a[chosen]], b[chosen]
+    return np.minimum(a, b), np.maximum(a, b)

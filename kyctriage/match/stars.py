@@ -90,6 +90,37 @@ def stars(
     placed: dict[int, int] = {}  # group -> its representative's group
     untried: set[int] = set()  # groups with no representative to try when their turn came
     inside: dict[int, int] = {}  # representative -> a member it shows inside a larger frame
+
+    def absorb(q: int, leader: Features, r: int, frame: Features, new: bool) -> bool:
+        """r, a larger frame that shows q's picture (a screenshot ranked first by its
+        pixels), joins q's cluster if it passes against q, and its members so far follow
+        where they pass; the rest are left on their own. q becomes a representative, in r's
+        place, when `new`. The copies of the picture that come later are then checked
+        against q itself, which a small picture in a frame may fail."""
+        back = verify(leader, frame)
+        if not back.verified:
+            return False
+        inside.pop(r, None)
+        if new:
+            reps[reps.index(r)] = q
+            placed[q] = q
+        else:
+            reps.remove(r)
+        placed[r] = q
+        joined[r] = (q, back)
+        features.pop(r, None)
+        for m in [m for m, (rep, _) in joined.items() if rep == r]:
+            seen = look(m)
+            check = verify(leader, seen) if seen is not None else None
+            if check is not None and check.verified:
+                joined[m] = (q, check)
+                placed[m] = q
+            else:
+                del joined[m]
+                placed[m] = m
+                reps.append(m)
+        return True
+
     for g in order:
         # the hashes propose through any member already placed; the check is against that
         # member's representative itself
@@ -100,6 +131,8 @@ def stars(
         # plain pictures are 100,000 representatives)
         found = None
         mine = None
+        # a representative whose larger frame shows g: g's own cluster is looked for first
+        frame: tuple[int, Verification, Features] | None = None
         for r in sorted(proposed, key=rank.__getitem__):
             theirs = look(r)
             if theirs is None:
@@ -108,11 +141,24 @@ def stars(
             if mine is None:
                 break
             check = verify(theirs, mine)
-            if check.verified:
+            if not check.verified:
+                continue
+            if frame is None and r not in inside and _footprint(check, mine, theirs) < EMBEDDED:
+                frame = (r, check, theirs)
+                continue
+            found = (r, check)
+            break
+        if frame is not None and mine is not None:
+            r, check, theirs = frame
+            if found is None:
+                if absorb(g, mine, r, theirs, new=True):
+                    continue  # g leads the cluster of the frame that shows it
                 found = (r, check)
-                if r not in inside and _footprint(check, mine, theirs) < EMBEDDED:
-                    inside[r] = g
-                break
+                inside[r] = g
+            else:
+                leader = look(found[0])
+                if leader is not None:
+                    absorb(found[0], leader, r, theirs, new=False)
         placed[g] = g if found is None else found[0]
         if found is None:
             reps.append(g)

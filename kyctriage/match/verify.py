@@ -184,8 +184,22 @@ def features(picture: Image.Image) -> Features:
         gray_image = gray_image.resize(size, Image.Resampling.BOX)
     gray = np.ascontiguousarray(np.asarray(gray_image, np.uint8))
     points, descriptors, shapes = _detected(gray)
-    informative = len(points) >= MIN_KEYPOINTS and _textured(gray) >= MIN_BLOCKS
-    return Features(gray, points, descriptors, informative, scale, shapes=shapes)
+    return Features(gray, points, descriptors, informative(gray, len(points)), scale, shapes=shapes)
+
+
+def informative(gray: NDArray[np.uint8], keypoints: int) -> bool:
+    """Whether a picture with this many keypoints has the keypoints and the detail to be
+    told from a look-alike (MIN_KEYPOINTS, MIN_BLOCKS)."""
+    return keypoints >= MIN_KEYPOINTS and _textured(gray) >= MIN_BLOCKS
+
+
+def detailed_cells(gray: NDArray[np.uint8]) -> int:
+    """The CELL x CELL cells of a picture whose detail reaches TEXTURE: a check's content
+    test needs MIN_CELLS informative cells in the overlap, or says "low information"."""
+    hp = _high_pass(gray)
+    rows, cols = hp.shape[0] // CELL, hp.shape[1] // CELL
+    grid = hp[: rows * CELL, : cols * CELL].reshape(rows, CELL, cols, CELL)
+    return int((grid.std(axis=(1, 3)) >= TEXTURE).sum())
 
 
 # Block rows filtered at once by _textured, and the picture's rows taken on either side of

@@ -30,10 +30,12 @@ VERIFY_PREVIEW = decode.WORK_SIZE
 class Look:
     """A worker's features of one informative picture: the file holding them (the grey
     working copy is ~0.2-0.8 MB, too much to keep in memory for every picture of a scan)
-    and the descriptors the candidate search needs (candidates.keys)."""
+    and the descriptors the candidate search needs (candidates.keys; candidates.shown: of
+    each picture it shows inside it, a screenshot's photograph)."""
 
     spill: str
     keys: NDArray[np.uint8]
+    shown: tuple[NDArray[np.uint8], ...] = ()
 
 
 def see(working: Image.Image, folder: str) -> Look | None:
@@ -51,7 +53,7 @@ def keep(seen: Features, folder: str) -> Look | None:
         # our own object into our own private folder (mkdtemp, mode 0700): pickled whole,
         # so fields verification adds to Features travel without a change here
         pickle.dump(seen, out, protocol=pickle.HIGHEST_PROTOCOL)
-    return Look(path, candidates.keys(seen))
+    return Look(path, candidates.keys(seen), candidates.shown(seen))
 
 
 def load(look: Look) -> Features | None:
@@ -106,6 +108,10 @@ class Looks:
     def keys(self, e: Entry) -> NDArray[np.uint8] | None:
         look = self.looks.get((e.root, e.path))
         return look.keys if look is not None else None
+
+    def shown(self, e: Entry) -> tuple[NDArray[np.uint8], ...]:
+        look = self.looks.get((e.root, e.path))
+        return look.shown if look is not None else ()
 
 
 @dataclass

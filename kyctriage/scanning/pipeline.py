@@ -610,7 +610,7 @@ def scan(
         records.sort(key=lambda r: record_order(r, options.roots))
         analysed = attribute_all(tuple(records), options.profile)
         found = looks.Looks(seen)
-        clusters = cluster(analysed, pictures=found.features, keys=found.keys)
+        clusters = cluster(analysed, pictures=found.features, keys=found.keys, shown=found.shown)
     profile = options.profile
     meta = ScanMeta(
         tool_version=__version__,
