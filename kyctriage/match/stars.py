@@ -90,6 +90,9 @@ def stars(
     placed: dict[int, int] = {}  # group -> its representative's group
     untried: set[int] = set()  # groups with no representative to try when their turn came
     inside: dict[int, int] = {}  # representative -> a member it shows inside a larger frame
+    members: dict[int, list[int]] = {}  # representative -> the groups joined to it so far
+    # a representative that became a member (absorb): the group in its place in `reps`, None
+    succeeded: dict[int, int | None] = {}
 
     def absorb(q: int, leader: Features, r: int, frame: Features, new: bool) -> bool:
         """r, a larger frame that shows q's picture (a screenshot ranked first by its
@@ -102,19 +105,20 @@ def stars(
             return False
         inside.pop(r, None)
         if new:
-            reps[reps.index(r)] = q
             placed[q] = q
-        else:
-            reps.remove(r)
+        succeeded[r] = q if new else None
         placed[r] = q
         joined[r] = (q, back)
         features.pop(r, None)
-        for m in [m for m, (rep, _) in joined.items() if rep == r]:
+        followers = members.setdefault(q, [])
+        followers.append(r)
+        for m in members.pop(r, []):
             seen = look(m)
             check = verify(leader, seen) if seen is not None else None
             if check is not None and check.verified:
                 joined[m] = (q, check)
                 placed[m] = q
+                followers.append(m)
             else:
                 del joined[m]
                 placed[m] = m
@@ -164,7 +168,9 @@ def stars(
             reps.append(g)
         else:
             joined[g] = found
+            members.setdefault(found[0], []).append(g)
             features.pop(g, None)  # only representatives are looked at again
+    reps = [g for g in (_successor(r, succeeded) for r in reps) if g is not None]
     reps = _gather(reps, joined, placed, neighbours, rank, untried, inside, look)
     out: dict[int, tuple[list[int], dict[int, Verification]]] = {
         r: (list(groups[r]), {}) for r in reps
@@ -174,6 +180,14 @@ def stars(
         rows.extend(groups[g])
         checks.update(dict.fromkeys(groups[g], check))
     return [(rows, checks) for rows, checks in out.values() if len(rows) > 1]
+
+
+def _successor(r: int, succeeded: dict[int, int | None]) -> int | None:
+    """The representative in r's place in the order: r's successor's, and so on."""
+    found: int | None = r
+    while found is not None and found in succeeded:
+        found = succeeded[found]
+    return found
 
 
 def _gather(
