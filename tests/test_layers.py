@@ -12,7 +12,13 @@ PACKAGE = Path(kyctriage.__file__).parent
 # From the bottom (records and errors) to the top (the command line). A module may import
 # its own layer or a lower one.
 LAYERS = (
-    ("kyctriage.errors", "kyctriage.model", "kyctriage.aspect", "kyctriage.untrusted"),
+    (
+        "kyctriage.errors",
+        "kyctriage.model",
+        "kyctriage.aspect",
+        "kyctriage.regions",
+        "kyctriage.untrusted",
+    ),
     ("kyctriage.serialise",),
     ("kyctriage.probes", "kyctriage.watermark"),
     ("kyctriage.attribution",),

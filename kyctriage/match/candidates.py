@@ -19,7 +19,6 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from kyctriage import regions
 from kyctriage.match.verify import (
     KEYPOINTS,
     MIN_CELLS,
@@ -97,6 +96,10 @@ def shown(seen: Features) -> tuple[NDArray[np.uint8], ...]:
 
 def _pictures(gray: NDArray[np.uint8]) -> list[tuple[int, int, int, int]]:
     """regions.pictures of the working copy, in its pixels."""
+    # regions needs scipy.ndimage (~0.26 s to import): imported by the worker that first
+    # looks, not on the scan's start-up path before the workers fork
+    from kyctriage import regions
+
     f = min(1.0, REGIONS / max(gray.shape))
     small = gray
     if f < 1:
