@@ -165,12 +165,12 @@ def _high_pass(gray: NDArray[np.uint8]) -> NDArray[np.float32]:
 
 
 def _block_stats(
-    hp: NDArray[np.float32],
+    hp: NDArray[np.float32], size: int = BLOCK
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Per BLOCK x BLOCK tile: the high-pass image's tiles (rows, cols, BLOCK*BLOCK) and std."""
-    rows, cols = hp.shape[0] // BLOCK, hp.shape[1] // BLOCK
-    grid = hp[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK)
-    tiles = grid.transpose(0, 2, 1, 3).reshape(rows, cols, BLOCK * BLOCK)
+    """Per size x size tile: the high-pass image's tiles (rows, cols, size*size) and std."""
+    rows, cols = hp.shape[0] // size, hp.shape[1] // size
+    grid = hp[: rows * size, : cols * size].reshape(rows, size, cols, size)
+    tiles = grid.transpose(0, 2, 1, 3).reshape(rows, cols, size * size)
     return tiles, tiles.std(axis=2)
 
 
@@ -196,10 +196,7 @@ def informative(gray: NDArray[np.uint8], keypoints: int) -> bool:
 def detailed_cells(gray: NDArray[np.uint8]) -> int:
     """The CELL x CELL cells of a picture whose detail reaches TEXTURE: a check's content
     test needs MIN_CELLS informative cells in the overlap, or says "low information"."""
-    hp = _high_pass(gray)
-    rows, cols = hp.shape[0] // CELL, hp.shape[1] // CELL
-    grid = hp[: rows * CELL, : cols * CELL].reshape(rows, CELL, cols, CELL)
-    return int((grid.std(axis=(1, 3)) >= TEXTURE).sum())
+    return int((_block_stats(_high_pass(gray), CELL)[1] >= TEXTURE).sum())
 
 
 # Block rows filtered at once by _textured, and the picture's rows taken on either side of
