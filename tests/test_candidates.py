@@ -127,7 +127,9 @@ def test_plain_pictures_form_no_cluster_and_are_read_once(
     monkeypatch.setattr(looks, "read_file", counted)
     kept: list[object] = []
     keep = looks.keep
-    monkeypatch.setattr(looks, "keep", lambda seen, folder: kept.append(keep(seen, folder)))
+    monkeypatch.setattr(
+        looks, "keep", lambda seen, folder, closer=None: kept.append(keep(seen, folder, closer))
+    )
     report = scan(ScanOptions(roots=(str(tmp_path),), in_process=True))
     assert sorted(reads) == sorted(set(reads)) and len(reads) == 41
     assert kept == [None] * 41  # too plain: no features kept
@@ -285,3 +287,64 @@ def test_a_copy_joins_its_original_and_the_screenshot_showing_it_follows(
         picture,  # type: ignore[arg-type]
     )
     assert [sorted(rows) for rows, _ in found] == [[0, 2, 3]]
+
+
+def test_a_picture_that_tried_another_representative_tries_its_later_candidates_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The screenshot (S) is proposed to another screenshot (X, ranked before it: their
+    window's keys) and to a copy (C, ranked after it: the keys of the picture S shows). At
+    S's turn it fails against X and C is not placed yet; C then joins its original (O).
+    Once every picture is placed, S tries O, which it could not try at its turn, and joins
+    it: S is not left alone for having had X to try."""
+    names = ("O", "X", "S", "C")
+    grays = [np.zeros((768, 1024), np.uint8) for _ in names]
+    name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
+
+    def picture(e: SimpleNamespace) -> Features:
+        none = np.empty((0, 2), np.float32)
+        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
+
+    def check(a: Features, b: Features) -> Verification:
+        if "X" in (name_of[id(a.gray)], name_of[id(b.gray)]):
+            return Verification(False, "no geometric fit")
+        return Verification(True, "verified", scale=1.0)
+
+    monkeypatch.setattr(stars, "verify", check)
+    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(4)])
+    edges = (np.array([2, 2, 3], np.intp), np.array([1, 3, 0], np.intp))  # S-X, S-C, C-O
+    found = stars.stars(
+        table,  # type: ignore[arg-type]
+        np.arange(4),
+        edges,
+        lambda e: (0, False, 0, "", "", str(e.i)),
+        picture,  # type: ignore[arg-type]
+    )
+    assert [sorted(rows) for rows, _ in found] == [[0, 2, 3]]
+
+
+def test_a_scanned_page_in_a_screenshot_proposes_its_original_from_the_closer_decode(
+    tmp_path: Path,
+) -> None:
+    """Scanned pages of one template's customers, each shown in a 1920 px desktop screenshot
+    (PNG) at 70% of the viewer: in the 1,024 px working copy the document is too small
+    to propose anything; its keys taken from the decode itself (looks.see hands it to
+    candidates.shown) propose each page's own original."""
+    scans = [p for p in lookalikes.photographs(3, 1, 6) if p[0].capture == "scan"][:6]
+    originals = [lookalikes.draw(photo, customer) for photo, customer in scans]
+    rng = random.Random(2)
+    shots = []
+    for picture in originals:
+        data = png(_screen_desktop(picture, 0.7, rng))
+        shots.append(decode.decode(data, "PNG", 10**8, 256, working=True))
+    seen = [looks.features(p) for p in originals]
+    keys = [candidates.keys(f) for f in seen]
+    n = len(originals)
+    working = [looks.features(d.working) for d in shots if d.working is not None]
+    assert not any(candidates.shown(f) for f in working)  # too small in the working copy
+    looked = [looks.see(d, str(tmp_path)) for d in shots]
+    shown = [(n + i, desc) for i, look in enumerate(looked) if look for desc in look.shown]
+    assert {i for i, _ in shown} == set(range(n, 2 * n))
+    pairs = cross.shown(shown, keys + [None] * n)
+    inner = set(zip(*(side.tolist() for side in pairs), strict=True))
+    assert {(i, i + n) for i in range(n)} <= inner

@@ -13,11 +13,12 @@ are skipped. Candidates only propose; stars.py verifies."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from kyctriage.match.verify import (
     KEYPOINTS,
@@ -76,14 +77,32 @@ def keys(seen: Features) -> NDArray[np.uint8]:
 # document a few dozen pixels wide) proposes nothing: its check could only say "low
 # information", which compare reports as an unverified candidate.
 REGIONS = 256
+CLOSER = 2048  # longest side of the closer decode a shown picture's keys are taken from
 
 
-def shown(seen: Features) -> tuple[NDArray[np.uint8], ...]:
+def shown(
+    seen: Features, closer: Callable[[], Image.Image] | None = None
+) -> tuple[NDArray[np.uint8], ...]:
     """The descriptors of each picture an image shows inside it (largest first); none for a
-    photograph that fills its frame."""
+    photograph that fills its frame. `closer` gives the decode the working copy was reduced
+    from (decode.Decoded.upright), where each shown picture's keys are then taken: a page
+    shown in a 1,920 px screenshot has its document at ~150 px in the 1,024 px working copy,
+    too small to propose anything, and at ~290 px in the decode (bench/README.md)."""
+    boxes = _pictures(seen.gray)
+    source, f = seen.gray, 1.0
+    if boxes and closer is not None:
+        larger = closer()
+        if larger.width > seen.gray.shape[1]:
+            if max(larger.size) > CLOSER:  # a large PNG: as near as a screen needs
+                larger = larger.copy()
+                larger.thumbnail((CLOSER, CLOSER), Image.Resampling.BOX)
+            source = np.asarray(larger.convert("L"), np.uint8)
+            f = source.shape[1] / seen.gray.shape[1]
     found = []
-    for left, top, right, bottom in _pictures(seen.gray):
-        crop = np.ascontiguousarray(seen.gray[top:bottom, left:right])
+    for left, top, right, bottom in boxes:
+        crop = np.ascontiguousarray(
+            source[round(top * f) : round(bottom * f), round(left * f) : round(right * f)]
+        )
         if min(crop.shape) <= 2 * PATCH:
             continue
         orb = cv2.ORB.create(KEYPOINTS, edgeThreshold=PATCH, patchSize=PATCH, fastThreshold=10)

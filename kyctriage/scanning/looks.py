@@ -6,7 +6,7 @@ import hashlib
 import os
 import pickle
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,14 +38,19 @@ class Look:
     shown: tuple[NDArray[np.uint8], ...] = ()
 
 
-def see(working: Image.Image, folder: str) -> Look | None:
-    """Features of a decoded working copy, written into `folder` (the scan's temporary
-    folder, never the evidence or the output). None for a picture too plain to verify: it
-    keeps nothing and is linked only by its identity (SHA-256, same-pixel data hash)."""
-    return keep(features(working), folder)
+def see(decoded: decode.Decoded, folder: str) -> Look | None:
+    """Features of a decode's working copy (decode.decode(working=True)), written into
+    `folder` (the scan's temporary folder, never the evidence or the output). None for a
+    picture too plain to verify: it keeps nothing and is linked only by its identity
+    (SHA-256, same-pixel data hash). The pictures it shows take their keys from the decode
+    itself, closer than the working copy (candidates.shown)."""
+    assert decoded.working is not None
+    return keep(features(decoded.working), folder, decoded.upright)
 
 
-def keep(seen: Features, folder: str) -> Look | None:
+def keep(
+    seen: Features, folder: str, closer: Callable[[], Image.Image] | None = None
+) -> Look | None:
     if not seen.informative:
         return None
     handle, path = tempfile.mkstemp(dir=folder, suffix=".features")
@@ -53,7 +58,7 @@ def keep(seen: Features, folder: str) -> Look | None:
         # our own object into our own private folder (mkdtemp, mode 0700): pickled whole,
         # so fields verification adds to Features travel without a change here
         pickle.dump(seen, out, protocol=pickle.HIGHEST_PROTOCOL)
-    return Look(path, candidates.keys(seen), candidates.shown(seen))
+    return Look(path, candidates.keys(seen), candidates.shown(seen, closer))
 
 
 def load(look: Look) -> Features | None:
@@ -69,30 +74,40 @@ def features_of(data: bytes, options: ScanOptions) -> Features:
     """Features of an image file's bytes, decoded as a scan's worker decodes it (format
     sniffed, EXIF orientation applied, the VERIFY_PREVIEW draft). Raises FileProblem. Pixel
     work on untrusted bytes: call it in a supervised worker (scanning/workers.run_supervised)."""
-    fmt = decode.sniff(data)
-    shown = decode.decode(data, fmt, options.max_pixels, options.preview_size, working=True)
+    shown = _decoded(data, options)
     assert shown.working is not None
     return features(shown.working)
 
 
-def file_features(fs_path: str, sha256: str, options: ScanOptions) -> Features | None:
-    """Features of the file a record was made from, read again (a resumed scan's records,
-    a reference picture in compare). None when it cannot be had or is not the file the
-    record describes (its SHA-256 differs): the match then stays unverified, never joined.
-    Pixel work on untrusted bytes: call it in a supervised worker."""
+def look_of(data: bytes, options: ScanOptions, folder: str) -> Look | None:
+    """The look a scan's worker keeps of an image file's bytes (decoded as features_of
+    decodes them), spilled into `folder`. Raises FileProblem; run supervised."""
+    return see(_decoded(data, options), folder)
+
+
+def _decoded(data: bytes, options: ScanOptions) -> decode.Decoded:
+    fmt = decode.sniff(data)
+    return decode.decode(data, fmt, options.max_pixels, options.preview_size, working=True)
+
+
+def look_file(fs_path: str, sha256: str, options: ScanOptions, folder: str) -> Look | None:
+    """A resumed scan's look at a file whose record came from the journal (run supervised).
+    None when it cannot be had or is not the file the record describes (its SHA-256
+    differs): its matches then stay unverified, never joined."""
     try:
-        content = read_file(fs_path, options.max_file_bytes)
-        if hashlib.sha256(content.data).hexdigest() != sha256:
-            return None
-        return features_of(content.data, options)
+        data = _recorded(fs_path, sha256, options)
+        return look_of(data, options, folder) if data is not None else None
     except FileProblem:
         return None
 
 
-def look_file(fs_path: str, sha256: str, options: ScanOptions, folder: str) -> Look | None:
-    """A resumed scan's look at a file whose record came from the journal (run supervised)."""
-    seen = file_features(fs_path, sha256, options)
-    return keep(seen, folder) if seen is not None else None
+def _recorded(fs_path: str, sha256: str, options: ScanOptions) -> bytes | None:
+    """The file's bytes when it can be read and is still the one recorded, else None."""
+    try:
+        content = read_file(fs_path, options.max_file_bytes)
+    except FileProblem:
+        return None
+    return content.data if hashlib.sha256(content.data).hexdigest() == sha256 else None
 
 
 class Looks:

@@ -82,17 +82,23 @@ def _read_member(archive: str, name: str, max_bytes: int) -> bytes:
 def look(item: Where, options: ScanOptions) -> Features | str:
     """Features of the picture, or why it cannot be had (runs in a supervised worker)."""
     try:
-        if item.member is not None:
-            data = _read_member(item.location, item.member, options.max_file_bytes)
-        elif "://" in item.location:
-            data = _read_url(item.location, options.max_file_bytes)
-        else:
-            data = read_file(item.location, options.max_file_bytes).data
-        if hashlib.sha256(data).hexdigest() != item.sha256:
-            return "not the picture named: its SHA-256 differs (changed or replaced)"
-        return features_of(data, options)
+        return features_of(_data(item, options), options)
     except FileProblem as exc:
         return str(exc)
+
+
+def _data(item: Where, options: ScanOptions) -> bytes:
+    """The picture's bytes, read again from where its record names it; FileProblem when
+    they cannot be had or are no longer the picture named."""
+    if item.member is not None:
+        data = _read_member(item.location, item.member, options.max_file_bytes)
+    elif "://" in item.location:
+        data = _read_url(item.location, options.max_file_bytes)
+    else:
+        data = read_file(item.location, options.max_file_bytes).data
+    if hashlib.sha256(data).hexdigest() != item.sha256:
+        raise FileProblem("not the picture named: its SHA-256 differs (changed or replaced)")
+    return data
 
 
 def pictures(options: ScanOptions) -> Pictures:
@@ -120,8 +126,10 @@ def pictures(options: ScanOptions) -> Pictures:
 def _keep(item: Where, options: ScanOptions, folder: str) -> looks.Look | None:
     """A saved scan's picture read again and its features spilled into `folder` (run
     supervised); None when it cannot be had or is too plain to verify."""
-    got = look(item, options)
-    return None if isinstance(got, str) else looks.keep(got, folder)
+    try:
+        return looks.look_of(_data(item, options), options, folder)
+    except FileProblem:
+        return None
 
 
 def kept(items: Sequence[Entry], options: ScanOptions, folder: str) -> looks.Looks:
