@@ -74,9 +74,9 @@ def features_of(data: bytes, options: ScanOptions) -> Features:
     """Features of an image file's bytes, decoded as a scan's worker decodes it (format
     sniffed, EXIF orientation applied, the VERIFY_PREVIEW draft). Raises FileProblem. Pixel
     work on untrusted bytes: call it in a supervised worker (scanning/workers.run_supervised)."""
-    shown = _decoded(data, options)
-    assert shown.working is not None
-    return features(shown.working)
+    decoded = _decoded(data, options)
+    assert decoded.working is not None
+    return features(decoded.working)
 
 
 def look_of(data: bytes, options: ScanOptions, folder: str) -> Look | None:
