@@ -268,15 +268,30 @@ def test_a_mirrored_copy_verifies_without_a_second_detection(
 
 
 def test_ratio_test_matches_are_knnmatchs() -> None:
-    """The ratio test on batchDistance's two nearest is BFMatcher.knnMatch's, ties included."""
+    """The ratio test on the two nearest is BFMatcher.knnMatch's, ties included."""
     rng = np.random.default_rng(5)
-    for values, rows in ((256, (600, 500)), (3, (40, 7)), (2, (2, 3))):
+    for values, rows in ((256, (600, 500)), (3, (40, 7)), (2, (2, 3)), (2, (300, 300))):
         a, b = (rng.integers(0, values, (n, 32), dtype=np.uint8) for n in rows)
+        a[1::2] = a[::2][: len(a[1::2])]  # equal descriptors: a nearest at 0 and 0
         knn = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(b, a, k=2)
         want = [(f[0].trainIdx, f[0].queryIdx) for f in knn
                 if f[0].distance < verify.RATIO * f[1].distance]  # fmt: skip
         ia, ib = verify._matches(a, b)
         assert list(zip(ia.tolist(), ib.tolist(), strict=True)) == want
+
+
+def test_the_two_nearest_are_opencvs() -> None:
+    """faiss's distances give OpenCV's two nearest (cv2.batchDistance) exactly; where
+    several are nearest, the index is one of them (the ratio test then fails: equal
+    distances never pass it)."""
+    rng = np.random.default_rng(7)
+    for values, rows in ((256, (600, 600)), (256, (2, 5)), (4, (200, 50)), (2, (64, 64))):
+        a, b = (rng.integers(0, values, (n, 32), dtype=np.uint8) for n in rows)
+        want, _ = cv2.batchDistance(b, a, cv2.CV_32S, K=2, normType=cv2.NORM_HAMMING)
+        dist, nearest = verify._two_nearest(b, a)
+        assert np.array_equal(dist, want)
+        every = np.unpackbits(b[:, None] ^ a[None], axis=2).sum(axis=2)
+        assert np.array_equal(every[np.arange(len(b)), nearest], want[:, 0])
 
 
 @pytest.fixture(scope="module")
