@@ -123,17 +123,19 @@ def test_phash_falls_back_to_scipy_only_on_near_ties(monkeypatch):
     assert len(calls) == 4  # two of ours, two of imagehash's
 
 
-def test_the_scan_path_does_not_import_scipy():
+def test_the_scan_path_does_not_import_scipy_or_faiss():
     """scipy.fft costs ~0.4 s of start-up, serial before the workers fork; only the watermark
-    detectors (with a profile) and near-tied phashes need it."""
+    detectors (with a profile) and near-tied phashes need it. faiss (~30 ms, 40 MB) loads
+    with the first verification check."""
     import subprocess
     import sys
 
     code = (
-        "import sys, kyctriage.cli.main, kyctriage.scanning.pipeline; print('scipy' in sys.modules)"
+        "import sys, kyctriage.cli.main, kyctriage.scanning.pipeline, kyctriage.match.verify;"
+        " print('scipy' in sys.modules, 'faiss' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 def test_row_medians_are_numpys_medians():
