@@ -314,3 +314,26 @@ def test_a_scanned_page_in_a_screenshot_proposes_its_original_from_the_closer_de
     pairs = cross.shown(shown, keys + [None] * n)
     inner = set(zip(*(side.tolist() for side in pairs), strict=True))
     assert {(i, i + n) for i in range(n)} <= inner
+
+
+def test_a_look_brings_the_picture_down_once(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keys() and shown() find the coarse keys and the pictures shown on one copy brought
+    down to COARSE (= REGIONS) px, made once by the worker, and find what each finds alone."""
+    photo = Image.open(corpus / "exif-org" / "fujifilm-dx10.jpg").convert("RGB")
+    seen = looks.features(_screenshot(photo, 0.5))
+    alone = (candidates.keys(seen), candidates.shown(seen))
+    assert alone[1]  # the photograph shown in the window has keys of its own
+    whole: list[bool] = []  # each resize: of the whole working copy?
+    resize = candidates.cv2.resize
+    monkeypatch.setattr(
+        candidates.cv2,
+        "resize",
+        lambda x, *a, **kw: whole.append(x is seen.gray) or resize(x, *a, **kw),
+    )
+    look = looks.keep(seen, str(tmp_path))
+    assert look is not None
+    assert whole.count(True) == 1
+    assert np.array_equal(look.keys, alone[0])
+    assert all(np.array_equal(a, b) for a, b in zip(look.shown, alone[1], strict=True))

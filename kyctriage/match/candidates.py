@@ -58,10 +58,11 @@ COARSE = 256
 COARSE_KEYS = 150
 
 
-def keys(seen: Features) -> NDArray[np.uint8]:
+def keys(seen: Features, small: NDArray[np.uint8] | None = None) -> NDArray[np.uint8]:
     """The descriptors of a picture the search keeps: at most KEYS of its working copy's
-    (an even spread) and those of a copy reduced to COARSE px."""
-    return _joined([_spread(seen.descriptors), _reduced(seen.gray)])
+    (an even spread) and those of a copy reduced to COARSE px (`small`, when given: the
+    picture brought down to REGIONS px, which is that copy too)."""
+    return _joined([_spread(seen.descriptors), _reduced(seen.gray, small=small)])
 
 
 # A screenshot's keys are mostly its window's: text, icons and bars that every screenshot of
@@ -81,14 +82,17 @@ CLOSER = 2048  # longest side of the closer decode a shown picture's keys are ta
 
 
 def shown(
-    seen: Features, closer: Callable[[], Image.Image] | None = None
+    seen: Features,
+    small: NDArray[np.uint8] | None = None,
+    closer: Callable[[], Image.Image] | None = None,
 ) -> tuple[NDArray[np.uint8], ...]:
     """The descriptors of each picture an image shows inside it (largest first); none for a
     photograph that fills its frame. `closer` gives the decode the working copy was reduced
     from (decode.Decoded.upright), where each shown picture's keys are then taken: a page
     shown in a 1,920 px screenshot has its document at ~150 px in the 1,024 px working copy,
-    too small to propose anything, and at ~290 px in the decode (bench/README.md)."""
-    boxes = _pictures(seen.gray)
+    too small to propose anything, and at ~290 px in the decode (bench/README.md).
+    `small`: the picture brought down to REGIONS px."""
+    boxes = _pictures(seen.gray, small)
     source, f = seen.gray, 1.0
     if boxes and closer is not None:
         larger = closer()
@@ -113,22 +117,32 @@ def shown(
     return tuple(found)
 
 
-def _pictures(gray: NDArray[np.uint8]) -> list[tuple[int, int, int, int]]:
-    """regions.pictures of the working copy, in its pixels."""
+def small(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The picture brought down to REGIONS px (as it is when smaller): where regions are
+    looked for, and, REGIONS being COARSE, the copy whose keys meet small pictures' (a
+    worker makes it once for keys() and shown(): ~1.1 ms of a 1000 px working copy)."""
+    f = REGIONS / max(gray.shape)
+    if f >= 1:
+        return gray
+    size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
+    return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8)
+
+
+def _pictures(
+    gray: NDArray[np.uint8], reduced: NDArray[np.uint8] | None = None
+) -> list[tuple[int, int, int, int]]:
+    """regions.pictures of the working copy, in its pixels (`reduced`: small(gray))."""
     # regions needs scipy.ndimage (~0.26 s to import): imported by the worker that first
     # looks, not on the scan's start-up path before the workers fork
     from kyctriage import regions
 
     f = min(1.0, REGIONS / max(gray.shape))
-    small = gray
-    if f < 1:
-        size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
-        small = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8)
+    reduced = small(gray) if reduced is None else reduced
     height, width = gray.shape
     return [
         (max(0, round(left / f)), max(0, round(top / f)),
          min(width, round(right / f)), min(height, round(bottom / f)))
-        for left, top, right, bottom in regions.pictures(small.astype(np.float32))
+        for left, top, right, bottom in regions.pictures(reduced.astype(np.float32))
     ]  # fmt: skip
 
 
@@ -139,15 +153,19 @@ def _spread(desc: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return desc
 
 
-def _reduced(gray: NDArray[np.uint8], always: bool = False) -> NDArray[np.uint8]:
-    """COARSE_KEYS descriptors of the picture brought to COARSE px: only of a picture well
-    larger (a small one's own keys are at that scale already) unless `always`."""
+def _reduced(
+    gray: NDArray[np.uint8], always: bool = False, small: NDArray[np.uint8] | None = None
+) -> NDArray[np.uint8]:
+    """COARSE_KEYS descriptors of the picture brought to COARSE px (`small`, when it is that
+    copy already): only of a picture well larger (a small one's own keys are at that scale
+    already) unless `always`."""
     if not always and max(gray.shape) <= COARSE * 1.5:
         return np.empty((0, 32), np.uint8)
     f = COARSE / max(gray.shape)
     size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
-    resample = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
-    small = cv2.resize(gray, size, interpolation=resample)
+    if small is None or f >= 1 or small.shape != (size[1], size[0]):
+        resample = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
+        small = np.asarray(cv2.resize(gray, size, interpolation=resample), np.uint8)
     orb = cv2.ORB.create(COARSE_KEYS, edgeThreshold=PATCH, patchSize=PATCH, fastThreshold=10)
     return _descriptors(orb.detectAndCompute(small, None)[1])
 

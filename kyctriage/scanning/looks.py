@@ -58,7 +58,8 @@ def keep(
         # our own object into our own private folder (mkdtemp, mode 0700): pickled whole,
         # so fields verification adds to Features travel without a change here
         pickle.dump(seen, out, protocol=pickle.HIGHEST_PROTOCOL)
-    return Look(path, candidates.keys(seen), candidates.shown(seen, closer))
+    small = candidates.small(seen.gray)
+    return Look(path, candidates.keys(seen, small), candidates.shown(seen, small, closer))
 
 
 def load(look: Look) -> Features | None:
