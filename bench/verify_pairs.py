@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +179,22 @@ def table(checked: list[Checked]) -> str:
     return "\n".join(rows)
 
 
+def colour_margin(checked: list[Checked]) -> str:
+    """The colour check's margin (reduced comparisons that agreed in detail): the largest
+    colour difference of a true pair beside the smallest of a negative."""
+    compared = [c for c in checked if c.found.colour_difference is not None]
+    true = [c.found.colour_difference for c in compared if c.pair.kind == "true"]
+    other = [c.found.colour_difference for c in compared if c.pair.kind != "true"]
+
+    def edge(values: list[float | None], pick: Callable[[list[float]], float]) -> str:
+        numbers = [v for v in values if v is not None]
+        return f"{pick(numbers):.1f}" if numbers else "-"
+
+    return (f"colour check (limit {verify.MAX_COLOUR_DIFFERENCE:g}): {len(true)} true pairs "
+            f"compared, largest difference {edge(true, max)}; {len(other)} negatives compared, "
+            f"smallest {edge(other, min)}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 customers a template")
@@ -212,6 +229,7 @@ def main() -> None:
           f"{statistics.median(cpu):.1f} ms, p90 {sorted(cpu)[len(cpu) * 9 // 10]:.1f} ms, "
           f"max {max(cpu):.0f} ms\n")  # fmt: skip
     print(table(checked))
+    print(f"\n{colour_margin(checked)}")
     missed = sorted((c for c in checked if c.pair.kind == "true" and not c.found.verified),
                     key=lambda c: score(c.found))  # fmt: skip
     linked = sorted((c for c in checked if c.pair.kind != "true" and c.found.verified),

@@ -251,6 +251,9 @@ class Verification:
     weakest_region: float = 1.0  # the lowest agreement of any one region (portrait, name...)
     scale: float = 1.0  # the second picture's size relative to the first
     angle: float = 0.0  # degrees, counter-clockwise, the second onto the first
+    # a picture compared shown small is compared in colour too: the largest difference of any
+    # small cell (chroma levels, after one colour map); None where colour was not compared
+    colour_difference: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -319,3 +319,47 @@ def test_another_customers_document_shown_small_is_not_verified(
     assert (wrong.verified, wrong.reason) == (False, "content differs"), wrong
     own = verify.verify(second, shot)
     assert own.verified and own.agreeing == own.blocks, own
+
+
+@pytest.fixture(scope="module")
+def screenshotted_in_colour() -> tuple[bytes, bytes, bytes]:
+    """Two customers' scans of one residence permit, and the second's in a desktop
+    screenshot (the tuning set's o0019_08.jpg: the document at ~1/3.4 of the scan's working
+    copy), which passed against the first's scan in every cell of detail: that small, the
+    portraits and names differ by too little; their colours (clothes, skin, hair) do not."""
+    found = {p.customer: (p, c) for p, c in lookalikes.photographs(1, 3, 6) if p.capture == "scan"}
+    first, second = (lookalikes.draw(*found[f"permit-1-1/c00{k}"]) for k in (4, 2))
+    shot = dict(variants.variants(second, 19, "1:permit-1-1/c002/scan"))["screenshot desktop jpeg"]
+    return jpeg(first, 92), jpeg(second, 92), shot
+
+
+def test_another_customers_document_shown_small_differs_in_colour(
+    screenshotted_in_colour: tuple[bytes, bytes, bytes],
+) -> None:
+    """Every informative cell agrees and no region is weak: the colour check tells them
+    apart, and the customer's own scan agrees in colour with its screenshot."""
+    first, second, shot = (_as_verified(data) for data in screenshotted_in_colour)
+    wrong = verify.verify(first, shot)
+    assert wrong.agreeing == wrong.blocks and wrong.weakest_region >= verify.MIN_REGION
+    assert (wrong.verified, wrong.reason) == (False, "colours differ"), wrong
+    assert wrong.colour_difference is not None
+    assert wrong.colour_difference > 1.5 * verify.MAX_COLOUR_DIFFERENCE
+    assert not verify.verify(shot, first).verified  # that way round, 2 cells of detail differ
+    for own in (verify.verify(second, shot), verify.verify(shot, second)):
+        assert own.verified, own
+        assert own.colour_difference is not None
+        assert own.colour_difference < verify.MAX_COLOUR_DIFFERENCE / 1.5
+
+
+def test_a_grey_copy_shown_small_is_not_compared_in_colour(
+    screenshotted_in_colour: tuple[bytes, bytes, bytes],
+) -> None:
+    """A grey screenshot (or a grey copy of the scan) has no colour to compare: colour
+    decides nothing and the detail alone verifies it."""
+    _, second, shot = screenshotted_in_colour
+    grey = Image.open(io.BytesIO(shot)).convert("L")
+    for shown in (grey, grey.convert("RGB")):
+        own = verify.verify(_as_verified(second), _as_verified(png(shown)))
+        assert own.verified, own
+        assert own.colour_difference is None
+    assert verify.verify(_as_verified(second), _as_verified(shot)).colour_difference is not None

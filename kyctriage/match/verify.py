@@ -75,6 +75,19 @@ MIN_REGION = 0.65
 # cells below AGREE, too few to pull a 32 px region under MIN_REGION). A cursor drawn over
 # the picture therefore fails the check: a missed match, never a wrong one.
 REDUCED = 1.5
+# That small, another customer's document can agree in every cell of detail (the portrait
+# and the name a few pixels across, the layout the template's) and still differ in colour:
+# clothes, skin, hair. A reduced comparison that agrees in detail is then compared in colour:
+# both pictures' chroma (Cb, Cr at half the working copy's size, smoothed COLOUR_SIGMA),
+# the second's matched to the first's by one affine map over the overlap (a re-posting's
+# white balance and saturation), and no COLOUR_CELL x COLOUR_CELL cell may differ by more
+# than MAX_COLOUR_DIFFERENCE chroma levels (tuning set: copies 4.3 at most, other customers
+# 11 at least). Where either side has no colour to speak of (a grey copy, a sepia filter:
+# chroma spread under MIN_CHROMA), or light or dark that clips, colour decides nothing.
+COLOUR_SIGMA = 1.0
+COLOUR_CELL = 4
+MAX_COLOUR_DIFFERENCE = 8.0
+MIN_CHROMA = 2.0
 MIN_OVERLAP = 0.2  # of the smaller picture: a sliver is not a match
 
 
@@ -94,6 +107,8 @@ class Features:
     mirrored: dict[str, NDArray[np.generic]] = field(default_factory=dict, repr=False)
     # keypoints of a copy reduced COARSE times (in working copy pixels), found when needed
     coarse: dict[str, NDArray[np.generic]] = field(default_factory=dict, repr=False)
+    # (h, w, 2) Cb and Cr at half the working copy's size; None for a grey picture
+    chroma: NDArray[np.uint8] | None = field(default=None, repr=False)
 
 
 Keypoints = tuple[NDArray[np.float32], NDArray[np.uint8]]
@@ -184,7 +199,20 @@ def features(picture: Image.Image) -> Features:
         gray_image = gray_image.resize(size, Image.Resampling.BOX)
     gray = np.ascontiguousarray(np.asarray(gray_image, np.uint8))
     points, descriptors, shapes = _detected(gray)
-    return Features(gray, points, descriptors, informative(gray, len(points)), scale, shapes=shapes)
+    return Features(gray, points, descriptors, informative(gray, len(points)), scale,
+                    shapes=shapes, chroma=_chroma(picture, gray.shape))  # fmt: skip
+
+
+def _chroma(picture: Image.Image, gray: tuple[int, ...]) -> NDArray[np.uint8] | None:
+    """Cb and Cr of a colour picture at half its grey working copy's size (a JPEG keeps
+    colour at half resolution anyway), or None for a grey one."""
+    if picture.mode in ("1", "L", "LA", "I", "I;16", "F"):
+        return None
+    rgb = np.asarray(picture.convert("RGB"), np.uint8)
+    size = (max(1, gray[1] // 2), max(1, gray[0] // 2))
+    half = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    ycc = cv2.cvtColor(np.asarray(half, np.uint8), cv2.COLOR_RGB2YCrCb)
+    return np.ascontiguousarray(ycc[:, :, [2, 1]])
 
 
 def informative(gray: NDArray[np.uint8], keypoints: int) -> bool:
@@ -345,12 +373,17 @@ def _content(
     a: Features, b: Features, matrix: NDArray[np.float64], inliers: int, mirrored: bool
 ) -> Verification:
     gray = np.ascontiguousarray(b.gray[:, ::-1] if mirrored else b.gray)
+    chroma = b.chroma
+    if mirrored and chroma is not None:
+        chroma = np.ascontiguousarray(chroma[:, ::-1])
     scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
     angle = float(np.degrees(np.arctan2(-matrix[1, 0], matrix[0, 0])))
     base: NDArray[np.uint8] = a.gray
     moving: NDArray[np.uint8] = gray
+    colours = (a.chroma, chroma)
     if scale > 1:  # b is the smaller picture: a is brought down to b's frame, never b blown up
         base, moving = gray, a.gray
+        colours = (chroma, a.chroma)
         matrix = np.asarray(cv2.invertAffineTransform(matrix), np.float64)
     h, w = base.shape
     shrink = float(np.hypot(matrix[0, 0], matrix[1, 0]))
@@ -375,14 +408,79 @@ def _content(
     agreeing = int((informative & (corr >= AGREE)).sum())
     differing = int((informative & (corr < DIFFER)).sum())
     weakest = _weakest_region(corr, informative)
-    needed = n if max(scale, 1 / scale) >= REDUCED else MIN_AGREEMENT * n
+    reduced = max(scale, 1 / scale) >= REDUCED
+    needed = n if reduced else MIN_AGREEMENT * n
     verified = agreeing >= needed and weakest >= MIN_REGION
-    return replace(
+    found = replace(
         facts, verified=verified, reason="verified" if verified else "content differs",
         blocks=n, agreeing=agreeing, differing=differing,
         min_correlation=round(float(corr[informative].min()), 3),
         weakest_region=round(weakest, 3),
     )  # fmt: skip
+    if not (verified and reduced and colours[0] is not None and colours[1] is not None):
+        return found
+    difference = _colour_difference(colours[0], colours[1], base, moving, matrix, shrink)
+    if difference is None:
+        return found
+    if difference > MAX_COLOUR_DIFFERENCE:
+        return replace(found, verified=False, reason="colours differ",
+                       colour_difference=round(difference, 1))  # fmt: skip
+    return replace(found, colour_difference=round(difference, 1))
+
+
+def _colour_difference(
+    base_chroma: NDArray[np.uint8],
+    moving_chroma: NDArray[np.uint8],
+    base: NDArray[np.uint8],
+    moving: NDArray[np.uint8],
+    matrix: NDArray[np.float64],
+    shrink: float,
+) -> float | None:
+    """The largest colour difference of any COLOUR_CELL cell of the overlap, in chroma
+    levels, once the moving picture's colours are matched to the base's by one affine map;
+    None when either side has too little colour to compare or the overlap too few cells.
+    matrix takes the moving picture's working copy onto the base's."""
+    to_base, from_moving = _half(base.shape, base_chroma), _half(moving.shape, moving_chroma)
+    half = (to_base @ np.vstack([matrix, (0.0, 0.0, 1.0)]) @ np.linalg.inv(from_moving))[:2]
+    h, w = base_chroma.shape[:2]
+    source = moving_chroma
+    if shrink < 0.9:  # as the grey pictures: blurred before it is brought down
+        source = np.asarray(cv2.GaussianBlur(source, (0, 0), 0.5 / shrink), np.uint8)
+    warped = cv2.warpAffine(source, half, (w, h), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    luma = cv2.warpAffine(cv2.resize(moving, source.shape[1::-1], interpolation=cv2.INTER_AREA),
+                          half, (w, h), flags=cv2.INTER_LINEAR)  # fmt: skip
+    valid = cv2.warpAffine(np.full(source.shape[:2], 255, np.uint8), half, (w, h),
+                           flags=cv2.INTER_NEAREST)  # fmt: skip
+    inside = cv2.erode((valid == 255).astype(np.uint8), np.ones((5, 5), np.uint8),
+                       borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0  # fmt: skip
+    base_luma = cv2.resize(base, (w, h), interpolation=cv2.INTER_AREA)
+    keep = inside & ~_saturated(np.asarray(base_luma, np.uint8))
+    keep &= ~_saturated(np.asarray(luma, np.uint8))
+    if keep.sum() < MIN_CELLS // 4:
+        return None
+    y = cv2.GaussianBlur(base_chroma.astype(np.float32), (0, 0), COLOUR_SIGMA)
+    x = cv2.GaussianBlur(np.asarray(warped, np.float32), (0, 0), COLOUR_SIGMA)
+    ys, xs = y[keep], x[keep]
+    if min(float(ys.std(axis=0).max()), float(xs.std(axis=0).max())) < MIN_CHROMA:
+        return None
+    design = np.hstack([xs, np.ones((len(xs), 1), np.float32)])
+    colour_map, *_ = np.linalg.lstsq(design, ys, rcond=None)
+    matched = np.hstack([x.reshape(-1, 2), np.ones((h * w, 1), np.float32)]) @ colour_map
+    residual = np.sqrt(((y.reshape(-1, 2) - matched) ** 2).sum(axis=1)).reshape(h, w)
+    cell = (COLOUR_CELL, COLOUR_CELL)
+    counted = cv2.boxFilter(keep.astype(np.float32), -1, cell)
+    total = cv2.boxFilter(np.where(keep, residual, 0).astype(np.float32), -1, cell)
+    enough = counted >= 0.6
+    if not enough.any():
+        return None
+    return float((total[enough] / counted[enough]).max())
+
+
+def _half(gray: tuple[int, ...], chroma: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """The 3 x 3 map from a working copy's pixels to its half-size chroma's (pixel centres)."""
+    sx, sy = chroma.shape[1] / gray[1], chroma.shape[0] / gray[0]
+    return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], np.float64)
 
 
 def _warp(

@@ -65,5 +65,6 @@ def checked(v: Verification | None) -> str:
         f"verified{' (mirrored)' if v.mirrored else ''}: {v.inliers} matching keypoints, "
         f"{v.agreeing} of {v.blocks} detailed blocks agree, {v.differing} differ, "
         f"weakest region {v.weakest_region:.2f}, "
-        f"overlap {v.overlap:.0%}, scale {v.scale:g}, turned {v.angle:g} degrees"
+        + ("" if v.colour_difference is None else f"colours within {v.colour_difference:g}, ")
+        + f"overlap {v.overlap:.0%}, scale {v.scale:g}, turned {v.angle:g} degrees"
     )
