@@ -254,6 +254,9 @@ class Verification:
     # a picture compared shown small is compared in colour too: the largest difference of any
     # small cell (chroma levels, after one colour map); None where colour was not compared
     colour_difference: float | None = None
+    # verified on a closer look at the picture one side shows inside its frame (a
+    # screenshot's photograph at the decode's size, not the working copy's)
+    closer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

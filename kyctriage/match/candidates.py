@@ -92,16 +92,33 @@ def shown(
     shown in a 1,920 px screenshot has its document at ~150 px in the 1,024 px working copy,
     too small to propose anything, and at ~290 px in the decode (bench/README.md).
     `small`: the picture brought down to REGIONS px."""
-    boxes = _pictures(seen.gray, small)
+    boxes = pictures(seen.gray, small)
+    return shown_keys(seen, boxes, closer_look(seen, closer) if boxes else None)
+
+
+def closer_look(seen: Features, closer: Callable[[], Image.Image] | None) -> Image.Image | None:
+    """The decode the working copy was reduced from, at most CLOSER px a side; None when
+    there is none larger than the working copy."""
+    if closer is None:
+        return None
+    larger = closer()
+    if larger.width <= seen.gray.shape[1]:
+        return None
+    if max(larger.size) > CLOSER:  # a large PNG: as near as a screen needs
+        larger = larger.copy()
+        larger.thumbnail((CLOSER, CLOSER), Image.Resampling.BOX)
+    return larger
+
+
+def shown_keys(
+    seen: Features, boxes: Sequence[tuple[int, int, int, int]], larger: Image.Image | None
+) -> tuple[NDArray[np.uint8], ...]:
+    """shown()'s descriptors of the pictures in `boxes` (the working copy's pixels), taken
+    from `larger` (closer_look) when there is one."""
     source, f = seen.gray, 1.0
-    if boxes and closer is not None:
-        larger = closer()
-        if larger.width > seen.gray.shape[1]:
-            if max(larger.size) > CLOSER:  # a large PNG: as near as a screen needs
-                larger = larger.copy()
-                larger.thumbnail((CLOSER, CLOSER), Image.Resampling.BOX)
-            source = np.asarray(larger.convert("L"), np.uint8)
-            f = source.shape[1] / seen.gray.shape[1]
+    if boxes and larger is not None:
+        source = np.asarray(larger.convert("L"), np.uint8)
+        f = source.shape[1] / seen.gray.shape[1]
     found = []
     for left, top, right, bottom in boxes:
         crop = np.ascontiguousarray(
@@ -128,7 +145,7 @@ def small(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8)
 
 
-def _pictures(
+def pictures(
     gray: NDArray[np.uint8], reduced: NDArray[np.uint8] | None = None
 ) -> list[tuple[int, int, int, int]]:
     """regions.pictures of the working copy, in its pixels (`reduced`: small(gray))."""

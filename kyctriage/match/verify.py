@@ -109,6 +109,11 @@ class Features:
     coarse: dict[str, NDArray[np.generic]] = field(default_factory=dict, repr=False)
     # (h, w, 2) Cb and Cr at half the working copy's size; None for a grey picture
     chroma: NDArray[np.uint8] | None = field(default=None, repr=False)
+    # a frame's closer looks at the pictures it shows (views()): each the closer decode,
+    # keypoints from around one shown picture; `frame` is a view's pixels per pixel of the
+    # working copy (1 for the working copy itself)
+    views: tuple[Features, ...] = field(default=(), repr=False)
+    frame: float = 1.0
 
 
 Keypoints = tuple[NDArray[np.float32], NDArray[np.uint8]]
@@ -306,7 +311,23 @@ def _fit(a: Keypoints, b: Keypoints) -> tuple[NDArray[np.float64] | None, int]:
 
 
 def verify(a: Features, b: Features) -> Verification:
-    """Whether b shows the same photograph as a (or a crop of it, or a picture embedding it)."""
+    """Whether b shows the same photograph as a (or a crop of it, or a picture embedding it).
+    Where the working copies do not verify, a frame's closer views of the pictures it shows
+    are tried against the other picture (the scale reported is then the working copies')."""
+    found = _verify(a, b)
+    if found.verified:
+        return found
+    tries = [(a, view) for view in b.views] + [(view, b) for view in a.views]
+    for first, second in tries:
+        closer = _verify(first, second)
+        if closer.verified:
+            # scale: the second's size relative to the first's, in their working copies
+            scale = closer.scale * second.frame / first.frame
+            return replace(closer, scale=round(scale, 3), closer=True)
+    return found
+
+
+def _verify(a: Features, b: Features) -> Verification:
     if not (a.informative and b.informative):
         return Verification(False, "low information")
     best: Verification | None = None
@@ -330,6 +351,42 @@ def verify(a: Features, b: Features) -> Verification:
     if best is None:
         best = _small_inside(a, b)
     return best if best is not None else Verification(False, "no geometric fit", inliers=most)
+
+
+# A view takes in the shown picture's box and this share of its size around it (the box
+# is found on a 256 px copy: a document's edge may lie a few pixels outside).
+VIEW_MARGIN = 0.1
+
+
+def views(
+    frame: Image.Image, boxes: Sequence[tuple[int, int, int, int]], working: tuple[int, ...]
+) -> tuple[Features, ...]:
+    """Closer looks at the pictures a frame shows (a screenshot's photograph): `frame` is the
+    closer decode, `boxes` the shown pictures in the working copy's pixels (`working`: its
+    grey's shape). Each view is the whole closer frame, grey and chroma (the content check
+    then sees the picture's surroundings as the other picture's fit places them), with the
+    keypoints of the box and a VIEW_MARGIN around it only: the window's text and icons
+    take no keypoints from the picture. A 1,920 px screenshot's working copy has a scanned
+    page's document at ~50 px, its closer decode at ~175 (bench/README.md)."""
+    gray = np.ascontiguousarray(np.asarray(frame.convert("L"), np.uint8))
+    f = gray.shape[1] / working[1]
+    chroma = _chroma(frame, gray.shape)
+    found = []
+    for left, top, right, bottom in boxes:
+        mx, my = (right - left) * VIEW_MARGIN, (bottom - top) * VIEW_MARGIN
+        x0, y0 = max(0, round((left - mx) * f)), max(0, round((top - my) * f))
+        x1 = min(gray.shape[1], round((right + mx) * f))
+        y1 = min(gray.shape[0], round((bottom + my) * f))
+        crop = np.ascontiguousarray(gray[y0:y1, x0:x1])
+        if min(crop.shape) <= 2 * PATCH:
+            continue
+        points, descriptors = _detect(crop)
+        if not informative(crop, len(points)):
+            continue
+        points = points + np.array([x0, y0], np.float32)
+        # no shapes: a mirrored view's keypoints are detected on the mirrored frame
+        found.append(Features(gray, points, descriptors, True, 1.0, chroma=chroma, frame=f))
+    return tuple(found)
 
 
 def _small_inside(a: Features, b: Features) -> Verification | None:

@@ -204,6 +204,27 @@ def decode(
     )  # fmt: skip
 
 
+def closer(data: bytes, fmt: str, size: int) -> Image.Image:
+    """A JPEG that decode() read at a reduced DCT scale, decoded again at least `size` px a
+    side where the file has it, upright RGB: a closer look at part of the picture (one it
+    shows inside a screenshot) than the one decode's. Call it only on bytes decode() took
+    (their size is within its limit). Raises FileProblem."""
+    formats = PILLOW_FORMATS.get(fmt)
+    if formats is None:
+        raise FileProblem(f"{fmt} is not an image format kyctriage decodes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # decode() reported them
+        try:
+            image = Image.open(io.BytesIO(data), formats=formats)
+            if fmt == "JPEG":
+                image.draft("RGB", (size, size))
+            image.load()
+            rgb = image.convert("RGB") if image.mode != "RGB" else image
+            return _upright(rgb, _orientation(image))
+        except Exception as exc:  # hostile data reaches many corners of the codecs
+            raise FileProblem(f"cannot decode {fmt}: {_one_line(exc)}") from None
+
+
 def _draft_scale(size: tuple[int, int], wanted: int) -> int:
     """The DCT scale (1, 2, 4 or 8) Pillow's JPEG draft picks for this requested size."""
     scale = min(size[0] // wanted, size[1] // wanted)

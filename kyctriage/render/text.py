@@ -62,7 +62,9 @@ def checked(v: Verification | None) -> str:
     if not v.verified:
         return f"not verified: {v.reason}"
     return (
-        f"verified{' (mirrored)' if v.mirrored else ''}: {v.inliers} matching keypoints, "
+        f"verified{' (mirrored)' if v.mirrored else ''}"
+        f"{' on a closer look at the picture shown' if v.closer else ''}: "
+        f"{v.inliers} matching keypoints, "
         f"{v.agreeing} of {v.blocks} detailed blocks agree, {v.differing} differ, "
         f"weakest region {v.weakest_region:.2f}, "
         + ("" if v.colour_difference is None else f"colours within {v.colour_difference:g}, ")

@@ -7,14 +7,14 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
 from kyctriage.errors import FileProblem
-from kyctriage.match import candidates
+from kyctriage.match import candidates, verify
 from kyctriage.match.entries import Entry
 from kyctriage.match.verify import Features, features
 from kyctriage.probes import decode
@@ -38,14 +38,32 @@ class Look:
     shown: tuple[NDArray[np.uint8], ...] = ()
 
 
-def see(decoded: decode.Decoded, folder: str) -> Look | None:
+def see(decoded: decode.Decoded, folder: str, data: bytes | None = None) -> Look | None:
     """Features of a decode's working copy (decode.decode(working=True)), written into
     `folder` (the scan's temporary folder, never the evidence or the output). None for a
     picture too plain to verify: it keeps nothing and is linked only by its identity
     (SHA-256, same-pixel data hash). The pictures it shows take their keys from the decode
-    itself, closer than the working copy (candidates.shown)."""
+    itself, closer than the working copy (candidates.shown), and verification looks at them
+    there too (verify.views): `data`, the file's bytes, when the decode was a JPEG's reduced
+    DCT scale (a 1,920 px screenshot's is 960 px) is decoded again for that closer look."""
     assert decoded.working is not None
-    return keep(features(decoded.working), folder, decoded.upright)
+    return keep(features(decoded.working), folder, _closer(decoded, data))
+
+
+def _closer(decoded: decode.Decoded, data: bytes | None) -> Callable[[], Image.Image]:
+    """The closer decode of a picture that shows others: the one decode's pixels, or, where
+    those are a JPEG's reduced DCT scale, the bytes decoded again (only then: a picture
+    showing none never asks)."""
+    if data is None or decoded.image.size == decoded.full_size:
+        return decoded.upright
+
+    def again() -> Image.Image:
+        try:
+            return decode.closer(data, decode.sniff(data), candidates.CLOSER)
+        except FileProblem:  # its one decode stands; the closer look is a bonus
+            return decoded.upright()
+
+    return again
 
 
 def keep(
@@ -53,13 +71,18 @@ def keep(
 ) -> Look | None:
     if not seen.informative:
         return None
+    small = candidates.small(seen.gray)
+    boxes = candidates.pictures(seen.gray, small)
+    larger = candidates.closer_look(seen, closer) if boxes else None
+    shown = candidates.shown_keys(seen, boxes, larger)
+    if larger is not None:  # a frame showing pictures: closer looks at them for the checks
+        seen = replace(seen, views=verify.views(larger, boxes, seen.gray.shape))
     handle, path = tempfile.mkstemp(dir=folder, suffix=".features")
     with os.fdopen(handle, "wb") as out:
         # our own object into our own private folder (mkdtemp, mode 0700): pickled whole,
         # so fields verification adds to Features travel without a change here
         pickle.dump(seen, out, protocol=pickle.HIGHEST_PROTOCOL)
-    small = candidates.small(seen.gray)
-    return Look(path, candidates.keys(seen, small), candidates.shown(seen, small, closer))
+    return Look(path, candidates.keys(seen, small), shown)
 
 
 def load(look: Look) -> Features | None:
@@ -83,7 +106,7 @@ def features_of(data: bytes, options: ScanOptions) -> Features:
 def look_of(data: bytes, options: ScanOptions, folder: str) -> Look | None:
     """The look a scan's worker keeps of an image file's bytes (decoded as features_of
     decodes them), spilled into `folder`. Raises FileProblem; run supervised."""
-    return see(_decoded(data, options), folder)
+    return see(_decoded(data, options), folder, data)
 
 
 def _decoded(data: bytes, options: ScanOptions) -> decode.Decoded:

@@ -295,7 +295,7 @@ def _probe_content(
     look = None
     if folder is not None and decoded.working is not None:
         try:
-            look = looks.see(decoded, folder)
+            look = looks.see(decoded, folder, data)
         except Exception as exc:  # the record stands; the picture is then never verified
             warning = f"verification features: {_one_line(exc)}"
             record = _replace(record, warnings=record.warnings + (warning,))
