@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import random
+from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,8 +16,9 @@ from kyctriage.demo import lookalikes, variants
 from kyctriage.demo.variants import fit, jpeg, png, telegram_copy
 from kyctriage.match import verify
 from kyctriage.probes.decode import decode
+from kyctriage.scanning import looks
 from kyctriage.scanning.looks import VERIFY_PREVIEW
-from kyctriage.scanning.options import DEFAULT_PREVIEW_SIZE
+from kyctriage.scanning.options import DEFAULT_PREVIEW_SIZE, ScanOptions
 
 
 def _features(data: bytes) -> verify.Features:
@@ -363,3 +366,46 @@ def test_a_grey_copy_shown_small_is_not_compared_in_colour(
         assert own.verified, own
         assert own.colour_difference is None
     assert verify.verify(_as_verified(second), _as_verified(shot)).colour_difference is not None
+
+
+@pytest.fixture(scope="module")
+def pages_on_screen() -> dict[str, bytes]:
+    """Two customers' scanned pages of one ID card and a desktop screenshot of each (the
+    tuning set's o0007_08.jpg and o0000_08.png: the page shown at ~1/4 of its working copy,
+    ~1/2 of it in the screenshot's decode)."""
+    found = {p.customer: (p, c) for p, c in lookalikes.photographs(1, 3, 6) if p.capture == "scan"}
+    out = {}
+    for number, customer in ((7, "id-1-0/c003"), (0, "id-1-0/c000")):
+        page = lookalikes.draw(*found[customer])
+        shots = dict(variants.variants(page, number, f"1:{customer}/scan"))
+        out[customer] = jpeg(page, 92)
+        kind = "screenshot desktop jpeg" if number == 7 else "screenshot desktop png"
+        out[f"{customer} shown"] = shots[kind]
+    return out
+
+
+@pytest.mark.parametrize("customer", ["id-1-0/c003", "id-1-0/c000"])
+def test_a_page_shown_in_a_screenshot_verifies_on_a_closer_look(
+    pages_on_screen: dict[str, bytes], customer: str, tmp_path: Path
+) -> None:
+    """The working copies do not verify (the window's text takes the screenshot's keypoints,
+    the document is too small for the rest); the closer view of the picture it shows does,
+    a JPEG's decoded again at full size. Another customer's page is not verified either way."""
+    options = ScanOptions(roots=(str(tmp_path),))
+
+    def seen(data: bytes) -> verify.Features:
+        look = looks.look_of(data, options, str(tmp_path))
+        assert look is not None
+        found = looks.load(look)
+        assert found is not None
+        return found
+
+    page, shot = seen(pages_on_screen[customer]), seen(pages_on_screen[f"{customer} shown"])
+    assert shot.views  # (the page has one too: its card on the white page)
+    assert not verify.verify(page, replace(shot, views=())).verified
+    for found in (verify.verify(page, shot), verify.verify(shot, page)):
+        assert found.verified and found.closer, found
+        assert 3 < max(found.scale, 1 / found.scale) < 5  # the working copies' scale
+    other = seen(pages_on_screen[next(c for c in ("id-1-0/c003", "id-1-0/c000") if c != customer)])
+    assert not verify.verify(other, shot).verified
+    assert not verify.verify(shot, other).verified
