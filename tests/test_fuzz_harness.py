@@ -118,3 +118,26 @@ def test_metadata_input_atheris_found_reads_in_bounded_time() -> None:
         makernotes.read_makernotes(data[1:], make)
     assert time.process_time() - started < 1.0
     check_one(data)
+
+
+def test_the_seeds_reach_the_closer_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The screenshot seed (under the runs' 16 KiB max_len) shows a photograph: the target
+    decodes it again closer (decode.closer), so mutations of it fuzz that decode too, and
+    each of those mutations still passes."""
+    from kyctriage.probes import decode
+    from tests.fuzz.harness import _screen
+
+    real = decode.closer
+    calls: list[int] = []
+
+    def counted(data: bytes, fmt: str, size: int) -> object:
+        calls.append(len(data))
+        return real(data, fmt, size)
+
+    monkeypatch.setattr(decode, "closer", counted)
+    screen = _screen()
+    assert len(screen) < 16384
+    assert check_one(screen) is not None and calls
+    rng = random.Random(3)
+    for _ in range(20):
+        check_one(_mutate(screen, rng))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import shutil
 import sys
 import tempfile
@@ -37,6 +38,7 @@ MTIME_NS = 1_615_716_900_000_000_000
 REFERENCE = datetime(2026, 1, 1)
 
 OPTIONS = ScanOptions(roots=("fuzz",), max_pixels=MAX_PIXELS, in_process=True)
+LOOKS = tempfile.mkdtemp(prefix="kyctriage-fuzz-looks-")  # features' spill files, one at a time
 SOURCE = Source(root="fuzz", path=NAME, fs_path=NAME)
 
 
@@ -59,9 +61,14 @@ def check_one(data: bytes) -> FileRecord | None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            record, _ = pipeline._probe_content(base, content, SOURCE, OPTIONS, REFERENCE, None)
+            # with a folder, as a scan with clustering runs it: verification's features and
+            # the closer decode of a picture showing others (looks.see) see the bytes too
+            record, look = pipeline._probe_content(base, content, SOURCE, OPTIONS, REFERENCE,
+                                                   LOOKS)  # fmt: skip
         except FileProblem:
             return None
+    if look is not None:
+        Path(look.spill).unlink()
     if caught:
         first = caught[0]
         raise AssertionError(f"warning escaped: {first.category.__name__}: {first.message}")
@@ -91,6 +98,21 @@ def _small_copy(path: Path) -> bytes | None:
         return None
 
 
+def _screen() -> bytes:
+    """A small JPEG screenshot showing a photograph (under the runs' 16 KiB max_len): the
+    scan decodes it at a reduced DCT scale and looks at the picture again closer
+    (looks.see, decode.closer)."""
+    screen = Image.new("RGB", (1040, 1040), (238, 238, 240))
+    rng = random.Random(7)  # a photograph's texture, made here: the corpus may be absent
+    photo = Image.new("L", (32, 24))
+    photo.putdata([rng.randrange(256) for _ in range(32 * 24)])
+    shown = photo.resize((320, 240), Image.Resampling.BICUBIC).convert("RGB")
+    screen.paste(shown, (600, 400))
+    out = io.BytesIO()
+    screen.save(out, "JPEG", quality=30, optimize=True)
+    return out.getvalue()
+
+
 def write_seeds(target: Path) -> int:
     """Copy the seed files into target (never into the repository): samples/, the shared
     real-camera corpus (whole and as small copies with their EXIF) and the hostile corpus."""
@@ -117,6 +139,7 @@ def write_seeds(target: Path) -> int:
             small = _small_copy(path)
             if small:
                 put(f"{stem}.small.jpg", small)
+    put("screen.jpg", _screen())
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "hostile"
         tree.mkdir()
