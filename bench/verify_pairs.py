@@ -7,9 +7,9 @@
 
 The set is bench/kyc_lookalikes.py's (kyctriage.demo.lookalikes: document templates, customers'
 flatbed scans, booth captures and selfies, natural photos, 13 re-posted variants of each). No
-candidate generation and no scan: every file is decoded as the scan decodes it for verification
-(scanning/looks.py: the working copy, a JPEG drafted to >= VERIFY_PREVIEW), and features() +
-verify() run on
+candidate generation and no scan: every file is seen as the scan's worker sees it for
+verification (scanning/looks.py: the working copy, a JPEG drafted to >= VERIFY_PREVIEW, and
+closer views of the pictures a frame shows), and verify() runs on
 
 - true pairs: each original against each of its variants (the figure is the share verified, per
   variant family); both orders, since a cluster's representative may be either;
@@ -48,7 +48,12 @@ from kyctriage.demo.lookalikes import Label, LookalikeSet, write_set  # noqa: E4
 from kyctriage.match import verify  # noqa: E402
 from kyctriage.model import Verification  # noqa: E402
 from kyctriage.probes import decode  # noqa: E402
-from kyctriage.scanning.options import DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_SIZE  # noqa: E402
+from kyctriage.scanning import looks  # noqa: E402
+from kyctriage.scanning.options import (  # noqa: E402
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_PREVIEW_SIZE,
+    ScanOptions,
+)
 
 
 @dataclass(frozen=True)
@@ -114,13 +119,19 @@ _folder = Path()
 
 
 def look(name: str) -> verify.Features:
-    """As scanning/looks.py sees the file (cached per process)."""
+    """As a scan's worker sees the file (looks.look_of: the working copy, and closer views
+    of the pictures a frame shows), cached per process."""
     if name not in _features:
         data = (_folder / name).read_bytes()
-        shown = decode.decode(data, decode.sniff(data), DEFAULT_MAX_PIXELS,
-                              DEFAULT_PREVIEW_SIZE, working=True)  # fmt: skip
-        assert shown.working is not None
-        _features[name] = verify.features(shown.working)
+        with tempfile.TemporaryDirectory() as spill:
+            kept = looks.look_of(data, ScanOptions(roots=(str(_folder),)), spill)
+            seen = looks.load(kept) if kept is not None else None
+        if seen is None:  # too plain to keep: as verification would judge it
+            shown = decode.decode(data, decode.sniff(data), DEFAULT_MAX_PIXELS,
+                                  DEFAULT_PREVIEW_SIZE, working=True)  # fmt: skip
+            assert shown.working is not None
+            seen = verify.features(shown.working)
+        _features[name] = seen
     return _features[name]
 
 
