@@ -88,7 +88,7 @@ def stars(
     reps: list[int] = []  # in representative order
     joined: dict[int, tuple[int, Verification]] = {}
     placed: dict[int, int] = {}  # group -> its representative's group
-    untried: set[int] = set()  # groups with no representative to try when their turn came
+    tried: dict[int, set[int]] = {}  # the representatives each group tried at its turn
     inside: dict[int, int] = {}  # representative -> a member it shows inside a larger frame
     members: dict[int, list[int]] = {}  # representative -> the groups joined to it so far
     # a representative that became a member (absorb): the group in its place in `reps`, None
@@ -129,8 +129,7 @@ def stars(
         # the hashes propose through any member already placed; the check is against that
         # member's representative itself
         proposed = {placed[h] for h in neighbours.get(g, ()) if h in placed}
-        if not proposed:
-            untried.add(g)
+        tried[g] = proposed
         # placed[] holds representatives only: no scan of every representative (100,000
         # plain pictures are 100,000 representatives)
         found = None
@@ -171,7 +170,7 @@ def stars(
             members.setdefault(found[0], []).append(g)
             features.pop(g, None)  # only representatives are looked at again
     reps = [g for g in (_successor(r, succeeded) for r in reps) if g is not None]
-    reps = _gather(reps, joined, placed, neighbours, rank, untried, inside, look)
+    reps = _gather(reps, joined, placed, neighbours, rank, tried, inside, look)
     out: dict[int, tuple[list[int], dict[int, Verification]]] = {
         r: (list(groups[r]), {}) for r in reps
     }
@@ -196,7 +195,7 @@ def _gather(
     placed: dict[int, int],
     neighbours: dict[int, set[int]],
     rank: dict[int, int],
-    untried: set[int],
+    tried: dict[int, set[int]],
     inside: dict[int, int],
     look: Callable[[int], Features | None],
 ) -> list[int]:
@@ -204,12 +203,13 @@ def _gather(
     its members inside a larger frame (a screenshot, a page around the picture: the frame
     ranks first by its pixels) gives way to that member, the likelier original, if it
     passes the check the other way; its other members follow where they pass against the
-    new representative, the rest are left on their own. (2) A representative that had no
-    representative at all to try when its turn came (an original whose candidates are
-    copies ranked after it, placed since in a screenshot's cluster) tries the
-    representatives its candidates went to: it takes over one that shows it inside a
-    larger frame or ranks after it, as in (1), or moves there with those of its members
-    that pass against that representative, if they are most of them. No chaining: a
+    new representative, the rest are left on their own. (2) A representative tries the
+    representatives its candidates went to that it could not try when its turn came (an
+    original whose candidates are copies ranked after it, placed since in a screenshot's
+    cluster; a screenshot whose shown picture proposed copies of its original): it takes
+    over one that shows it inside a larger frame or ranks after it, as in (1), or moves
+    there with those of its members that pass against that representative, if they are
+    most of them. No chaining: a
     member is always checked directly against its representative. Returns the
     representatives."""
     members: dict[int, list[int]] = {}
@@ -261,9 +261,10 @@ def _gather(
     for g in reps:
         if g in moved:
             continue
-        if g not in untried:
-            continue  # it had representatives to try and passed none: no second chance
-        fresh = {placed[h] for h in neighbours.get(g, ())}
+        # only representatives it could not try at its turn: its candidates ranked after it
+        # then (a screenshot whose shown picture proposed copies of its original, the
+        # window's keys other screenshots)
+        fresh = {placed[h] for h in neighbours.get(g, ())} - tried.get(g, set())
         proposed = [r for r in fresh if r != g and placed[r] == r and r not in moved]
         for r in sorted(proposed, key=rank.__getitem__):
             theirs, mine = look(r), look(g)
