@@ -289,6 +289,40 @@ def test_a_copy_joins_its_original_and_the_screenshot_showing_it_follows(
     assert [sorted(rows) for rows, _ in found] == [[0, 2, 3]]
 
 
+def test_a_picture_that_tried_another_representative_tries_its_later_candidates_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The screenshot (S) is proposed to another screenshot (X, ranked before it: their
+    window's keys) and to a copy (C, ranked after it: the keys of the picture S shows). At
+    S's turn it fails against X and C is not placed yet; C then joins its original (O).
+    Once every picture is placed, S tries O, which it could not try at its turn, and joins
+    it: S is not left alone for having had X to try."""
+    names = ("O", "X", "S", "C")
+    grays = [np.zeros((768, 1024), np.uint8) for _ in names]
+    name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
+
+    def picture(e: SimpleNamespace) -> Features:
+        none = np.empty((0, 2), np.float32)
+        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
+
+    def check(a: Features, b: Features) -> Verification:
+        if "X" in (name_of[id(a.gray)], name_of[id(b.gray)]):
+            return Verification(False, "no geometric fit")
+        return Verification(True, "verified", scale=1.0)
+
+    monkeypatch.setattr(stars, "verify", check)
+    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(4)])
+    edges = (np.array([2, 2, 3], np.intp), np.array([1, 3, 0], np.intp))  # S-X, S-C, C-O
+    found = stars.stars(
+        table,  # type: ignore[arg-type]
+        np.arange(4),
+        edges,
+        lambda e: (0, False, 0, "", "", str(e.i)),
+        picture,  # type: ignore[arg-type]
+    )
+    assert [sorted(rows) for rows, _ in found] == [[0, 2, 3]]
+
+
 def test_a_scanned_page_in_a_screenshot_proposes_its_original_from_the_closer_decode(
     tmp_path: Path,
 ) -> None:
