@@ -315,11 +315,11 @@ def verify(a: Features, b: Features) -> Verification:
     Where the working copies do not verify, a frame's closer views of the pictures it shows
     are tried against the other picture (the scale reported is then the working copies')."""
     found = _verify(a, b)
-    if found.verified:
+    if found.verified or found.reason == "content differs":  # the picture was seen: no closer
         return found
     tries = [(a, view) for view in b.views] + [(view, b) for view in a.views]
     for first, second in tries:
-        closer = _verify(first, second)
+        closer = _verify(first, second, closer=True)
         if closer.verified:
             # scale: the second's size relative to the first's, in their working copies
             scale = closer.scale * second.frame / first.frame
@@ -327,12 +327,14 @@ def verify(a: Features, b: Features) -> Verification:
     return found
 
 
-def _verify(a: Features, b: Features) -> Verification:
+def _verify(a: Features, b: Features, closer: bool = False) -> Verification:
+    """verify() of two pictures as they are; `closer` (one is a view): upright and at the
+    scales ORB spans only, the rest was tried on the working copies."""
     if not (a.informative and b.informative):
         return Verification(False, "low information")
     best: Verification | None = None
     most = 0
-    for mirrored in (False, True):
+    for mirrored in (False, True) if not closer else (False,):
         if mirrored:
             points, desc = _kept(b.mirrored, lambda: _mirrored(b))
         else:
@@ -348,7 +350,7 @@ def _verify(a: Features, b: Features) -> Verification:
             best = found
         if best.verified:
             break
-    if best is None:
+    if best is None and not closer:
         best = _small_inside(a, b)
     return best if best is not None else Verification(False, "no geometric fit", inliers=most)
 
