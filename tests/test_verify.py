@@ -16,6 +16,7 @@ from kyctriage.demo import lookalikes, variants
 from kyctriage.demo.variants import fit, jpeg, png, telegram_copy
 from kyctriage.match import verify
 from kyctriage.probes.decode import decode
+from kyctriage.render.text import checked
 from kyctriage.scanning import looks
 from kyctriage.scanning.looks import VERIFY_PREVIEW
 from kyctriage.scanning.options import DEFAULT_PREVIEW_SIZE, ScanOptions
@@ -406,6 +407,8 @@ def test_a_page_shown_in_a_screenshot_verifies_on_a_closer_look(
     for found in (verify.verify(page, shot), verify.verify(shot, page)):
         assert found.verified and found.closer, found
         assert 3 < max(found.scale, 1 / found.scale) < 5  # the working copies' scale
+        line = checked(found)  # what the reports say verified it
+        assert "on a closer look at the picture shown" in line and "colours within" in line
     other = seen(pages_on_screen[next(c for c in ("id-1-0/c003", "id-1-0/c000") if c != customer)])
     assert not verify.verify(other, shot).verified
     assert not verify.verify(shot, other).verified
