@@ -371,3 +371,40 @@ def test_a_look_brings_the_picture_down_once(
     assert whole.count(True) == 1
     assert np.array_equal(look.keys, alone[0])
     assert all(np.array_equal(a, b) for a, b in zip(look.shown, alone[1], strict=True))
+
+
+def test_a_frame_left_out_of_a_cluster_that_absorbed_it_is_a_representative_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """X, a frame showing G, joins Q's cluster when G matches Q (X's place among the
+    representatives goes); Q, a frame showing P, then joins P's, and of Q's members G passes
+    against P while X does not: X is left on its own, a representative again, in the
+    order. Y, which X's hashes proposed while X was Q's, tries X in the second pass and
+    joins it: X's cluster must be there to join."""
+    names = ("X", "Q", "G", "Y", "P")
+    grays = [np.zeros((768, 1024), np.uint8) for _ in names]
+    name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
+    passing = {("X", "G"): 0.3, ("Q", "G"): 1.0, ("Q", "X"): 1.0, ("Q", "P"): 0.3,
+               ("P", "Q"): 1 / 0.3, ("P", "G"): 1.0, ("X", "Y"): 1.0}  # fmt: skip
+
+    def picture(e: SimpleNamespace) -> Features:
+        none = np.empty((0, 2), np.float32)
+        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
+
+    def check(a: Features, b: Features) -> Verification:
+        scale = passing.get((name_of[id(a.gray)], name_of[id(b.gray)]))
+        if scale is None:
+            return Verification(False, "no geometric fit")
+        return Verification(True, "verified", scale=scale)
+
+    monkeypatch.setattr(stars, "verify", check)
+    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(5)])
+    edges = (np.array([2, 2, 3, 4], np.intp), np.array([0, 1, 0, 1], np.intp))  # G-X G-Q Y-X P-Q
+    found = stars.stars(
+        table,  # type: ignore[arg-type]
+        np.arange(5),
+        edges,
+        lambda e: (0, False, 0, "", "", str(e.i)),
+        picture,  # type: ignore[arg-type]
+    )
+    assert sorted(sorted(rows) for rows, _ in found) == [[0, 3], [1, 2, 4]]

@@ -123,6 +123,9 @@ def stars(
                 del joined[m]
                 placed[m] = m
                 reps.append(m)
+                # a frame absorbed earlier (succeeded: None) is a representative again: in
+                # its own place in `reps`, not lost from it
+                succeeded.pop(m, None)
         return True
 
     for g in order:
