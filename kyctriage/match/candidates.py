@@ -93,7 +93,13 @@ def shown(
     too small to propose anything, and at ~290 px in the decode (bench/README.md).
     `small`: the picture brought down to REGIONS px."""
     boxes = pictures(seen.gray, small)
-    return shown_keys(seen, boxes, closer_look(seen, closer) if boxes else None)
+    larger = closer_look(seen, closer) if boxes else None
+    return shown_keys(seen, boxes, None if larger is None else grey(larger))
+
+
+def grey(picture: Image.Image) -> NDArray[np.uint8]:
+    """A decode's grey pixels, as the checks and the candidate keys see them."""
+    return np.ascontiguousarray(np.asarray(picture.convert("L"), np.uint8))
 
 
 def closer_look(seen: Features, closer: Callable[[], Image.Image] | None) -> Image.Image | None:
@@ -111,13 +117,13 @@ def closer_look(seen: Features, closer: Callable[[], Image.Image] | None) -> Ima
 
 
 def shown_keys(
-    seen: Features, boxes: Sequence[tuple[int, int, int, int]], larger: Image.Image | None
+    seen: Features, boxes: Sequence[tuple[int, int, int, int]], larger: NDArray[np.uint8] | None
 ) -> tuple[NDArray[np.uint8], ...]:
     """shown()'s descriptors of the pictures in `boxes` (the working copy's pixels), taken
-    from `larger` (closer_look) when there is one."""
+    from `larger` (the grey of closer_look's decode) when there is one."""
     source, f = seen.gray, 1.0
     if boxes and larger is not None:
-        source = np.asarray(larger.convert("L"), np.uint8)
+        source = larger
         f = source.shape[1] / seen.gray.shape[1]
     found = []
     for left, top, right, bottom in boxes:

@@ -364,16 +364,19 @@ VIEW_MARGIN = 0.1
 
 
 def views(
-    frame: Image.Image, boxes: Sequence[tuple[int, int, int, int]], working: tuple[int, ...]
+    frame: Image.Image,
+    gray: NDArray[np.uint8],
+    boxes: Sequence[tuple[int, int, int, int]],
+    working: tuple[int, ...],
 ) -> tuple[Features, ...]:
     """Closer looks at the pictures a frame shows (a screenshot's photograph): `frame` is the
-    closer decode, `boxes` the shown pictures in the working copy's pixels (`working`: its
-    grey's shape). Each view is the whole closer frame, grey and chroma (the content check
-    then sees the picture's surroundings as the other picture's fit places them), with the
-    keypoints of the box and a VIEW_MARGIN around it only: the window's text and icons
-    take no keypoints from the picture. A 1,920 px screenshot's working copy has a scanned
-    page's document at ~50 px, its closer decode at ~175 (bench/README.md)."""
-    gray = np.ascontiguousarray(np.asarray(frame.convert("L"), np.uint8))
+    closer decode and `gray` its grey, `boxes` the shown pictures in the working copy's
+    pixels (`working`: its grey's shape). Each view is the whole closer frame, grey and
+    chroma (the content check then sees the picture's surroundings as the other picture's
+    fit places them), with the keypoints of the box and a VIEW_MARGIN around it only: the
+    window's text and icons take no keypoints from the picture. A 1,920 px screenshot's
+    working copy has a scanned page's document at ~50 px, its closer decode at ~175
+    (bench/README.md)."""
     f = gray.shape[1] / working[1]
     chroma = _chroma(frame, gray.shape)
     found = []

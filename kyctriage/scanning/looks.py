@@ -74,9 +74,11 @@ def keep(
     small = candidates.small(seen.gray)
     boxes = candidates.pictures(seen.gray, small)
     larger = candidates.closer_look(seen, closer) if boxes else None
-    shown = candidates.shown_keys(seen, boxes, larger)
-    if larger is not None:  # a frame showing pictures: closer looks at them for the checks
-        seen = replace(seen, views=verify.views(larger, boxes, seen.gray.shape))
+    closer_grey = None if larger is None else candidates.grey(larger)
+    shown = candidates.shown_keys(seen, boxes, closer_grey)
+    if larger is not None and closer_grey is not None:
+        # a frame showing pictures: closer looks at them for the checks
+        seen = replace(seen, views=verify.views(larger, closer_grey, boxes, seen.gray.shape))
     handle, path = tempfile.mkstemp(dir=folder, suffix=".features")
     with os.fdopen(handle, "wb") as out:
         # our own object into our own private folder (mkdtemp, mode 0700): pickled whole,
