@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import random
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -254,6 +255,41 @@ def test_a_picture_shown_small_in_screenshots_sharing_their_chrome_proposes_its_
     assert {(i, i + n) for i in range(n)} <= whole | inner
 
 
+def _stars_of_named(
+    monkeypatch: pytest.MonkeyPatch,
+    names: tuple[str, ...],
+    edges: list[tuple[str, str]],
+    check: Callable[[str, str], Verification],
+    heights: dict[str, int] | None = None,
+) -> list[list[str]]:
+    """stars() over pictures known by name (ranked in the order given, 1024 px wide, 768 px
+    high unless `heights` says otherwise), the hashes' candidate edges between them, and a
+    check by their names: the clusters, each as its sorted names."""
+    grays = [np.zeros(((heights or {}).get(name, 768), 1024), np.uint8) for name in names]
+    name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
+
+    def picture(e: SimpleNamespace) -> Features:
+        none = np.empty((0, 2), np.float32)
+        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
+
+    def checked(a: Features, b: Features) -> Verification:
+        return check(name_of[id(a.gray)], name_of[id(b.gray)])
+
+    monkeypatch.setattr(stars, "verify", checked)
+    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(len(names))])
+    index = {name: i for i, name in enumerate(names)}
+    pairs = (np.array([index[a] for a, _ in edges], np.intp),
+             np.array([index[b] for _, b in edges], np.intp))  # fmt: skip
+    found = stars.stars(
+        table,  # type: ignore[arg-type]
+        np.arange(len(names)),
+        pairs,
+        lambda e: (0, False, 0, "", "", str(e.i)),
+        picture,  # type: ignore[arg-type]
+    )
+    return sorted(sorted(names[i] for i in rows) for rows, _ in found)
+
+
 def test_a_copy_joins_its_original_and_the_screenshot_showing_it_follows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -261,32 +297,16 @@ def test_a_copy_joins_its_original_and_the_screenshot_showing_it_follows(
     and finds nothing (X) to join; the copy (C), proposed to both, passes against S, which
     shows it small, and against O. C joins O, not S, and S follows: one cluster, where C
     leading S's cluster and O left alone would be two."""
-    names = ("S", "X", "O", "C")
-    grays = [np.zeros((576 if name == "S" else 768, 1024), np.uint8) for name in names]
-    name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
 
-    def picture(e: SimpleNamespace) -> Features:
-        none = np.empty((0, 2), np.float32)
-        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
-
-    def check(a: Features, b: Features) -> Verification:
-        one, other = name_of[id(a.gray)], name_of[id(b.gray)]
+    def check(one: str, other: str) -> Verification:
         if "X" in (one, other):
             return Verification(False, "no geometric fit")
         scale = 0.3 if one == "S" else 1 / 0.3 if other == "S" else 1.0
         return Verification(True, "verified", scale=scale)
 
-    monkeypatch.setattr(stars, "verify", check)
-    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(4)])
-    edges = (np.array([3, 3, 2], np.intp), np.array([0, 2, 1], np.intp))  # C-S, C-O, O-X
-    found = stars.stars(
-        table,  # type: ignore[arg-type]
-        np.arange(4),
-        edges,
-        lambda e: (0, False, 0, "", "", str(e.i)),
-        picture,  # type: ignore[arg-type]
-    )
-    assert [sorted(rows) for rows, _ in found] == [[0, 2, 3]]
+    edges = [("C", "S"), ("C", "O"), ("O", "X")]
+    found = _stars_of_named(monkeypatch, ("S", "X", "O", "C"), edges, check, {"S": 576})
+    assert found == [["C", "O", "S"]]
 
 
 def test_a_picture_that_tried_another_representative_tries_its_later_candidates_one(
@@ -297,30 +317,15 @@ def test_a_picture_that_tried_another_representative_tries_its_later_candidates_
     S's turn it fails against X and C is not placed yet; C then joins its original (O).
     Once every picture is placed, S tries O, which it could not try at its turn, and joins
     it: S is not left alone for having had X to try."""
-    names = ("O", "X", "S", "C")
-    grays = [np.zeros((768, 1024), np.uint8) for _ in names]
-    name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
 
-    def picture(e: SimpleNamespace) -> Features:
-        none = np.empty((0, 2), np.float32)
-        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
-
-    def check(a: Features, b: Features) -> Verification:
-        if "X" in (name_of[id(a.gray)], name_of[id(b.gray)]):
+    def check(one: str, other: str) -> Verification:
+        if "X" in (one, other):
             return Verification(False, "no geometric fit")
         return Verification(True, "verified", scale=1.0)
 
-    monkeypatch.setattr(stars, "verify", check)
-    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(4)])
-    edges = (np.array([2, 2, 3], np.intp), np.array([1, 3, 0], np.intp))  # S-X, S-C, C-O
-    found = stars.stars(
-        table,  # type: ignore[arg-type]
-        np.arange(4),
-        edges,
-        lambda e: (0, False, 0, "", "", str(e.i)),
-        picture,  # type: ignore[arg-type]
-    )
-    assert [sorted(rows) for rows, _ in found] == [[0, 2, 3]]
+    edges = [("S", "X"), ("S", "C"), ("C", "O")]
+    found = _stars_of_named(monkeypatch, ("O", "X", "S", "C"), edges, check)
+    assert found == [["C", "O", "S"]]
 
 
 def test_a_scanned_page_in_a_screenshot_proposes_its_original_from_the_closer_decode(
@@ -381,30 +386,15 @@ def test_a_frame_left_out_of_a_cluster_that_absorbed_it_is_a_representative_agai
     against P while X does not: X is left on its own, a representative again, in the
     order. Y, which X's hashes proposed while X was Q's, tries X in the second pass and
     joins it: X's cluster must be there to join."""
-    names = ("X", "Q", "G", "Y", "P")
-    grays = [np.zeros((768, 1024), np.uint8) for _ in names]
-    name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
     passing = {("X", "G"): 0.3, ("Q", "G"): 1.0, ("Q", "X"): 1.0, ("Q", "P"): 0.3,
                ("P", "Q"): 1 / 0.3, ("P", "G"): 1.0, ("X", "Y"): 1.0}  # fmt: skip
 
-    def picture(e: SimpleNamespace) -> Features:
-        none = np.empty((0, 2), np.float32)
-        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
-
-    def check(a: Features, b: Features) -> Verification:
-        scale = passing.get((name_of[id(a.gray)], name_of[id(b.gray)]))
+    def check(one: str, other: str) -> Verification:
+        scale = passing.get((one, other))
         if scale is None:
             return Verification(False, "no geometric fit")
         return Verification(True, "verified", scale=scale)
 
-    monkeypatch.setattr(stars, "verify", check)
-    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(5)])
-    edges = (np.array([2, 2, 3, 4], np.intp), np.array([0, 1, 0, 1], np.intp))  # G-X G-Q Y-X P-Q
-    found = stars.stars(
-        table,  # type: ignore[arg-type]
-        np.arange(5),
-        edges,
-        lambda e: (0, False, 0, "", "", str(e.i)),
-        picture,  # type: ignore[arg-type]
-    )
-    assert sorted(sorted(rows) for rows, _ in found) == [[0, 3], [1, 2, 4]]
+    edges = [("G", "X"), ("G", "Q"), ("Y", "X"), ("P", "Q")]
+    found = _stars_of_named(monkeypatch, ("X", "Q", "G", "Y", "P"), edges, check)
+    assert found == [["G", "P", "Q"], ["X", "Y"]]

@@ -298,16 +298,25 @@ def test_the_two_nearest_are_opencvs() -> None:
         assert np.array_equal(every[np.arange(len(b)), nearest], want[:, 0])
 
 
+def _scans_and_shot(
+    first: str, second: str, number: int, variant: str
+) -> tuple[bytes, bytes, bytes]:
+    """Two customers' flatbed scans from the tuning set (bench/verify_pairs.py --quick, seed
+    1) as the set writes them, and the second's `variant` (`number`: its scan's place in
+    the set, which picks its variants)."""
+    found = {p.customer: (p, c) for p, c in lookalikes.photographs(1, 3, 6) if p.capture == "scan"}
+    one, other = (lookalikes.draw(*found[customer]) for customer in (first, second))
+    shot = dict(variants.variants(other, number, f"1:{second}/scan"))[variant]
+    return jpeg(one, 92), jpeg(other, 92), shot
+
+
 @pytest.fixture(scope="module")
 def screenshotted() -> tuple[bytes, bytes, bytes]:
     """Two customers' scans of one ID card, and the second's in a desktop screenshot (the
     tuning set's o0010_08.png: the document at ~1/2.8 of the scan's working copy), which
     passed against the first's scan: no 32 px region of that small a document is the portrait
     alone, and every region agreed enough."""
-    found = {p.customer: (p, c) for p, c in lookalikes.photographs(1, 3, 6) if p.capture == "scan"}
-    first, second = (lookalikes.draw(*found[f"id-1-0/c00{k}"]) for k in (3, 4))
-    shot = dict(variants.variants(second, 10, "1:id-1-0/c004/scan"))["screenshot desktop png"]
-    return jpeg(first, 92), jpeg(second, 92), shot
+    return _scans_and_shot("id-1-0/c003", "id-1-0/c004", 10, "screenshot desktop png")
 
 
 def test_another_customers_document_shown_small_is_not_verified(
@@ -331,10 +340,7 @@ def screenshotted_in_colour() -> tuple[bytes, bytes, bytes]:
     screenshot (the tuning set's o0019_08.jpg: the document at ~1/3.4 of the scan's working
     copy), which passed against the first's scan in every cell of detail: that small, the
     portraits and names differ by too little; their colours (clothes, skin, hair) do not."""
-    found = {p.customer: (p, c) for p, c in lookalikes.photographs(1, 3, 6) if p.capture == "scan"}
-    first, second = (lookalikes.draw(*found[f"permit-1-1/c00{k}"]) for k in (4, 2))
-    shot = dict(variants.variants(second, 19, "1:permit-1-1/c002/scan"))["screenshot desktop jpeg"]
-    return jpeg(first, 92), jpeg(second, 92), shot
+    return _scans_and_shot("permit-1-1/c004", "permit-1-1/c002", 19, "screenshot desktop jpeg")
 
 
 def test_another_customers_document_shown_small_differs_in_colour(
