@@ -418,3 +418,55 @@ def test_a_page_shown_in_a_screenshot_verifies_on_a_closer_look(
     other = seen(pages_on_screen[next(c for c in ("id-1-0/c003", "id-1-0/c000") if c != customer)])
     assert not verify.verify(other, shot).verified
     assert not verify.verify(shot, other).verified
+
+
+def test_a_check_compares_only_where_the_picture_lands(
+    booths: list[Image.Image], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A screenshot's check looks at the part of the frame its fit puts the picture in (and
+    FOOTPRINT_MARGIN around it), not at the window around it: the same answer as the whole
+    frame gives, on a fraction of its pixels."""
+    original = _as_verified(jpeg(booths[0], 92))
+    shown = _as_verified(png(variants._screen_desktop(booths[0], 0.35, random.Random(1))))
+    compared: list[tuple[int, ...]] = []
+    agreement = verify._local_agreement
+
+    def recorded(base: np.ndarray, warped: np.ndarray, valid: np.ndarray) -> object:
+        compared.append(base.shape)
+        return agreement(base, warped, valid)
+
+    monkeypatch.setattr(verify, "_local_agreement", recorded)
+    cut = verify.verify(original, shown)
+    assert cut.verified, cut
+    frame = shown.gray.shape
+    assert compared[-1][0] * compared[-1][1] < frame[0] * frame[1] / 4
+    with monkeypatch.context() as whole_frame:
+        whole_frame.setattr(verify, "_footprint", lambda m, matrix, base: (0, 0, base[1], base[0]))
+        whole = verify.verify(original, shown)
+    assert compared[-1] == frame
+    assert whole.verified
+    assert abs(whole.blocks - cut.blocks) <= 0.02 * whole.blocks
+    assert (whole.scale, whole.inliers) == (cut.scale, cut.inliers)
+
+
+def test_the_footprint_holds_the_picture_on_the_bases_pixel_grid() -> None:
+    """The box a check compares: the picture's corners and the margin inside it, its left and
+    top on multiples of 8 and its sides even (halved copies keep the base's pixel grid),
+    clipped to the base; a fit putting the picture beside the base leaves nothing to compare."""
+    turned = np.array([[0.4, -0.1, 333.3], [0.1, 0.4, 201.7]])
+    x0, y0, x1, y1 = verify._footprint((300, 200), turned, (1080, 1920))
+    corners = np.array([[0, 0, 1], [200, 0, 1], [0, 300, 1], [200, 300, 1]]) @ turned.T
+    margin = verify.FOOTPRINT_MARGIN
+    assert x0 <= corners[:, 0].min() - margin and x1 >= corners[:, 0].max() + margin
+    assert y0 <= corners[:, 1].min() - margin and y1 >= corners[:, 1].max() + margin
+    assert x0 % 8 == 0 and y0 % 8 == 0 and (x1 - x0) % 2 == 0 and (y1 - y0) % 2 == 0
+    assert verify._footprint((300, 200), np.eye(2, 3), (100, 100)) == (0, 0, 100, 100)
+    beside = np.array([[1.0, 0.0, 500.0], [0.0, 1.0, 0.0]])
+    x0, y0, x1, y1 = verify._footprint((100, 100), beside, (100, 100))
+    assert x1 == x0
+    gray = np.asarray(Image.effect_noise((100, 100), 60), np.uint8)
+    pictures = verify.Features(gray, np.empty((0, 2), np.float32), np.empty((0, 32), np.uint8),
+                               True, 1.0)  # fmt: skip
+    found = verify._content(pictures, pictures, np.linalg.inv(np.vstack([beside, (0, 0, 1)]))[:2],
+                            12, False)  # fmt: skip
+    assert (found.verified, found.reason, found.overlap) == (False, "overlap too small", 0.0)

@@ -452,11 +452,24 @@ def _content(
         matrix = np.asarray(cv2.invertAffineTransform(matrix), np.float64)
     h, w = base.shape
     shrink = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    smaller = min(h * w, moving.shape[0] * moving.shape[1] * shrink * shrink)
     if shrink < 0.9:  # warpAffine samples bilinearly: blur first, or fine patterns alias
         moving = np.asarray(cv2.GaussianBlur(moving, (0, 0), 0.5 / shrink), np.uint8)
+    window = _footprint(moving.shape, matrix, base.shape)
+    x0, y0, x1, y1 = window
+    # the comparison keeps to the base's part the moving picture can cover (a screenshot's
+    # window around the shown picture has nothing to compare); its refined fit is then
+    # taken back by `shift` to the whole base for the colour check
+    whole = base
+    shift = np.array([[0.0, 0.0, x0], [0.0, 0.0, y0]])
+    base = np.ascontiguousarray(base[y0:y1, x0:x1])
+    matrix = matrix - shift
+    h, w = base.shape
+    if h == 0 or w == 0:  # the fit puts the moving picture beside the base, not on it
+        return Verification(False, "overlap too small", mirrored=mirrored, inliers=inliers,
+                            overlap=0.0, scale=round(scale, 3), angle=round(angle, 1))  # fmt: skip
     warped, valid = _warp(moving, matrix, (w, h))
     covered = float((valid > 0).sum())
-    smaller = min(h * w, moving.shape[0] * moving.shape[1] * shrink * shrink)
     overlap = min(1.0, covered / max(smaller, 1.0))
     facts = Verification(
         False, "overlap too small", mirrored=mirrored, inliers=inliers,
@@ -484,13 +497,37 @@ def _content(
     )  # fmt: skip
     if not (verified and reduced and colours[0] is not None and colours[1] is not None):
         return found
-    difference = _colour_difference(colours[0], colours[1], base, moving, matrix, shrink)
+    difference = _colour_difference(colours[0], colours[1], whole, moving, matrix + shift,
+                                    shrink, window)  # fmt: skip
     if difference is None:
         return found
     if difference > MAX_COLOUR_DIFFERENCE:
         return replace(found, verified=False, reason="colours differ",
                        colour_difference=round(difference, 1))  # fmt: skip
     return replace(found, colour_difference=round(difference, 1))
+
+
+# The base is cut to the moving picture's footprint and this many pixels around it: more
+# than the high-pass's and the local window's Gaussians reach, and a refinement's nudge; a
+# multiple of 8, so the halved copies (the refinement's, the chroma) keep their pixel grid.
+FOOTPRINT_MARGIN = 48
+
+
+def _footprint(
+    moving: tuple[int, ...], matrix: NDArray[np.float64], base: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    """The box (left, top, right, bottom) of the base that matrix maps the moving picture
+    into, with FOOTPRINT_MARGIN around it; its left and top on multiples of 8 (an empty box
+    where the picture lands outside the base)."""
+    h, w = moving[:2]
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ matrix.T
+    left, top = np.floor((corners.min(axis=0) - FOOTPRINT_MARGIN) / 8) * 8
+    right, bottom = np.ceil(corners.max(axis=0) + FOOTPRINT_MARGIN)
+    x0, y0 = int(np.clip(left, 0, base[1])), int(np.clip(top, 0, base[0]))
+    # even sides: halving them is then exactly 2 x 2 pixels to one, as it is the base's
+    x1 = int(np.clip(x0 + 2 * np.ceil((right - x0) / 2), x0, base[1]))
+    y1 = int(np.clip(y0 + 2 * np.ceil((bottom - y0) / 2), y0, base[0]))
+    return x0, y0, x1, y1
 
 
 def _colour_difference(
@@ -500,13 +537,21 @@ def _colour_difference(
     moving: NDArray[np.uint8],
     matrix: NDArray[np.float64],
     shrink: float,
+    window: tuple[int, int, int, int],
 ) -> float | None:
     """The largest colour difference of any COLOUR_CELL cell of the overlap, in chroma
     levels, once the moving picture's colours are matched to the base's by one affine map;
     None when either side has too little colour to compare or the overlap too few cells.
-    matrix takes the moving picture's working copy onto the base's."""
+    matrix takes the moving picture's working copy onto the base's; only the base's window
+    (_footprint) is looked at."""
     to_base, from_moving = _half(base.shape, base_chroma), _half(moving.shape, moving_chroma)
     half = (to_base @ np.vstack([matrix, (0.0, 0.0, 1.0)]) @ np.linalg.inv(from_moving))[:2]
+    full = base_chroma.shape[1::-1]
+    x0, y0 = int(window[0] * to_base[0, 0]), int(window[1] * to_base[1, 1])
+    x1 = min(full[0], int(np.ceil(window[2] * to_base[0, 0])) + 1)
+    y1 = min(full[1], int(np.ceil(window[3] * to_base[1, 1])) + 1)
+    half[:, 2] -= (x0, y0)
+    base_chroma = base_chroma[y0:y1, x0:x1]
     h, w = base_chroma.shape[:2]
     source = moving_chroma
     if shrink < 0.9:  # as the grey pictures: blurred before it is brought down
@@ -519,7 +564,7 @@ def _colour_difference(
                            flags=cv2.INTER_NEAREST)  # fmt: skip
     inside = cv2.erode((valid == 255).astype(np.uint8), np.ones((5, 5), np.uint8),
                        borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0  # fmt: skip
-    base_luma = cv2.resize(base, (w, h), interpolation=cv2.INTER_AREA)
+    base_luma = cv2.resize(base, full, interpolation=cv2.INTER_AREA)[y0:y1, x0:x1]
     keep = inside & ~_saturated(np.asarray(base_luma, np.uint8))
     keep &= ~_saturated(np.asarray(luma, np.uint8))
     if keep.sum() < MIN_CELLS // 4:
