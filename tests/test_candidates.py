@@ -398,3 +398,26 @@ def test_a_frame_left_out_of_a_cluster_that_absorbed_it_is_a_representative_agai
     edges = [("G", "X"), ("G", "Q"), ("Y", "X"), ("P", "Q")]
     found = _stars_of_named(monkeypatch, ("X", "Q", "G", "Y", "P"), edges, check)
     assert found == [["G", "P", "Q"], ["X", "Y"]]
+
+
+def test_a_copy_ranked_before_its_clusters_representative_does_not_break_the_cluster_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The original (O) leads its copy (M) until a centred crop of it (C) takes the cluster
+    over (O shows C inside a larger frame). A brightened copy (B, ranked before C by its
+    pixels) fails against O and M (its clipped whites) but passes against C. In the second
+    pass B tries C: it must not take C's cluster and leave O and M on their own (held-out
+    seed 2 of bench/kyc_lookalikes.py: a booth photograph's original and eight of its
+    copies); it joins C, and the cluster stays whole."""
+    passing = {("O", "M"): 1.0, ("O", "C"): 0.82, ("C", "O"): 1 / 0.82, ("C", "M"): 1 / 0.82,
+               ("C", "B"): 1 / 0.82, ("B", "C"): 0.82}  # fmt: skip
+
+    def check(one: str, other: str) -> Verification:
+        scale = passing.get((one, other))
+        if scale is None:
+            return Verification(False, "content differs")
+        return Verification(True, "verified", scale=scale)
+
+    edges = [("B", "O"), ("M", "O"), ("C", "O")]
+    found = _stars_of_named(monkeypatch, ("O", "B", "M", "C"), edges, check)
+    assert found == [["B", "C", "M", "O"]]

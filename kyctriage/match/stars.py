@@ -210,9 +210,9 @@ def _gather(
     representatives its candidates went to that it could not try when its turn came (an
     original whose candidates are copies ranked after it, placed since in a screenshot's
     cluster; a screenshot whose shown picture proposed copies of its original): it takes
-    over one that shows it inside a larger frame or ranks after it, as in (1), or moves
-    there with those of its members that pass against that representative, if they are
-    most of them. No chaining: a
+    over one that shows it inside a larger frame or ranks after it, as in (1) if every
+    member passes against it, or moves there with those of its members that pass against
+    that representative, if they are most of them. No chaining: a
     member is always checked directly against its representative. Returns the
     representatives."""
     members: dict[int, list[int]] = {}
@@ -246,8 +246,9 @@ def _gather(
         members.pop(gone, None)
         moved.add(gone)
 
-    def takeover(g: int, r: int) -> bool:
-        """g, shown inside r's larger frame, becomes the representative of r's cluster."""
+    def takeover(g: int, r: int, whole: bool = False) -> bool:
+        """g, shown inside r's larger frame, becomes the representative of r's cluster;
+        `whole`: only if every member of it passes against g."""
         theirs, mine = look(r), look(g)
         if theirs is None or mine is None:
             return False
@@ -255,6 +256,8 @@ def _gather(
         if not back.verified:
             return False
         passed, failed = checked(mine, [m for m in members.get(r, []) if m != g])
+        if whole and failed:
+            return False
         move({r: back, **passed}, failed, g, r)
         return True
 
@@ -277,9 +280,12 @@ def _gather(
             if not first.verified:
                 continue
             # g is the likelier original: r shows it inside a larger frame, or r took over
-            # a cluster in (1) and ranks after g
+            # a cluster in (1) and ranks after g. It leads r's cluster only if all of it
+            # passes against g (a brightened copy whose clipped whites fail against the
+            # original, which joined a crop of it: the cluster is not broken up); else g
+            # joins r, against which it passed
             larger = _footprint(first, mine, theirs) < EMBEDDED or rank[g] < rank[r]
-            if larger and takeover(g, r):
+            if larger and takeover(g, r, whole=True):
                 break
             passed, failed = checked(theirs, members.get(g, []))
             if len(passed) >= len(failed):  # g and most of its members go to r
