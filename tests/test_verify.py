@@ -470,3 +470,45 @@ def test_the_footprint_holds_the_picture_on_the_bases_pixel_grid() -> None:
     found = verify._content(pictures, pictures, np.linalg.inv(np.vstack([beside, (0, 0, 1)]))[:2],
                             12, False)  # fmt: skip
     assert (found.verified, found.reason, found.overlap) == (False, "overlap too small", 0.0)
+
+
+@pytest.fixture(scope="module")
+def booths_on_phones() -> dict[str, bytes]:
+    """Two customers' booth captures of one ID card (held-out seed 2 of bench/kyc_lookalikes.py,
+    its o0006 and o0008) and each in a messenger's chat on a phone, JPEG q85: the capture at
+    ~1/4 of the phone's closer decode's width, ~1/6 of its original's working copy."""
+    found = {p.customer: (p, c) for p, c in lookalikes.photographs(2, 4, 6) if p.capture == "booth"}
+    out = {}
+    for number, customer in ((6, "id-2-0/c002"), (8, "id-2-0/c003")):
+        picture = lookalikes.draw(*found[customer])
+        out[customer] = jpeg(picture, 92)
+        shots = dict(variants.variants(picture, number, f"2:{customer}/booth"))
+        out[f"{customer} shown"] = shots["screenshot phone jpeg"]
+    return out
+
+
+@pytest.mark.parametrize("customer", ["id-2-0/c002", "id-2-0/c003"])
+def test_a_capture_shown_small_on_a_phone_verifies_on_its_originals_reduced_copy(
+    booths_on_phones: dict[str, bytes], customer: str, tmp_path: Path
+) -> None:
+    """The chat's closer view shows the capture at ~1/4 to 1/5 of its original's working
+    copy: beyond ORB's pyramid, as on the working copies, so the view is matched against the
+    original's reduced copy too (verify._small_inside). Another customer's capture shown the
+    same way is not verified."""
+    options = ScanOptions(roots=(str(tmp_path),))
+
+    def seen(data: bytes) -> verify.Features:
+        look = looks.look_of(data, options, str(tmp_path))
+        assert look is not None
+        found = looks.load(look)
+        assert found is not None
+        return found
+
+    capture, shot = seen(booths_on_phones[customer]), seen(booths_on_phones[f"{customer} shown"])
+    assert shot.views
+    for found in (verify.verify(capture, shot), verify.verify(shot, capture)):
+        assert found.verified and found.closer, found
+        assert max(found.scale, 1 / found.scale) > 5  # the working copies' scale
+    other = seen(booths_on_phones[next(c for c in ("id-2-0/c002", "id-2-0/c003") if c != customer)])
+    assert not verify.verify(other, shot).verified
+    assert not verify.verify(shot, other).verified

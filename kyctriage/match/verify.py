@@ -320,9 +320,9 @@ def verify(a: Features, b: Features) -> Verification:
     seen = found.reason == "content differs" and max(found.scale, 1 / found.scale) < REDUCED
     if found.verified or seen:
         return found
-    tries = [(a, view) for view in b.views] + [(view, b) for view in a.views]
-    for first, second in tries:
-        closer = _verify(first, second, closer=True)
+    tries = [(a, view, "second") for view in b.views] + [(view, b, "first") for view in a.views]
+    for first, second, which in tries:
+        closer = _verify(first, second, view=which)
         if closer.verified:
             # scale: the second's size relative to the first's, in their working copies
             scale = closer.scale * second.frame / first.frame
@@ -330,11 +330,14 @@ def verify(a: Features, b: Features) -> Verification:
     return found
 
 
-def _verify(a: Features, b: Features, closer: bool = False) -> Verification:
-    """verify() of two pictures as they are; `closer` (one is a view): upright and at the
-    scales ORB spans only, the rest was tried on the working copies."""
+def _verify(a: Features, b: Features, view: str = "") -> Verification:
+    """verify() of two pictures as they are; `view` ("first" or "second": that one is a
+    view): upright only (the rest was tried on the working copies), and a small picture
+    inside the view looked for on the other picture's reduced copy only (the view's own
+    would be the whole frame's)."""
     if not (a.informative and b.informative):
         return Verification(False, "low information")
+    closer = bool(view)
     best: Verification | None = None
     most = 0
     for mirrored in (False, True) if not closer else (False,):
@@ -353,8 +356,9 @@ def _verify(a: Features, b: Features, closer: bool = False) -> Verification:
             best = found
         if best.verified:
             break
-    if best is None and not closer:
-        best = _small_inside(a, b)
+    if best is None:
+        best = _small_inside(a, b, reduced=("first", "second") if not view else
+                             ("first",) if view == "second" else ("second",))  # fmt: skip
     return best if best is not None else Verification(False, "no geometric fit", inliers=most)
 
 
@@ -397,15 +401,21 @@ def views(
     return tuple(found)
 
 
-def _small_inside(a: Features, b: Features) -> Verification | None:
+def _small_inside(
+    a: Features, b: Features, reduced: tuple[str, ...] = ("first", "second")
+) -> Verification | None:
     """The content check of a fit found on a reduced copy of either picture (the other
-    shown small inside it), or None when neither gives one."""
-    matrix, count = _fit(_coarse(a), (b.points, b.descriptors))
-    if matrix is None:  # a inside b: fit a onto b's reduced copy, then turn it round
+    shown small inside it; `reduced` says which may be), or None when none gives one."""
+    matrix, count = None, 0
+    if "first" in reduced:
+        matrix, count = _fit(_coarse(a), (b.points, b.descriptors))
+    if matrix is None and "second" in reduced:
+        # a inside b: fit a onto b's reduced copy, then turn it round
         matrix, count = _fit(_coarse(b), (a.points, a.descriptors))
-        if matrix is None:
-            return None
-        matrix = np.asarray(cv2.invertAffineTransform(matrix), np.float64)
+        if matrix is not None:
+            matrix = np.asarray(cv2.invertAffineTransform(matrix), np.float64)
+    if matrix is None:
+        return None
     return _content(a, b, matrix, count, False)
 
 
