@@ -67,8 +67,11 @@ def _identity(table: Arrays) -> Edges:
     )
 
 
-def _edges(table: Arrays, searched: NDArray[np.bool_] | None = None) -> tuple[Edges, int]:
-    """Near candidate edges (global hashes) among the `searched` rows (default: all)."""
+def _edges(
+    table: Arrays, searched: NDArray[np.bool_] | None = None, loose: bool = False
+) -> tuple[Edges, int]:
+    """Near candidate edges (global hashes) among the `searched` rows (default: all);
+    `loose` where a check decides every edge (search.LOOSE)."""
     rows = np.arange(len(table)) if searched is None else np.flatnonzero(searched)
     # Identical hash triples are one node of the search (copies would crowd the index).
     uniq, first, inverse = np.unique(
@@ -76,14 +79,14 @@ def _edges(table: Arrays, searched: NDArray[np.bool_] | None = None) -> tuple[Ed
     )
     first, inverse = rows[first], inverse.reshape(-1)
     edges = [(rows, first[inverse])]
-    found = search.search(uniq, uniq, same_set=True)
+    found = search.search(uniq, uniq, same_set=True, loose=loose)
     edges.append((first[found.query], first[found.base]))
     crowded = found.crowded
     nodes = np.sort(first)  # distinct already: one first row per unique triple
     for k in range(len(search.VIEWS)):
         viewed = nodes[table.has_view[nodes, k]]
         if len(viewed):
-            found = search.search(table.views[viewed, k], uniq, same_set=False)
+            found = search.search(table.views[viewed, k], uniq, same_set=False, loose=loose)
             edges.append((viewed[found.query], first[found.base]))
             crowded += found.crowded
     return _joined(edges), crowded
@@ -320,10 +323,10 @@ def cluster(
     if pictures is not None:
         same = components(len(table), *_identity(table))
         if keys is not None:
-            near, crowded = _edges(table, _seeable(table, same, keys))
+            near, crowded = _edges(table, _seeable(table, same, keys), loose=True)
             near = _joined([near, _local(table, same, keys, shown)])
         else:
-            near, crowded = _edges(table)
+            near, crowded = _edges(table, loose=True)
         found = stars(table, same, near, _rep_key, pictures)
         clusters = [_cluster(table, rows, times, checks) for rows, checks in found]
     else:

@@ -103,8 +103,16 @@ def _candidates(query: Hashes, base: Hashes) -> Iterator[tuple[Index, Index, int
                 yield np.empty(0, np.intp), np.empty(0, np.intp), skipped
 
 
+# Candidates only (a check decides): a pair whose phash and dhash together differ in at most
+# LOOSE bits, whatever its whash. A flat picture (a white scanned page) has its wavelet bits
+# at the median, and a re-encode flips many (a mirrored scan against the original's mirror
+# view: phash 0, dhash 0, whash 19 bits); ORB's keys cannot propose a mirrored copy. The
+# bands find such a pair: at least 4 of phash's and dhash's 8 bands are then equal.
+LOOSE = 4
+
+
 def _verify(
-    query: Hashes, base: Hashes, q_rows: Index, b_rows: Index
+    query: Hashes, base: Hashes, q_rows: Index, b_rows: Index, loose: bool = False
 ) -> tuple[NDArray[np.bool_], list[NDArray[np.int64]]]:
     """Column by column: one gather per kind, no row-wise reductions."""
     per_kind = [
@@ -115,6 +123,8 @@ def _verify(
     ok = total <= MAX_SUM
     for dist in per_kind:
         ok &= dist <= MAX_ONE
+    if loose:
+        ok |= per_kind[0] + per_kind[1] <= LOOSE
     return ok, per_kind
 
 
@@ -127,12 +137,13 @@ def _merge(
     return unique, np.concatenate(dists)[first]
 
 
-def search(query: Hashes, base: Hashes, same_set: bool) -> Matches:
-    """Every (query, base) pair that passes the rule; with same_set, each pair once, no self.
-    Repeated finds are merged as they pile up, so memory follows the distinct pairs."""
+def search(query: Hashes, base: Hashes, same_set: bool, loose: bool = False) -> Matches:
+    """Every (query, base) pair that passes the rule (`loose`: or LOOSE's, for candidates a
+    check will decide); with same_set, each pair once, no self. Repeated finds are merged as
+    they pile up, so memory follows the distinct pairs."""
     query, base = np.asfortranarray(query), np.asfortranarray(base)
     if len(base) <= MAX_BUCKET and len(query) * len(base) <= DIRECT_PAIRS:
-        return _every_pair(query, base, same_set)
+        return _every_pair(query, base, same_set, loose)
     width = len(base)
     keys: list[NDArray[np.int64]] = [np.empty(0, np.int64)]
     dists: list[NDArray[np.int64]] = [np.empty((0, len(KINDS)), np.int64)]
@@ -142,7 +153,7 @@ def search(query: Hashes, base: Hashes, same_set: bool) -> Matches:
         if same_set:
             keep = q_rows < b_rows
             q_rows, b_rows = q_rows[keep], b_rows[keep]
-        ok, per_kind = _verify(query, base, q_rows, b_rows)
+        ok, per_kind = _verify(query, base, q_rows, b_rows, loose)
         if ok.any():
             keys.append(q_rows[ok].astype(np.int64) * width + b_rows[ok])
             dists.append(np.stack([d[ok] for d in per_kind], axis=1))
@@ -159,14 +170,14 @@ def search(query: Hashes, base: Hashes, same_set: bool) -> Matches:
     )
 
 
-def _every_pair(query: Hashes, base: Hashes, same_set: bool) -> Matches:
+def _every_pair(query: Hashes, base: Hashes, same_set: bool, loose: bool = False) -> Matches:
     """The search without the index, for small sets: in the index's order (query, then base)."""
     if same_set:
         q_rows, b_rows = np.triu_indices(len(query), 1, len(base))
     else:
         q_rows = np.repeat(np.arange(len(query)), len(base))
         b_rows = np.tile(np.arange(len(base)), len(query))
-    ok, per_kind = _verify(query, base, q_rows, b_rows)
+    ok, per_kind = _verify(query, base, q_rows, b_rows, loose)
     return Matches(
         q_rows[ok].astype(np.intp),
         b_rows[ok].astype(np.intp),
