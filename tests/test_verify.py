@@ -130,6 +130,16 @@ def test_unrelated_pictures_have_no_fit(booths: list[Image.Image]) -> None:
     assert found.reason in ("no geometric fit", "content differs")
 
 
+def _as_scanned(data: bytes, folder: Path) -> verify.Features:
+    """As a scan's worker keeps the file (looks.look_of: the working copy and the closer
+    views of the pictures it shows), spilled into `folder`."""
+    look = looks.look_of(data, ScanOptions(roots=(str(folder),)), str(folder))
+    assert look is not None
+    found = looks.load(look)
+    assert found is not None
+    return found
+
+
 def _as_verified(data: bytes) -> verify.Features:
     """As a scan's verification sees the file (scanning/looks.py: drafted to VERIFY_PREVIEW)."""
     fmt = "PNG" if data.startswith(b"\x89PNG") else "JPEG"
@@ -398,14 +408,9 @@ def test_a_page_shown_in_a_screenshot_verifies_on_a_closer_look(
     """The working copies do not verify (the window's text takes the screenshot's keypoints,
     the document is too small for the rest); the closer view of the picture it shows does,
     a JPEG's decoded again at full size. Another customer's page is not verified either way."""
-    options = ScanOptions(roots=(str(tmp_path),))
 
     def seen(data: bytes) -> verify.Features:
-        look = looks.look_of(data, options, str(tmp_path))
-        assert look is not None
-        found = looks.load(look)
-        assert found is not None
-        return found
+        return _as_scanned(data, tmp_path)
 
     page, shot = seen(pages_on_screen[customer]), seen(pages_on_screen[f"{customer} shown"])
     assert shot.views  # (the page has one too: its card on the white page)
@@ -495,14 +500,9 @@ def test_a_capture_shown_small_on_a_phone_verifies_on_its_originals_reduced_copy
     copy: beyond ORB's pyramid, as on the working copies, so the view is matched against the
     original's reduced copy too (verify._small_inside). Another customer's capture shown the
     same way is not verified."""
-    options = ScanOptions(roots=(str(tmp_path),))
 
     def seen(data: bytes) -> verify.Features:
-        look = looks.look_of(data, options, str(tmp_path))
-        assert look is not None
-        found = looks.load(look)
-        assert found is not None
-        return found
+        return _as_scanned(data, tmp_path)
 
     capture, shot = seen(booths_on_phones[customer]), seen(booths_on_phones[f"{customer} shown"])
     assert shot.views
