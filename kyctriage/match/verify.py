@@ -357,8 +357,7 @@ def _verify(a: Features, b: Features, view: str = "") -> Verification:
         if best.verified:
             break
     if best is None:
-        best = _small_inside(a, b, reduced=("first", "second") if not view else
-                             ("first",) if view == "second" else ("second",))  # fmt: skip
+        best = _small_inside(a, b, reduce_a=view != "first", reduce_b=view != "second")
     return best if best is not None else Verification(False, "no geometric fit", inliers=most)
 
 
@@ -402,14 +401,14 @@ def views(
 
 
 def _small_inside(
-    a: Features, b: Features, reduced: tuple[str, ...] = ("first", "second")
+    a: Features, b: Features, reduce_a: bool = True, reduce_b: bool = True
 ) -> Verification | None:
-    """The content check of a fit found on a reduced copy of either picture (the other
-    shown small inside it; `reduced` says which may be), or None when none gives one."""
+    """The content check of a fit found on a reduced copy of a or of b (the other shown
+    small inside it), or None when neither gives one."""
     matrix, count = None, 0
-    if "first" in reduced:
+    if reduce_a:
         matrix, count = _fit(_coarse(a), (b.points, b.descriptors))
-    if matrix is None and "second" in reduced:
+    if matrix is None and reduce_b:
         # a inside b: fit a onto b's reduced copy, then turn it round
         matrix, count = _fit(_coarse(b), (a.points, a.descriptors))
         if matrix is not None:
