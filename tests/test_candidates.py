@@ -382,12 +382,12 @@ def test_a_frame_left_out_of_a_cluster_that_absorbed_it_is_a_representative_agai
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """X, a frame showing G, joins Q's cluster when G matches Q (X's place among the
-    representatives goes); Q, a frame showing P, then joins P's, and of Q's members G passes
-    against P while X does not: X is left on its own, a representative again, in the
-    order. Y, which X's hashes proposed while X was Q's, tries X in the second pass and
-    joins it: X's cluster must be there to join."""
+    representatives goes); Q, a frame showing P, then joins the cluster of P's original
+    (F), and of Q's members G passes against F while X does not: X is left on its own, a
+    representative again, in the order. Y, which X's hashes proposed while X was Q's,
+    tries X in the second pass and joins it: X's cluster must be there to join."""
     passing = {("X", "G"): 0.3, ("Q", "G"): 1.0, ("Q", "X"): 1.0, ("Q", "P"): 0.3,
-               ("P", "Q"): 1 / 0.3, ("P", "G"): 1.0, ("X", "Y"): 1.0}  # fmt: skip
+               ("F", "P"): 1.0, ("F", "Q"): 1.0, ("F", "G"): 1.0, ("X", "Y"): 1.0}  # fmt: skip
 
     def check(one: str, other: str) -> Verification:
         scale = passing.get((one, other))
@@ -395,9 +395,32 @@ def test_a_frame_left_out_of_a_cluster_that_absorbed_it_is_a_representative_agai
             return Verification(False, "no geometric fit")
         return Verification(True, "verified", scale=scale)
 
-    edges = [("G", "X"), ("G", "Q"), ("Y", "X"), ("P", "Q")]
-    found = _stars_of_named(monkeypatch, ("X", "Q", "G", "Y", "P"), edges, check)
-    assert found == [["G", "P", "Q"], ["X", "Y"]]
+    edges = [("G", "X"), ("G", "Q"), ("Y", "X"), ("P", "Q"), ("P", "F")]
+    found = _stars_of_named(monkeypatch, ("X", "Q", "F", "G", "Y", "P"), edges, check)
+    assert found == [["F", "G", "P", "Q"], ["X", "Y"]]
+
+
+def test_a_centred_crop_does_not_take_over_a_cluster_it_does_not_all_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The original (O) leads a one-side crop of it (S). A centred crop (C) keeping 80% of
+    each side covers less than EMBEDDED of O's frame, as a picture in a screenshot does,
+    and passes against O both ways, but S (the bottom quarter cut off) fails against C:
+    C joins O, which stays the representative, and S stays in the cluster. Before, C took
+    the cluster over and S was left on its own (held-out seed 2 of bench/kyc_lookalikes.py:
+    a scan's original, its centred crop and nine copies in one cluster, and three copies
+    that joined S in another)."""
+    passing = {("O", "S"): 1.0, ("O", "C"): 0.8, ("C", "O"): 1 / 0.8}
+
+    def check(one: str, other: str) -> Verification:
+        scale = passing.get((one, other))
+        if scale is None:
+            return Verification(False, "content differs")
+        return Verification(True, "verified", scale=scale)
+
+    edges = [("S", "O"), ("C", "O"), ("C", "S")]
+    found = _stars_of_named(monkeypatch, ("O", "S", "C"), edges, check)
+    assert found == [["C", "O", "S"]]
 
 
 def test_a_copy_ranked_before_its_clusters_representative_does_not_break_the_cluster_up(

@@ -89,21 +89,32 @@ def stars(
     joined: dict[int, tuple[int, Verification]] = {}
     placed: dict[int, int] = {}  # group -> its representative's group
     tried: dict[int, set[int]] = {}  # the representatives each group tried at its turn
-    inside: dict[int, int] = {}  # representative -> a member it shows inside a larger frame
+    inside: set[int] = set()  # representatives that show a member inside a larger frame
     members: dict[int, list[int]] = {}  # representative -> the groups joined to it so far
     # a representative that became a member (absorb): the group in its place in `reps`, None
     succeeded: dict[int, int | None] = {}
 
     def absorb(q: int, leader: Features, r: int, frame: Features, new: bool) -> bool:
         """r, a larger frame that shows q's picture (a screenshot ranked first by its
-        pixels), joins q's cluster if it passes against q, and its members so far follow
-        where they pass; the rest are left on their own. q becomes a representative, in r's
-        place, when `new`. The copies of the picture that come later are then checked
-        against q itself, which a small picture in a frame may fail."""
+        pixels), joins q's cluster if it passes against q. When `new`, q takes r's place as
+        a representative only if every member of r so far passes against q too: a frame
+        round a crop of the picture (the original round a centred crop) keeps its cluster
+        of one-side crops, which the centred crop may not cover. Else r's members follow
+        where they pass; the rest are left on their own. The copies of the picture that
+        come later are then checked against q itself, which a small picture in a frame
+        may fail."""
         back = verify(leader, frame)
         if not back.verified:
             return False
-        inside.pop(r, None)
+        passed: dict[int, Verification] = {}
+        for m in members.get(r, []):
+            seen = look(m)
+            check = verify(leader, seen) if seen is not None else None
+            if check is not None and check.verified:
+                passed[m] = check
+            elif new:
+                return False
+        inside.discard(r)
         if new:
             placed[q] = q
         succeeded[r] = q if new else None
@@ -113,10 +124,8 @@ def stars(
         followers = members.setdefault(q, [])
         followers.append(r)
         for m in members.pop(r, []):
-            seen = look(m)
-            check = verify(leader, seen) if seen is not None else None
-            if check is not None and check.verified:
-                joined[m] = (q, check)
+            if m in passed:
+                joined[m] = (q, passed[m])
                 placed[m] = q
                 followers.append(m)
             else:
@@ -160,7 +169,7 @@ def stars(
                 if absorb(g, mine, r, theirs, new=True):
                     continue  # g leads the cluster of the frame that shows it
                 found = (r, check)
-                inside[r] = g
+                inside.add(r)
             else:
                 leader = look(found[0])
                 if leader is not None:
@@ -173,7 +182,7 @@ def stars(
             members.setdefault(found[0], []).append(g)
             features.pop(g, None)  # only representatives are looked at again
     reps = [g for g in (_successor(r, succeeded) for r in reps) if g is not None]
-    reps = _gather(reps, joined, placed, neighbours, rank, tried, inside, look)
+    reps = _gather(reps, joined, placed, neighbours, rank, tried, look)
     out: dict[int, tuple[list[int], dict[int, Verification]]] = {
         r: (list(groups[r]), {}) for r in reps
     }
@@ -199,22 +208,16 @@ def _gather(
     neighbours: dict[int, set[int]],
     rank: dict[int, int],
     tried: dict[int, set[int]],
-    inside: dict[int, int],
     look: Callable[[int], Features | None],
 ) -> list[int]:
-    """A second look, once every group is placed. (1) A representative that shows one of
-    its members inside a larger frame (a screenshot, a page around the picture: the frame
-    ranks first by its pixels) gives way to that member, the likelier original, if it
-    passes the check the other way; its other members follow where they pass against the
-    new representative, the rest are left on their own. (2) A representative tries the
+    """A second look, once every group is placed: a representative tries the
     representatives its candidates went to that it could not try when its turn came (an
     original whose candidates are copies ranked after it, placed since in a screenshot's
-    cluster; a screenshot whose shown picture proposed copies of its original): it takes
-    over one that shows it inside a larger frame or ranks after it, as in (1) if every
-    member passes against it, or moves there with those of its members that pass against
-    that representative, if they are most of them. No chaining: a
-    member is always checked directly against its representative. Returns the
-    representatives."""
+    cluster; a screenshot whose shown picture proposed copies of its original). It takes
+    over one that shows it inside a larger frame or ranks after it if every member passes
+    against it, or moves there with those of its members that pass against that
+    representative, if they are most of them. No chaining: a member is always checked
+    directly against its representative. Returns the representatives."""
     members: dict[int, list[int]] = {}
     for m, (r, _) in joined.items():
         members.setdefault(r, []).append(m)
@@ -246,9 +249,9 @@ def _gather(
         members.pop(gone, None)
         moved.add(gone)
 
-    def takeover(g: int, r: int, whole: bool = False) -> bool:
-        """g, shown inside r's larger frame, becomes the representative of r's cluster;
-        `whole`: only if every member of it passes against g."""
+    def takeover(g: int, r: int) -> bool:
+        """g, shown inside r's larger frame, becomes the representative of r's cluster
+        if every member of it passes against g."""
         theirs, mine = look(r), look(g)
         if theirs is None or mine is None:
             return False
@@ -256,14 +259,13 @@ def _gather(
         if not back.verified:
             return False
         passed, failed = checked(mine, [m for m in members.get(r, []) if m != g])
-        if whole and failed:
+        if failed:
             return False
         move({r: back, **passed}, failed, g, r)
         return True
 
     moved: set[int] = set()
     alone: list[int] = []
-    promoted = [g for r, g in inside.items() if takeover(g, r)]
     for g in reps:
         if g in moved:
             continue
@@ -280,18 +282,18 @@ def _gather(
             if not first.verified:
                 continue
             # g is the likelier original: r shows it inside a larger frame, or r took over
-            # a cluster in (1) and ranks after g. It leads r's cluster only if all of it
+            # a cluster (absorb) and ranks after g. It leads r's cluster only if all of it
             # passes against g (a brightened copy whose clipped whites fail against the
             # original, which joined a crop of it: the cluster is not broken up); else g
             # joins r, against which it passed
             larger = _footprint(first, mine, theirs) < EMBEDDED or rank[g] < rank[r]
-            if larger and takeover(g, r, whole=True):
+            if larger and takeover(g, r):
                 break
             passed, failed = checked(theirs, members.get(g, []))
             if len(passed) >= len(failed):  # g and most of its members go to r
                 move({g: first, **passed}, failed, r, g)
                 break
-    return [g for g in reps if g not in moved] + promoted + alone
+    return [g for g in reps if g not in moved] + alone
 
 
 def _footprint(check: Verification, inner: Features, outer: Features) -> float:
