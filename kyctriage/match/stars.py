@@ -25,8 +25,10 @@ KEPT = 64
 # spill file would find them again (a 6-25 ms ORB each time).
 KEPT_KEYPOINTS = 2048
 # A representative showing a later one inside a frame of which it covers less than this
-# (a screenshot, a page around it) gives way to it: the picture itself is the likelier
-# original. A one-side crop of up to 25% or a centred crop keeping 87% covers more.
+# (a screenshot, a page around it) gives way to it, if all its members pass against it:
+# the picture itself is the likelier original. A one-side crop of up to 25% covers more; a
+# centred crop keeping less than 84% of each side covers less (its original keeps the
+# cluster when a one-side crop fails against it).
 EMBEDDED = 0.7
 
 
