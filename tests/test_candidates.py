@@ -444,3 +444,26 @@ def test_a_copy_ranked_before_its_clusters_representative_does_not_break_the_clu
     edges = [("B", "O"), ("M", "O"), ("C", "O")]
     found = _stars_of_named(monkeypatch, ("O", "B", "M", "C"), edges, check)
     assert found == [["B", "C", "M", "O"]]
+
+
+def test_an_original_round_a_crop_does_not_join_a_screenshot_showing_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The original (O) leads a copy (R) that a desktop screenshot (S, not proposed to O)
+    fails: its picture is too small there. A centred crop (C) passes against O, which
+    shows it in a larger frame, and against S: S's cluster must not take in O and leave
+    R on its own, as S shows O itself inside its frame (held-out seed 2 of
+    bench/kyc_lookalikes.py: a passport scan's cluster led by its screenshot and four of
+    its copies in another). C joins S, and in the second pass O takes S's cluster over."""
+    passing = {("O", "R"): 1.0, ("O", "C"): 0.8, ("C", "O"): 1 / 0.8, ("S", "C"): 0.3,
+               ("S", "O"): 0.35, ("O", "S"): 1 / 0.35}  # fmt: skip
+
+    def check(one: str, other: str) -> Verification:
+        scale = passing.get((one, other))
+        if scale is None:
+            return Verification(False, "content differs")
+        return Verification(True, "verified", scale=scale)
+
+    edges = [("R", "O"), ("C", "O"), ("C", "S")]
+    found = _stars_of_named(monkeypatch, ("O", "S", "R", "C"), edges, check)
+    assert found == [["C", "O", "R", "S"]]

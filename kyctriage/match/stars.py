@@ -106,7 +106,10 @@ def stars(
         come later are then checked against q itself, which a small picture in a frame
         may fail."""
         back = verify(leader, frame)
-        if not back.verified:
+        if not back.verified or _footprint(back, frame, leader) < EMBEDDED:
+            # (the second: q's representative is itself a larger frame round r, a
+            # screenshot showing the original round a centred crop: r, the likelier
+            # original, is not made its member; the second pass has it take that cluster)
             return False
         passed: dict[int, Verification] = {}
         for m in members.get(r, []):
