@@ -238,3 +238,38 @@ def test_verified_matches_rank_by_their_weakest_region() -> None:
 
     lookalike, own = match("other.jpg", 0.70, 990), match("own.jpg", 0.92, 960)
     assert [m.path for m in sorted([lookalike, own], key=_rank)] == ["own.jpg", "other.jpg"]
+
+
+def test_a_mirrored_scan_is_proposed_loosely_where_it_can_be_checked(tmp_path: Path) -> None:
+    """A customer's scanned page (held-out seed 2 of bench/kyc_lookalikes.py: id-2-0/c004)
+    leaked mirrored: its mirror view's phash and dhash equal the original's, but the white
+    page's wavelet bits flip (whash 19 bits), so the hash rule proposes nothing; where the
+    pictures can be checked the loose rule (search.LOOSE) proposes it, and it verifies
+    (the local features, which propose it in a small set, are left out here: in the
+    held-out set other pictures took their places). Another customer's scan on the
+    template is not matched. When the reference's files are gone, the loose candidate
+    cannot be checked and is no candidate at all, not an unverified one."""
+    from kyctriage.demo import variants
+    from kyctriage.demo.variants import jpeg
+    from kyctriage.match.compare import compare as compare_sides
+
+    ref, leak = tmp_path / "ref", tmp_path / "leak"
+    ref.mkdir()
+    leak.mkdir()
+    scans = {p.customer: (p, c) for p, c in lookalikes.photographs(2, 4, 5)
+             if p.capture == "scan" and p.template == "id-2-0"}  # fmt: skip
+    page = lookalikes.draw(*scans["id-2-0/c004"])
+    (ref / "c004.jpg").write_bytes(jpeg(page, 92))
+    (ref / "c003.jpg").write_bytes(jpeg(lookalikes.draw(*scans["id-2-0/c003"]), 92))
+    mirrored = dict(variants.variants(page, 10, "2:id-2-0/c004/scan"))["mirror"]
+    (leak / "mirrored.jpg").write_bytes(mirrored)
+    pair = Side("leak", records(leak)), Side("ref", records(ref))
+    assert compare_sides(*pair).images[0].status == UNMATCHED  # no pictures: the rule alone
+    found = compare(*pair).images[0]
+    assert found.status == NEAR, found
+    assert [m.path for m in found.matches] == ["c004.jpg"]
+    check = found.matches[0].verification
+    assert check is not None and check.verified and check.mirrored
+    shutil.rmtree(ref)
+    gone = compare(*pair).images[0]
+    assert (gone.status, gone.matches) == (UNMATCHED, ())

@@ -122,24 +122,37 @@ class Looks(Protocol):
     def shown(self, e: Entry) -> tuple[NDArray[np.uint8], ...]: ...
 
 
-def _near_pairs(leak: Arrays, ref: Arrays) -> tuple[set[tuple[int, int]], int]:
-    """(leak row, reference row) pairs that pass the rule, upright or in a view."""
-    pairs: set[tuple[int, int]] = set()
-    found = search.search(leak.full, ref.full, same_set=False)
+Pairs = set[tuple[int, int]]
+
+
+def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, Pairs, int]:
+    """(leak row, reference row) pairs that pass the rule, upright or in a view; `loose`:
+    or LOOSE's (search.LOOSE, for candidates a check decides), returned apart too: the
+    pairs only it proposes."""
+    pairs: Pairs = set()
+    strict: Pairs = set()
+
+    def add(found: search.Matches, leak_rows: list[int], ref_rows: list[int]) -> None:
+        both = list(zip(leak_rows, ref_rows, strict=True))
+        pairs.update(both)
+        kept = search.strict(list(found.distances.T)).tolist() if loose else [True] * len(both)
+        strict.update(pair for pair, ok in zip(both, kept, strict=True) if ok)
+
+    found = search.search(leak.full, ref.full, same_set=False, loose=loose)
     crowded = found.crowded
-    pairs.update(zip(found.query.tolist(), found.base.tolist(), strict=True))
+    add(found, found.query.tolist(), found.base.tolist())
     for k in range(len(search.VIEWS)):
         rows = np.nonzero(leak.has_view[:, k])[0]
         if len(rows):
-            found = search.search(leak.views[rows, k], ref.full, same_set=False)
-            pairs.update(zip(rows[found.query].tolist(), found.base.tolist(), strict=True))
+            found = search.search(leak.views[rows, k], ref.full, same_set=False, loose=loose)
+            add(found, rows[found.query].tolist(), found.base.tolist())
             crowded += found.crowded
         rows = np.nonzero(ref.has_view[:, k])[0]
         if len(rows):
-            found = search.search(ref.views[rows, k], leak.full, same_set=False)
-            pairs.update(zip(found.base.tolist(), rows[found.query].tolist(), strict=True))
+            found = search.search(ref.views[rows, k], leak.full, same_set=False, loose=loose)
+            add(found, found.base.tolist(), rows[found.query].tolist())
             crowded += found.crowded
-    return pairs, crowded
+    return pairs, pairs - strict, crowded
 
 
 def compare(
@@ -175,7 +188,14 @@ def compare(
         by_sha.setdefault(e.sha256, []).append(j)
         if e.data_sha256:
             by_data.setdefault(e.data_sha256, []).append(j)
-    near, crowded = _near_pairs(lk, rf) if len(lk) and len(rf) else (set(), 0)
+    # where the pictures can be checked, the hashes propose loosely too (a flat white page's
+    # wavelet bits flip on a re-encode: a mirrored scan); such a pair is no candidate when
+    # its check cannot look
+    near, loose, crowded = (
+        _near_pairs(lk, rf, loose=pictures is not None)
+        if len(lk) and len(rf)
+        else (set(), set(), 0)
+    )
     if leak.looks is not None and reference.looks is not None:
         near |= _local_pairs(lk, rf, leak.looks, reference.looks)
     near_of: dict[int, list[int]] = {}
@@ -203,6 +223,8 @@ def compare(
             if check is not None and not check.verified:
                 if not _could_not_look(check):
                     rejected += 1
+                    continue
+                if (i, j) in loose:
                     continue
                 kind = UNVERIFIED
             r = rf.entries[j]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,13 +119,18 @@ def _verify(
         np.bitwise_count(query[:, k][q_rows] ^ base[:, k][b_rows]).astype(np.int64)
         for k in range(query.shape[1])
     ]
-    total = per_kind[0] + per_kind[1] + per_kind[2]
-    ok = total <= MAX_SUM
-    for dist in per_kind:
-        ok &= dist <= MAX_ONE
+    ok = strict(per_kind)
     if loose:
         ok |= per_kind[0] + per_kind[1] <= LOOSE
     return ok, per_kind
+
+
+def strict(per_kind: Sequence[NDArray[np.int64]]) -> NDArray[np.bool_]:
+    """The near rule on each kind's distances (phash, dhash, whash), without LOOSE's."""
+    ok = per_kind[0] + per_kind[1] + per_kind[2] <= MAX_SUM
+    for dist in per_kind:
+        ok &= dist <= MAX_ONE
+    return np.asarray(ok, np.bool_)
 
 
 def _merge(
