@@ -290,6 +290,20 @@ def _stars_of_named(
     return sorted(sorted(names[i] for i in rows) for rows, _ in found)
 
 
+def _passing(
+    scales: dict[tuple[str, str], float], reason: str
+) -> Callable[[str, str], Verification]:
+    """A check by names: the pairs in `scales` pass at that scale, every other fails."""
+
+    def check(one: str, other: str) -> Verification:
+        scale = scales.get((one, other))
+        if scale is None:
+            return Verification(False, reason)
+        return Verification(True, "verified", scale=scale)
+
+    return check
+
+
 def test_a_copy_joins_its_original_and_the_screenshot_showing_it_follows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -389,12 +403,7 @@ def test_a_frame_left_out_of_a_cluster_that_absorbed_it_is_a_representative_agai
     passing = {("X", "G"): 0.3, ("Q", "G"): 1.0, ("Q", "X"): 1.0, ("Q", "P"): 0.3,
                ("F", "P"): 1.0, ("F", "Q"): 1.0, ("F", "G"): 1.0, ("X", "Y"): 1.0}  # fmt: skip
 
-    def check(one: str, other: str) -> Verification:
-        scale = passing.get((one, other))
-        if scale is None:
-            return Verification(False, "no geometric fit")
-        return Verification(True, "verified", scale=scale)
-
+    check = _passing(passing, "no geometric fit")
     edges = [("G", "X"), ("G", "Q"), ("Y", "X"), ("P", "Q"), ("P", "F")]
     found = _stars_of_named(monkeypatch, ("X", "Q", "F", "G", "Y", "P"), edges, check)
     assert found == [["F", "G", "P", "Q"], ["X", "Y"]]
@@ -412,12 +421,7 @@ def test_a_centred_crop_does_not_take_over_a_cluster_it_does_not_all_match(
     that joined S in another)."""
     passing = {("O", "S"): 1.0, ("O", "C"): 0.8, ("C", "O"): 1 / 0.8}
 
-    def check(one: str, other: str) -> Verification:
-        scale = passing.get((one, other))
-        if scale is None:
-            return Verification(False, "content differs")
-        return Verification(True, "verified", scale=scale)
-
+    check = _passing(passing, "content differs")
     edges = [("S", "O"), ("C", "O"), ("C", "S")]
     found = _stars_of_named(monkeypatch, ("O", "S", "C"), edges, check)
     assert found == [["C", "O", "S"]]
@@ -435,12 +439,7 @@ def test_a_copy_ranked_before_its_clusters_representative_does_not_break_the_clu
     passing = {("O", "M"): 1.0, ("O", "C"): 0.82, ("C", "O"): 1 / 0.82, ("C", "M"): 1 / 0.82,
                ("C", "B"): 1 / 0.82, ("B", "C"): 0.82}  # fmt: skip
 
-    def check(one: str, other: str) -> Verification:
-        scale = passing.get((one, other))
-        if scale is None:
-            return Verification(False, "content differs")
-        return Verification(True, "verified", scale=scale)
-
+    check = _passing(passing, "content differs")
     edges = [("B", "O"), ("M", "O"), ("C", "O")]
     found = _stars_of_named(monkeypatch, ("O", "B", "M", "C"), edges, check)
     assert found == [["B", "C", "M", "O"]]
@@ -458,12 +457,7 @@ def test_an_original_round_a_crop_does_not_join_a_screenshot_showing_both(
     passing = {("O", "R"): 1.0, ("O", "C"): 0.8, ("C", "O"): 1 / 0.8, ("S", "C"): 0.3,
                ("S", "O"): 0.35, ("O", "S"): 1 / 0.35}  # fmt: skip
 
-    def check(one: str, other: str) -> Verification:
-        scale = passing.get((one, other))
-        if scale is None:
-            return Verification(False, "content differs")
-        return Verification(True, "verified", scale=scale)
-
+    check = _passing(passing, "content differs")
     edges = [("R", "O"), ("C", "O"), ("C", "S")]
     found = _stars_of_named(monkeypatch, ("O", "S", "R", "C"), edges, check)
     assert found == [["C", "O", "R", "S"]]

@@ -111,14 +111,9 @@ def stars(
             # screenshot showing the original round a centred crop: r, the likelier
             # original, is not made its member; the second pass has it take that cluster)
             return False
-        passed: dict[int, Verification] = {}
-        for m in members.get(r, []):
-            seen = look(m)
-            check = verify(leader, seen) if seen is not None else None
-            if check is not None and check.verified:
-                passed[m] = check
-            elif new:
-                return False
+        passed, failed = _checked(look, leader, members.get(r, []))
+        if new and failed:
+            return False
         inside.discard(r)
         if new:
             placed[q] = q
@@ -227,17 +222,6 @@ def _gather(
     for m, (r, _) in joined.items():
         members.setdefault(r, []).append(m)
 
-    def checked(rep: Features, groups: list[int]) -> tuple[dict[int, Verification], list[int]]:
-        passed, failed = {}, []
-        for m in groups:
-            mine = look(m)
-            check = verify(rep, mine) if mine is not None else None
-            if check is not None and check.verified:
-                passed[m] = check
-            else:
-                failed.append(m)
-        return passed, failed
-
     def move(groups: dict[int, Verification], left: list[int], to: int, gone: int) -> None:
         """`groups` join `to`; `gone` is a representative no longer, and those of its
         members that did not pass against `to` (`left`) are left on their own."""
@@ -263,7 +247,7 @@ def _gather(
         back = verify(mine, theirs)
         if not back.verified:
             return False
-        passed, failed = checked(mine, [m for m in members.get(r, []) if m != g])
+        passed, failed = _checked(look, mine, [m for m in members.get(r, []) if m != g])
         if failed:
             return False
         move({r: back, **passed}, failed, g, r)
@@ -294,11 +278,26 @@ def _gather(
             larger = _footprint(first, mine, theirs) < EMBEDDED or rank[g] < rank[r]
             if larger and takeover(g, r):
                 break
-            passed, failed = checked(theirs, members.get(g, []))
+            passed, failed = _checked(look, theirs, members.get(g, []))
             if len(passed) >= len(failed):  # g and most of its members go to r
                 move({g: first, **passed}, failed, r, g)
                 break
     return [g for g in reps if g not in moved] + alone
+
+
+def _checked(
+    look: Callable[[int], Features | None], rep: Features, groups: list[int]
+) -> tuple[dict[int, Verification], list[int]]:
+    """The groups that pass against `rep` (with their checks), and those that do not."""
+    passed, failed = {}, []
+    for m in groups:
+        mine = look(m)
+        check = verify(rep, mine) if mine is not None else None
+        if check is not None and check.verified:
+            passed[m] = check
+        else:
+            failed.append(m)
+    return passed, failed
 
 
 def _footprint(check: Verification, inner: Features, outer: Features) -> float:
