@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from kyctriage.demo import lookalikes
-from kyctriage.demo.variants import _screen_desktop, jpeg, png
+from kyctriage.demo.variants import _screen_desktop, _screen_phone, jpeg, png
 from kyctriage.match import candidates, cross, stars, verify
 from kyctriage.match.verify import Features
 from kyctriage.model import Report, Verification
@@ -346,7 +346,7 @@ def test_a_scanned_page_in_a_screenshot_proposes_its_original_from_the_closer_de
     tmp_path: Path,
 ) -> None:
     """Scanned pages of one template's customers, each shown in a 1920 px desktop screenshot
-    (PNG) at 70% of the viewer: in the 1,024 px working copy the document is too small
+    (PNG) at half of the viewer: in the 1,024 px working copy the document is too small
     to propose anything; its keys taken from the decode itself (looks.see hands it to
     candidates.shown) propose each page's own original."""
     scans = [p for p in lookalikes.photographs(3, 1, 6) if p[0].capture == "scan"][:6]
@@ -354,7 +354,7 @@ def test_a_scanned_page_in_a_screenshot_proposes_its_original_from_the_closer_de
     rng = random.Random(2)
     shots = []
     for picture in originals:
-        data = png(_screen_desktop(picture, 0.7, rng))
+        data = png(_screen_desktop(picture, 0.5, rng))
         shots.append(decode.decode(data, "PNG", 10**8, 256, working=True))
     seen = [looks.features(p) for p in originals]
     keys = [candidates.keys(f) for f in seen]
@@ -367,6 +367,37 @@ def test_a_scanned_page_in_a_screenshot_proposes_its_original_from_the_closer_de
     pairs = cross.shown(shown, keys + [None] * n)
     inner = set(zip(*(side.tolist() for side in pairs), strict=True))
     assert {(i, i + n) for i in range(n)} <= inner
+
+
+def test_a_page_in_a_phone_screenshot_proposes_its_original_where_its_check_can_look(
+    tmp_path: Path,
+) -> None:
+    """Scanned pages of one template's customers, each shown in a phone chat screenshot at
+    40% of the chat: the document is ~70 px wide, fewer detailed cells than a content test
+    needs in the shown box alone, yet its check (the closer view, the page around it) can
+    look. A shown picture proposes exactly where a view is made (verify.shown): each page's
+    own original is proposed and verifies, no other customer's does."""
+    scans = [p for p in lookalikes.photographs(3, 1, 6) if p[0].capture == "scan"][:6]
+    originals = [lookalikes.draw(photo, customer) for photo, customer in scans]
+    rng = random.Random(2)
+    shots = [
+        decode.decode(png(_screen_phone(p, 0.4, rng)), "PNG", 10**8, 256, working=True)
+        for p in originals
+    ]
+    seen = [looks.features(p) for p in originals]
+    n = len(originals)
+    looked = [looks.see(d, str(tmp_path)) for d in shots]
+    shown = [(n + i, desc) for i, look in enumerate(looked) if look for desc in look.shown]
+    assert {i for i, _ in shown} == set(range(n, 2 * n))
+    pairs = cross.shown(shown, [candidates.keys(f) for f in seen] + [None] * n)
+    proposed = set(zip(*(side.tolist() for side in pairs), strict=True))
+    assert {(i, i + n) for i in range(n)} <= proposed
+    for a, b in proposed:
+        shot = looked[b - n]
+        assert shot is not None
+        shot_seen = looks.load(shot)
+        assert shot_seen is not None
+        assert verify.verify(seen[a], shot_seen).verified == (b == a + n)
 
 
 def test_a_look_brings_the_picture_down_once(

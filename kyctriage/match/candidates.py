@@ -20,14 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from kyctriage.match.verify import (
-    KEYPOINTS,
-    MIN_CELLS,
-    PATCH,
-    Features,
-    detailed_cells,
-    informative,
-)
+from kyctriage.match import verify
+from kyctriage.match.verify import PATCH, Features
 
 # Descriptors per picture kept for the search (an even spread of ORB's keypoints, every
 # scale of its pyramid: a picture inside a screenshot matches the original's coarse levels).
@@ -73,10 +67,10 @@ def keys(seen: Features, small: NDArray[np.uint8] | None = None) -> NDArray[np.u
 # (KEYS of KEYPOINTS) and those of the crop brought to COARSE px, the scale of its original's
 # coarse keys (shown whole, the picture is its original, however small it is shown). They
 # search the pictures' keys apart (cross.shown), so no other picture's candidates change.
-# A picture shown too small or too plain to be verified (verify.informative, and fewer
-# detailed cells than a check's content test needs: a scanned page shown in a chat, its
-# document a few dozen pixels wide) proposes nothing: its check could only say "low
-# information", which compare reports as an unverified candidate.
+# A shown picture proposes exactly where a check can look at it (verify.shown: its crop is
+# informative): a check compares it in its own frame with the page around it, not as the
+# bare box (a scanned page shown in a chat, its document ~70 px wide: fewer detailed cells
+# in the box than a content test needs, 400-900 in the check's overlap).
 REGIONS = 256
 CLOSER = 2048  # longest side of the closer decode a shown picture's keys are taken from
 
@@ -94,7 +88,8 @@ def shown(
     `small`: the picture brought down to REGIONS px."""
     boxes = pictures(seen.gray, small)
     larger = closer_look(seen, closer) if boxes else None
-    return shown_keys(seen, boxes, None if larger is None else grey(larger))
+    source = seen.gray if larger is None else grey(larger)
+    return shown_keys(verify.shown(source, boxes, seen.gray.shape))
 
 
 def grey(picture: Image.Image) -> NDArray[np.uint8]:
@@ -116,28 +111,10 @@ def closer_look(seen: Features, closer: Callable[[], Image.Image] | None) -> Ima
     return larger
 
 
-def shown_keys(
-    seen: Features, boxes: Sequence[tuple[int, int, int, int]], larger: NDArray[np.uint8] | None
-) -> tuple[NDArray[np.uint8], ...]:
-    """shown()'s descriptors of the pictures in `boxes` (the working copy's pixels), taken
-    from `larger` (the grey of closer_look's decode) when there is one."""
-    source, f = seen.gray, 1.0
-    if boxes and larger is not None:
-        source = larger
-        f = source.shape[1] / seen.gray.shape[1]
-    found = []
-    for left, top, right, bottom in boxes:
-        crop = np.ascontiguousarray(
-            source[round(top * f) : round(bottom * f), round(left * f) : round(right * f)]
-        )
-        if min(crop.shape) <= 2 * PATCH:
-            continue
-        orb = cv2.ORB.create(KEYPOINTS, edgeThreshold=PATCH, patchSize=PATCH, fastThreshold=10)
-        keypoints, own = orb.detectAndCompute(crop, None)
-        if not informative(crop, len(keypoints)) or detailed_cells(crop) < MIN_CELLS:
-            continue
-        found.append(_joined([_spread(_descriptors(own)), _reduced(crop, always=True)]))
-    return tuple(found)
+def shown_keys(seen: Sequence[verify.Shown]) -> tuple[NDArray[np.uint8], ...]:
+    """shown()'s descriptors of pictures shown inside a frame (verify.shown): each one's
+    (KEYS of its crop's) and those of its crop brought to COARSE px."""
+    return tuple(_joined([_spread(p.descriptors), _reduced(p.crop, always=True)]) for p in seen)
 
 
 def small(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:

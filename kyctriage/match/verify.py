@@ -366,22 +366,27 @@ def _verify(a: Features, b: Features, view: str = "") -> Verification:
 VIEW_MARGIN = 0.1
 
 
-def views(
-    frame: Image.Image,
-    gray: NDArray[np.uint8],
-    boxes: Sequence[tuple[int, int, int, int]],
-    working: tuple[int, ...],
-) -> tuple[Features, ...]:
-    """Closer looks at the pictures a frame shows (a screenshot's photograph): `frame` is the
-    closer decode and `gray` its grey, `boxes` the shown pictures in the working copy's
-    pixels (`working`: its grey's shape). Each view is the whole closer frame, grey and
-    chroma (the content check then sees the picture's surroundings as the other picture's
-    fit places them), with the keypoints of the box and a VIEW_MARGIN around it only: the
-    window's text and icons take no keypoints from the picture. A 1,920 px screenshot's
-    working copy has a scanned page's document at ~50 px, its closer decode at ~175
-    (bench/README.md)."""
+@dataclass(frozen=True, eq=False)
+class Shown:
+    """A picture a frame shows, as a check looks at it: the crop of the frame's grey around
+    its box (VIEW_MARGIN), where the crop's corner is, and the crop's keypoints."""
+
+    corner: tuple[int, int]
+    crop: NDArray[np.uint8]
+    points: NDArray[np.float32]
+    descriptors: NDArray[np.uint8]
+
+
+def shown(
+    gray: NDArray[np.uint8], boxes: Sequence[tuple[int, int, int, int]], working: tuple[int, ...]
+) -> tuple[Shown, ...]:
+    """The pictures in `boxes` (the working copy's pixels; `working`: its grey's shape) a
+    check can look at, taken from `gray` (a closer decode's grey, or the working copy's): a
+    box and a VIEW_MARGIN around it, left out when too small or too plain to be told from a
+    look-alike (informative). Both the views and the candidate search's keys of a shown
+    picture (candidates.shown_keys) come from these, so a picture proposes exactly where
+    its check can look."""
     f = gray.shape[1] / working[1]
-    chroma = _chroma(frame, gray.shape)
     found = []
     for left, top, right, bottom in boxes:
         mx, my = (right - left) * VIEW_MARGIN, (bottom - top) * VIEW_MARGIN
@@ -392,12 +397,36 @@ def views(
         if min(crop.shape) <= 2 * PATCH:
             continue
         points, descriptors = _detect(crop)
-        if not informative(crop, len(points)):
-            continue
-        points = points + np.array([x0, y0], np.float32)
-        # no shapes: a mirrored view's keypoints are detected on the mirrored frame
-        found.append(Features(gray, points, descriptors, True, 1.0, chroma=chroma, frame=f))
+        if informative(crop, len(points)):
+            found.append(Shown((x0, y0), crop, points, descriptors))
     return tuple(found)
+
+
+def views(
+    frame: Image.Image, gray: NDArray[np.uint8], pictures: Sequence[Shown], working: tuple[int, ...]
+) -> tuple[Features, ...]:
+    """Closer looks at the pictures a frame shows (a screenshot's photograph): `frame` is the
+    closer decode and `gray` its grey, `pictures` shown() of it (`working`: the working
+    copy's grey's shape). Each view is the whole closer frame, grey and chroma (the content
+    check then sees the picture's surroundings as the other picture's fit places them), with
+    the keypoints of its picture's crop only: the window's text and icons take no keypoints
+    from the picture. A 1,920 px screenshot's working copy has a scanned page's document at
+    ~50 px, its closer decode at ~175 (bench/README.md)."""
+    f = gray.shape[1] / working[1]
+    chroma = _chroma(frame, gray.shape)
+    return tuple(
+        # no shapes: a mirrored view's keypoints are detected on the mirrored frame
+        Features(
+            gray,
+            p.points + np.array(p.corner, np.float32),
+            p.descriptors,
+            True,
+            1.0,
+            chroma=chroma,
+            frame=f,
+        )  # fmt: skip
+        for p in pictures
+    )
 
 
 def _small_inside(

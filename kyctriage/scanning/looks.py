@@ -74,11 +74,12 @@ def keep(
     small = candidates.small(seen.gray)
     boxes = candidates.pictures(seen.gray, small)
     larger = candidates.closer_look(seen, closer) if boxes else None
-    closer_grey = None if larger is None else candidates.grey(larger)
-    shown = candidates.shown_keys(seen, boxes, closer_grey)
-    if larger is not None and closer_grey is not None:
+    source = seen.gray if larger is None else candidates.grey(larger)
+    pictures = verify.shown(source, boxes, seen.gray.shape)
+    shown = candidates.shown_keys(pictures)
+    if larger is not None and pictures:
         # a frame showing pictures: closer looks at them for the checks
-        seen = replace(seen, views=verify.views(larger, closer_grey, boxes, seen.gray.shape))
+        seen = replace(seen, views=verify.views(larger, source, pictures, seen.gray.shape))
     handle, path = tempfile.mkstemp(dir=folder, suffix=".features")
     with os.fdopen(handle, "wb") as out:
         # our own object into our own private folder (mkdtemp, mode 0700): pickled whole,
