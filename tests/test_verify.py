@@ -451,6 +451,37 @@ def test_a_page_shown_in_a_screenshot_verifies_on_a_closer_look(
     assert not verify.verify(shot, other).verified
 
 
+def test_a_page_shown_in_a_screenshot_verifies_against_its_mirrored_copy(
+    pages_on_screen: dict[str, bytes], tmp_path: Path
+) -> None:
+    """A cluster's representative may be a mirrored copy of the page (as large, a larger
+    file). The screenshot's closer view cannot be mirrored (it has no keypoint shapes): the
+    mirrored page is mirrored back instead, with the page taken second and the fit turned
+    round, so the scale and the angle read as the page's own check. Another customer's
+    mirrored page is not verified."""
+
+    def seen(data: bytes) -> verify.Features:
+        return _as_scanned(data, tmp_path)
+
+    def mirrored(data: bytes) -> verify.Features:
+        return seen(jpeg(ImageOps.mirror(Image.open(io.BytesIO(data))), 90))
+
+    customer, other = "id-1-0/c003", "id-1-0/c000"
+    shot = seen(pages_on_screen[f"{customer} shown"])
+    own = verify.verify(seen(pages_on_screen[customer]), shot)
+    assert own.verified and own.closer and not own.mirrored, own
+    page = mirrored(pages_on_screen[customer])
+    ab, ba = verify.verify(page, shot), verify.verify(shot, page)
+    for found in (ab, ba):
+        assert found.verified and found.closer and found.mirrored, found
+    assert ab.scale == pytest.approx(own.scale, rel=0.02)
+    assert ba.scale == pytest.approx(1 / own.scale, rel=0.02)
+    assert abs(ab.angle - own.angle) < 0.3
+    stranger = mirrored(pages_on_screen[other])
+    assert not verify.verify(stranger, shot).verified
+    assert not verify.verify(shot, stranger).verified
+
+
 def test_a_check_compares_only_where_the_picture_lands(
     booths: list[Image.Image], monkeypatch: pytest.MonkeyPatch
 ) -> None:

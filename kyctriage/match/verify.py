@@ -310,6 +310,13 @@ def _fit(a: Keypoints, b: Keypoints) -> tuple[NDArray[np.float64] | None, int]:
     return (np.asarray(matrix, np.float64) if count >= MIN_INLIERS else None), count
 
 
+# the orientations of the second picture a check tries (mirrored: through its mirrored
+# keypoints)
+UPRIGHT: tuple[bool, ...] = (False,)
+MIRRORED: tuple[bool, ...] = (True,)
+EITHER: tuple[bool, ...] = (False, True)
+
+
 def verify(a: Features, b: Features) -> Verification:
     """Whether b shows the same photograph as a (or a crop of it, or a picture embedding it).
     Where the working copies do not verify, a frame's closer views of the pictures it shows
@@ -320,27 +327,41 @@ def verify(a: Features, b: Features) -> Verification:
     seen = found.reason == "content differs" and max(found.scale, 1 / found.scale) < REDUCED
     if found.verified or seen:
         return found
-    tries = [(a, view, "second") for view in b.views] + [(view, b, "first") for view in a.views]
-    for first, second, which in tries:
-        closer = _verify(first, second, view=which)
-        if closer.verified:
-            # scale: the second's size relative to the first's, in their working copies
-            scale = closer.scale * second.frame / first.frame
-            return replace(closer, scale=round(scale, 3), closer=True)
+    # a view is looked at upright; a mirrored copy of the other picture (a cluster's
+    # representative may be the mirror) is tried with that picture second, mirrored as the
+    # working copies are
+    tries = [(a, view, "second", UPRIGHT, False) for view in b.views]
+    tries += [(view, b, "first", EITHER, False) for view in a.views]
+    tries += [(view, a, "first", MIRRORED, True) for view in b.views]
+    for first, second, which, orientations, turned in tries:
+        closer = _verify(first, second, view=which, orientations=orientations)
+        if not closer.verified:
+            continue
+        # scale: the second's size relative to the first's, in their working copies
+        scale = closer.scale * second.frame / first.frame
+        if turned:  # a was taken second: the fit is turned round (a mirroring similarity's
+            # inverse keeps its angle, a plain one's negates it)
+            angle = closer.angle if closer.mirrored else -closer.angle
+            return replace(closer, scale=round(1 / scale, 3), angle=angle, closer=True)
+        return replace(closer, scale=round(scale, 3), closer=True)
     return found
 
 
-def _verify(a: Features, b: Features, view: str = "") -> Verification:
-    """verify() of two pictures as they are; `view` ("first" or "second": that one is a
-    view): upright only (the rest was tried on the working copies), and a small picture
-    inside the view looked for on the other picture's reduced copy only (the view's own
-    would be the whole frame's)."""
+def _verify(
+    a: Features, b: Features, view: str = "", orientations: tuple[bool, ...] | None = None
+) -> Verification:
+    """verify() of two pictures as they are, b upright or mirrored (`orientations`: both,
+    or upright only where b is a view, whose keypoints cannot be mirrored); `view` ("first"
+    or "second": that one is a view): a small picture inside the view looked for on the
+    other picture's reduced copy only (the view's own would be the whole frame's), and only
+    where b was tried upright."""
     if not (a.informative and b.informative):
         return Verification(False, "low information")
-    closer = bool(view)
+    if orientations is None:
+        orientations = UPRIGHT if view == "second" else EITHER
     best: Verification | None = None
     most = 0
-    for mirrored in (False, True) if not closer else (False,):
+    for mirrored in orientations:
         if mirrored:
             points, desc = _kept(b.mirrored, lambda: _mirrored(b))
         else:
@@ -356,7 +377,7 @@ def _verify(a: Features, b: Features, view: str = "") -> Verification:
             best = found
         if best.verified:
             break
-    if best is None:
+    if best is None and False in orientations:
         best = _small_inside(a, b, reduce_a=view != "first", reduce_b=view != "second")
     return best if best is not None else Verification(False, "no geometric fit", inliers=most)
 
