@@ -482,6 +482,24 @@ def test_a_page_shown_in_a_screenshot_verifies_against_its_mirrored_copy(
     assert not verify.verify(shot, stranger).verified
 
 
+@pytest.mark.parametrize("share", [0.8, 1.0])
+def test_a_turned_copy_verifies_against_a_screenshot_of_the_photograph(
+    booths: list[Image.Image], share: float
+) -> None:
+    """A copy turned by 3 degrees is filled black in its corners; a screenshot shows the
+    photograph whole there. The fill is no pixel of the photograph (verify._picture): the
+    two verify, as the turned copy and its original do, while another customer's booth
+    capture, turned the other way, still differs from it."""
+    turned = _as_verified(jpeg(booths[0].rotate(3.0, Image.Resampling.BICUBIC), 88))
+    shot = _as_verified(png(variants._screen_desktop(booths[0], share, random.Random(1))))
+    for found in (verify.verify(turned, shot), verify.verify(shot, turned)):
+        assert found.verified, found
+        assert abs(abs(found.angle) - 3.0) < 0.5
+    other = _as_verified(jpeg(booths[1].rotate(-2.0, Image.Resampling.BICUBIC), 88))
+    assert verify.verify(turned, other).reason == "content differs"
+    assert verify.verify(other, _as_verified(jpeg(booths[0], 92))).reason == "content differs"
+
+
 def test_a_check_compares_only_where_the_picture_lands(
     booths: list[Image.Image], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -512,6 +512,7 @@ def _content(
     h, w = base.shape
     shrink = float(np.hypot(matrix[0, 0], matrix[1, 0]))
     smaller = min(h * w, moving.shape[0] * moving.shape[1] * shrink * shrink)
+    picture = _picture(moving)
     if shrink < 0.9:  # warpAffine samples bilinearly: blur first, or fine patterns alias
         moving = np.asarray(cv2.GaussianBlur(moving, (0, 0), 0.5 / shrink), np.uint8)
     window = _footprint(moving.shape, matrix, base.shape)
@@ -522,12 +523,15 @@ def _content(
     whole = base
     shift = np.array([[0.0, 0.0, x0], [0.0, 0.0, y0]])
     base = np.ascontiguousarray(base[y0:y1, x0:x1])
+    own = _picture(whole)  # fill reaches the whole picture's border, not the cut's
+    if own is not None:
+        own = np.ascontiguousarray(own[y0:y1, x0:x1])
     matrix = matrix - shift
     h, w = base.shape
     if h == 0 or w == 0:  # the fit puts the moving picture beside the base, not on it
         return Verification(False, "overlap too small", mirrored=mirrored, inliers=inliers,
                             overlap=0.0, scale=round(scale, 3), angle=round(angle, 1))  # fmt: skip
-    warped, valid = _warp(moving, matrix, (w, h))
+    warped, valid = _warp(moving, matrix, (w, h), picture, own)
     covered = float((valid > 0).sum())
     overlap = min(1.0, covered / max(smaller, 1.0))
     facts = Verification(
@@ -538,12 +542,12 @@ def _content(
         return facts
     reduced = max(scale, 1 / scale) >= REDUCED
     refined = _refine(base, warped, valid, matrix)
-    found = _judged(facts, base, moving, refined, reduced)
+    found = _judged(facts, base, moving, refined, reduced, (picture, own))
     if found.reason == "content differs" and refined is not matrix:
         # ECC maximises the correlation of blurred grey levels, which on a light page with
         # fine guilloche can favour a fit a pixel or two off at one side (a stretch of
         # 0.5%); the keypoints' own fit is then judged too, and counts if it passes
-        fitted = _judged(facts, base, moving, matrix, reduced)
+        fitted = _judged(facts, base, moving, matrix, reduced, (picture, own))
         if fitted.verified:
             found, refined = fitted, matrix
     matrix = refined
@@ -565,9 +569,11 @@ def _judged(
     moving: NDArray[np.uint8],
     matrix: NDArray[np.float64],
     reduced: bool,
+    pictures: tuple[NDArray[np.uint8] | None, NDArray[np.uint8] | None],
 ) -> Verification:
-    """The content check under one fit: `moving` warped onto `base` by `matrix`."""
-    warped, valid = _warp(moving, matrix, (base.shape[1], base.shape[0]))
+    """The content check under one fit: `moving` warped onto `base` by `matrix` (`pictures`:
+    _picture() of each)."""
+    warped, valid = _warp(moving, matrix, (base.shape[1], base.shape[0]), *pictures)
     corr, informative = _local_agreement(base, warped, valid)
     n = int(informative.sum())
     if n < MIN_CELLS:
@@ -672,15 +678,50 @@ def _half(gray: tuple[int, ...], chroma: NDArray[np.uint8]) -> NDArray[np.float6
 
 
 def _warp(
-    moving: NDArray[np.uint8], matrix: NDArray[np.float64], size: tuple[int, int]
+    moving: NDArray[np.uint8],
+    matrix: NDArray[np.float64],
+    size: tuple[int, int],
+    picture: NDArray[np.uint8] | None = None,
+    own: NDArray[np.uint8] | None = None,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """The moving picture in the base's frame (its border replicated: no edge where the
-    picture ends for the high-pass to see), and where it has pixels (255)."""
+    picture ends for the high-pass to see), and where both have pixels of the photograph
+    (255): `picture` and `own`, _picture() of the moving picture and of the base."""
     warped = cv2.warpAffine(moving, matrix, size, flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    valid = cv2.warpAffine(np.full(moving.shape, 255, np.uint8), matrix, size,
-                           flags=cv2.INTER_NEAREST)  # fmt: skip
-    return np.asarray(warped, np.uint8), np.asarray(valid, np.uint8)
+    mask = np.full(moving.shape, 255, np.uint8) if picture is None else picture
+    valid = np.asarray(cv2.warpAffine(mask, matrix, size, flags=cv2.INTER_NEAREST), np.uint8)
+    if own is not None:
+        valid &= own
+    return np.asarray(warped, np.uint8), valid
+
+
+# A copy turned by a few degrees is filled black in its corners: wedges along its edges, up
+# to ~7% of its side thick at 4 degrees. They hold no pixels of the photograph, as the space
+# past its edge holds none. Black within FILL grey levels that reaches the picture's border
+# and nowhere lies deeper than WEDGE of its shorter side from it is taken for such fill
+# (shadows a photograph's contrast crushed to black are larger); the content check's margin
+# (the high-pass's reach) covers JPEG's ringing along its edge.
+FILL = 2
+WEDGE = 0.08
+
+
+def _picture(gray: NDArray[np.uint8]) -> NDArray[np.uint8] | None:
+    """255 where a picture has pixels of the photograph, 0 on black fill along its border;
+    None when it has none."""
+    dark = (gray <= FILL).astype(np.uint8)
+    rim = np.concatenate([dark[0], dark[-1], dark[:, 0], dark[:, -1]])
+    if not rim.any():
+        return None
+    _, labels = cv2.connectedComponents(dark, connectivity=4)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    reach = max(1, round(WEDGE * min(gray.shape)))
+    # what lies deeper than `reach` from every edge of the picture: the inner rectangle
+    deep = np.unique(labels[reach:-reach, reach:-reach])
+    fill = np.isin(labels, np.setdiff1d(edge[edge > 0], deep))
+    if not fill.any():
+        return None
+    return np.where(fill, 0, 255).astype(np.uint8)
 
 
 def _refine(
