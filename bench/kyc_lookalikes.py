@@ -112,6 +112,7 @@ class Figures:
     statuses: Counter[str] = field(default_factory=Counter)  # compare: "present near", ...
     indirect: int = 0  # cluster members that matched another member, not the representative
     members: int = 0
+    misses: list[str] = field(default_factory=list)  # each file wrongly answered, and how
 
     def precision(self) -> float:
         return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
@@ -141,7 +142,9 @@ def _linked_pairs(labels: list[Label], together: np.ndarray, f: Figures) -> None
     f.customer_pairs, f.booth_pairs = len(linked), len(booth_pairs)
 
 
-def _pair_figures(labels: list[Label], together: np.ndarray, originals: dict[str, int]) -> Figures:
+def _pair_figures(labels: list[Label], together: np.ndarray, originals: dict[str, int],
+                  names: list[str] | None = None) -> Figures:  # fmt: skip
+    """Pair figures of one linking; `names` (the files') to list the variants it missed."""
     photo = np.array([lb.photo for lb in labels])
     truth = photo[:, None] == photo[None, :]
     upper = np.triu(np.ones_like(truth), 1)
@@ -154,6 +157,9 @@ def _pair_figures(labels: list[Label], together: np.ndarray, originals: dict[str
     for i, lb in enumerate(labels):
         if lb.variant != "original" and lb.photo in originals:
             hit = bool(together[i, originals[lb.photo]])
+            if not hit and names is not None:
+                f.misses.append(f"cluster: {names[i]} ({lb.variant}) not with "
+                                f"{names[originals[lb.photo]]}")  # fmt: skip
             for family in (lb.family, f"{lb.capture} {lb.family}"):
                 f.found[family][0] += hit
                 f.found[family][1] += 1
@@ -177,7 +183,8 @@ def clusters(report_records: tuple[FileRecord, ...], clustering: object, bench: 
     together = cluster_of[:, None] == cluster_of[None, :]
     np.fill_diagonal(together, False)
     originals = {lb.photo: i for i, lb in enumerate(labels) if lb.variant == "original"}
-    ours = _pair_figures(labels, together, originals)
+    names = [_key(r) for r in records]
+    ours = _pair_figures(labels, together, originals, names)
     ours.largest = max(sizes, default=1)
     ours.indirect, ours.members = indirect, sum(sizes) - len(sizes)
     ph = np.array([_phash(r) for r in records], np.uint64)
@@ -194,20 +201,32 @@ def _score(bench: LookalikeSet, image: LeakImage, f: Figures) -> None:
         bench.labels[f"originals/{image.matches[0].path}"]
         if image.status not in NOT_MATCHED and image.matches else None
     )  # fmt: skip
-    _tally(bench, label, first, image.status == UNMATCHED, f)
+    if _tally(bench, label, first, image.status == UNMATCHED, f):
+        return
+    best = image.matches[0] if image.matches else None
+    check = best.verification if best is not None else None
+    f.misses.append(
+        f"compare: variants/{image.path} ({label.variant}, {bench.owner(label)}) {image.status}"
+        + (f", first {best.path} ({bench.owner(bench.labels['originals/' + best.path])})"
+           if best is not None else "")
+        + (f": {check.reason}" if check is not None else "")
+    )  # fmt: skip
     whose = "present" if bench.owner(label) in bench.present else "absent"
     f.statuses[f"{whose}: {image.status}"] += 1
 
 
 def _tally(bench: LookalikeSet, label: Label, first: Label | None, unmatched: bool,
-           f: Figures) -> None:  # fmt: skip
+           f: Figures) -> bool:  # fmt: skip
+    """Count one leak image's answer; True when it is the right one (its customer first)."""
     if bench.owner(label) in bench.present:
+        right = first is not None and bench.owner(first) == bench.owner(label)
         f.present += 1
-        f.right_customer += first is not None and bench.owner(first) == bench.owner(label)
+        f.right_customer += right
         f.right_photo += first is not None and first.photo == label.photo
-    else:
-        f.absent += 1
-        f.absent_unmatched += unmatched
+        return right
+    f.absent += 1
+    f.absent_unmatched += unmatched
+    return unmatched
 
 
 def _cpu() -> float:
@@ -438,6 +457,8 @@ def run(args: argparse.Namespace) -> None:
         print(table(ours, base, indexed, customer_total, math.comb(len(booths), 2)))
         if args.detail:
             detail(ours, base)
+            print("\nWrong answers (the scan's clusters, then compare):")
+            print("\n".join(sorted(ours.misses)) or "none")
         if args.json:
             figures = {"params": params, "files": len(bench.labels), "scan_s": t2 - t1,
                        "customer_pairs": customer_total, "booth_pairs": math.comb(len(booths), 2),
@@ -555,7 +576,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, help="customers per template")
     parser.add_argument("--natural", type=int, help="natural photos")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--detail", action="store_true", help="recall of every variant")
+    parser.add_argument("--detail", action="store_true",
+                        help="recall of every variant, and every wrong answer")  # fmt: skip
     parser.add_argument("--json", metavar="FILE", help="write every figure here too")
     parser.add_argument("--keep", metavar="DIR", help="write the set and truth.json here, "
                         "or reuse the set a previous run kept there")  # fmt: skip
