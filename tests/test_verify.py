@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from kyctriage.demo import lookalikes, variants
@@ -587,3 +588,37 @@ def test_a_capture_shown_small_on_a_phone_verifies_on_its_originals_reduced_copy
     other = seen(booths_on_phones[next(c for c in ("id-2-0/c002", "id-2-0/c003") if c != customer)])
     assert not verify.verify(other, shot).verified
     assert not verify.verify(shot, other).verified
+
+
+def _smooth_field(seed: int, size: tuple[int, int] = (480, 320)) -> NDArray[np.uint8]:
+    """A picture with structure at a tenth of its size: what is left of a photograph shown
+    a few dozen pixels across."""
+    noise = np.random.default_rng(seed).standard_normal((size[1], size[0])).astype(np.float32)
+    field = cv2.GaussianBlur(noise, (0, 0), 24)
+    field = (field - field.min()) / (field.max() - field.min()) * 200 + 28
+    return field.astype(np.uint8)
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_a_fit_with_too_little_detail_to_confirm_can_still_refute_by_coarse_structure(
+    same: bool,
+) -> None:
+    """A fit that puts the whole of one picture into a few dozen pixels of another (a chance
+    fit of a look-alike's keypoints) leaves too few cells of detail to confirm a match: a
+    frame that does show the picture that small is `low information`, undecided, while one
+    whose pixels there plainly differ is `content differs` (compare rejects it rather than
+    report an unverified candidate for an absent customer)."""
+    picture = _smooth_field(1)
+    other = _smooth_field(2)
+    frame = np.full((400, 600), 128, np.uint8)
+    scale, corner = 40 / picture.shape[1], (300, 200)
+    shown = cv2.resize(picture if same else other, (40, round(picture.shape[0] * scale)),
+                       interpolation=cv2.INTER_AREA)  # fmt: skip
+    frame[corner[1] : corner[1] + shown.shape[0], corner[0] : corner[0] + shown.shape[1]] = shown
+    none = np.empty((0, 2), np.float32), np.empty((0, 32), np.uint8)
+    a = verify.Features(frame, *none, True, 1.0)
+    b = verify.Features(picture, *none, True, 1.0)
+    matrix = np.array([[scale, 0.0, corner[0]], [0.0, scale, corner[1]]])
+    found = verify._content(a, b, matrix, 13, False)
+    assert not found.verified and found.blocks < verify.MIN_CELLS
+    assert found.reason == ("low information" if same else "content differs")

@@ -89,6 +89,15 @@ COLOUR_CELL = 4
 MAX_COLOUR_DIFFERENCE = 8.0
 MIN_CHROMA = 2.0
 MIN_OVERLAP = 0.2  # of the smaller picture: a sliver is not a match
+# A fit whose overlap has fewer than MIN_CELLS cells of detail cannot confirm a match, but
+# its coarse structure can still refute one: a chance fit that puts the whole of one
+# photograph into a few dozen pixels of another (a look-alike's keypoints matched across a
+# scale the pyramids cannot span). The two sides' grey levels, smoothed COARSE_SIGMA pixels
+# of the smaller frame, correlate under COARSE_DIFFER: the content differs. Where either
+# side is flat there (spread under COARSE_FLAT grey levels), nothing is decided.
+COARSE_SIGMA = 1.5
+COARSE_DIFFER = 0.5
+COARSE_FLAT = 4.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -577,6 +586,11 @@ def _judged(
     corr, informative = _local_agreement(base, warped, valid)
     n = int(informative.sum())
     if n < MIN_CELLS:
+        coarse = _coarse_correlation(base, warped, valid)
+        if coarse is not None and coarse < COARSE_DIFFER:
+            low = round(coarse, 3)
+            return replace(facts, reason="content differs", blocks=n, min_correlation=low,
+                           weakest_region=low)  # fmt: skip
         return replace(facts, reason="low information", blocks=n)
     agreeing = int((informative & (corr >= AGREE)).sum())
     differing = int((informative & (corr < DIFFER)).sum())
@@ -789,6 +803,24 @@ def _local_agreement(
     detail = np.maximum(aa, bb) / mm
     informative = (m >= 0.6) & (detail >= TEXTURE * TEXTURE)
     return corr, informative
+
+
+def _coarse_correlation(
+    base: NDArray[np.uint8], warped: NDArray[np.uint8], valid: NDArray[np.uint8]
+) -> float | None:
+    """The correlation of the two pictures' smoothed grey levels where both have pixels of
+    the photograph (COARSE_SIGMA); None where either is flat there or nothing overlaps."""
+    reach = 2 * int(np.ceil(2 * COARSE_SIGMA)) + 1
+    inside = cv2.erode((valid == 255).astype(np.uint8), np.ones((reach, reach), np.uint8),
+                       borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0  # fmt: skip
+    if inside.sum() < CELL * CELL * REGION:
+        return None
+    x = cv2.GaussianBlur(base.astype(np.float32), (0, 0), COARSE_SIGMA)[inside]
+    y = cv2.GaussianBlur(warped.astype(np.float32), (0, 0), COARSE_SIGMA)[inside]
+    sx, sy = float(x.std()), float(y.std())
+    if min(sx, sy) < COARSE_FLAT:
+        return None
+    return float(((x - x.mean()) * (y - y.mean())).mean() / (sx * sy))
 
 
 def _saturated(gray: NDArray[np.uint8]) -> NDArray[np.bool_]:
