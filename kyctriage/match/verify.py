@@ -193,13 +193,11 @@ def _high_pass(gray: NDArray[np.uint8]) -> NDArray[np.float32]:
     return fine - cv2.GaussianBlur(g, (0, 0), HIGH_PASS_SIGMA)
 
 
-def _block_stats(
-    hp: NDArray[np.float32], size: int = BLOCK
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Per size x size tile: the high-pass image's tiles (rows, cols, size*size) and std."""
-    rows, cols = hp.shape[0] // size, hp.shape[1] // size
-    grid = hp[: rows * size, : cols * size].reshape(rows, size, cols, size)
-    tiles = grid.transpose(0, 2, 1, 3).reshape(rows, cols, size * size)
+def _block_stats(hp: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Per BLOCK x BLOCK tile: the high-pass image's tiles (rows, cols, BLOCK**2) and std."""
+    rows, cols = hp.shape[0] // BLOCK, hp.shape[1] // BLOCK
+    grid = hp[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK)
+    tiles = grid.transpose(0, 2, 1, 3).reshape(rows, cols, BLOCK * BLOCK)
     return tiles, tiles.std(axis=2)
 
 
@@ -233,12 +231,6 @@ def informative(gray: NDArray[np.uint8], keypoints: int) -> bool:
     """Whether a picture with this many keypoints has the keypoints and the detail to be
     told from a look-alike (MIN_KEYPOINTS, MIN_BLOCKS)."""
     return keypoints >= MIN_KEYPOINTS and _textured(gray) >= MIN_BLOCKS
-
-
-def detailed_cells(gray: NDArray[np.uint8]) -> int:
-    """The CELL x CELL cells of a picture whose detail reaches TEXTURE: a check's content
-    test needs MIN_CELLS informative cells in the overlap, or says "low information"."""
-    return int((_block_stats(_high_pass(gray), CELL)[1] >= TEXTURE).sum())
 
 
 # Block rows filtered at once by _textured, and the picture's rows taken on either side of
