@@ -323,9 +323,11 @@ def verify(a: Features, b: Features) -> Verification:
     Where the working copies do not verify, a frame's closer views of the pictures it shows
     are tried against the other picture (the scale reported is then the working copies')."""
     found = _verify(a, b)
-    # the working copies compared at one scale and differed: the picture was seen in full
-    # detail, a closer look would see the same (a look-alike's scan, not a screenshot)
-    seen = found.reason == "content differs" and max(found.scale, 1 / found.scale) < REDUCED
+    # the working copies compared at one scale and differed (in full detail, or at a
+    # glance): the picture was seen whole, a closer look would see the same (a look-alike's
+    # scan, not a screenshot)
+    one_scale = max(found.scale, 1 / found.scale) < REDUCED
+    seen = found.reason in ("content differs", GLANCED) and one_scale
     if found.verified or seen:
         return found
     # a view is looked at upright; a mirrored copy of the other picture (a cluster's
@@ -542,6 +544,10 @@ def _content(
     if overlap < MIN_OVERLAP:
         return facts
     reduced = max(scale, 1 / scale) >= REDUCED
+    glanced = None if reduced else _glance(base, warped, valid)
+    if glanced is not None and glanced < GLANCE_DIFFER:
+        low = round(glanced, 3)
+        return replace(facts, reason=GLANCED, min_correlation=low, weakest_region=low)
     refined = _refine(base, warped, valid, matrix)
     found = _judged(facts, base, moving, refined, reduced, (picture, own))
     if found.reason == "content differs" and refined is not matrix:
@@ -795,6 +801,39 @@ def _local_agreement(
     detail = np.maximum(aa, bb) / mm
     informative = (m >= 0.6) & (detail >= TEXTURE * TEXTURE)
     return corr, informative
+
+
+# A first look at half size, under the keypoints' own fit, of two pictures at one scale: a
+# look-alike's portrait and text differ there too, and most checks are of look-alikes (a
+# template's customers propose each other). A region this far from agreeing is refused
+# before the refinement and the full-size check (~75 ms of a look-alike's ~95). Not where
+# one picture is shown reduced in the other (a screenshot): the keypoints place a small
+# picture less exactly than the refinement, which the full check needs there. On
+# bench/verify_pairs.py (seed 1) the weakest true pair's glance is 0.69, and two thirds of
+# the look-alikes refused have every glance below 0.3.
+GLANCE_DIFFER = 0.3
+# Its own reason: a glance is not the full-detail look after which verify() tries no closer
+# view (the half-size band judges coarser detail than the full check, and can refuse a fit
+# of a screenshot's window on which the full check would have found too little to judge).
+GLANCED = "content differs at half size"
+
+
+def _glance(
+    base: NDArray[np.uint8], warped: NDArray[np.uint8], valid: NDArray[np.uint8]
+) -> float | None:
+    """The weakest region's agreement of the two pictures at half size; None where too few
+    cells have detail to judge by."""
+    h, w = base.shape
+    if min(h, w) < 64:
+        return None
+    size = (w // 2, h // 2)
+    half = [np.asarray(cv2.resize(x, size, interpolation=cv2.INTER_AREA), np.uint8)
+            for x in (base, warped)]  # fmt: skip
+    inside = np.asarray(cv2.resize(valid, size, interpolation=cv2.INTER_NEAREST), np.uint8)
+    corr, informative = _local_agreement(half[0], half[1], inside)
+    if int(informative.sum()) < MIN_CELLS // 4:
+        return None
+    return _weakest_region(corr, informative)
 
 
 def _coarse_correlation(
