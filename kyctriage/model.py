@@ -233,6 +233,7 @@ class Thresholds:
     views: tuple[str, ...]  # views matched besides the upright image
     colour_change: int  # colorhash bits from which "brightness/colour" is named
     max_bucket: int  # index buckets larger than this are skipped (and counted)
+    max_checks: int = 0  # candidates a picture is checked against at most, strongest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +289,7 @@ class Clustering:
     clusters: tuple[Cluster, ...]
     considered: int  # records with perceptual hashes
     crowded_buckets: int  # index buckets skipped as larger than max_bucket
+    unchecked: int = 0  # candidate pairs left unchecked past thresholds.max_checks
 
 
 @dataclass(frozen=True, slots=True)

@@ -323,6 +323,7 @@ _RULES: dict[tuple[type, str], Callable[[Any], None]] = {
     (Member, "relation"): _one_of("representative", "identical", "same-pixels", "near"),
     (Clustering, "considered"): _COUNT,
     (Clustering, "crowded_buckets"): _COUNT,
+    (Clustering, "unchecked"): _COUNT,
     (ScanMeta, "started"): _iso_time,
     (ScanMeta, "finished"): _iso_time,
     (ScanMeta, "workers"): _COUNT,

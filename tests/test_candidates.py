@@ -205,14 +205,16 @@ def test_keypoints_found_in_a_check_outlive_the_pictures_kept_in_memory(
     monkeypatch.setattr(verify, "_detected", lambda g: found.append(-g.shape[1]) or detected(g))
     monkeypatch.setattr(stars, "KEPT", 1)
     first, second = np.triu_indices(4, 1)
-    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(4)])
+    table = SimpleNamespace(
+        entries=[SimpleNamespace(i=i, width=1024, height=768) for i in range(4)]
+    )
     assert not stars.stars(
         table,  # type: ignore[arg-type]
         np.arange(4),
         (first.astype(np.intp), second.astype(np.intp)),
         lambda e: (0, False, 0, "", "", str(e.i)),
         lambda e: pickle.loads(spilled[e.i]),
-    )
+    )[0]
     # 6 checks, none verified, then 3 in stars' second pass (the first picture had no earlier
     # one to try: it is checked against the others); the mirror is found for each picture
     # checked against another (4), the reduced copy for each picture (4): once each, though
@@ -261,10 +263,14 @@ def _stars_of_named(
     edges: list[tuple[str, str]],
     check: Callable[[str, str], Verification],
     heights: dict[str, int] | None = None,
+    strengths: dict[tuple[str, str], int] | None = None,
+    made: list[tuple[str, str]] | None = None,
 ) -> list[list[str]]:
     """stars() over pictures known by name (ranked in the order given, 1024 px wide, 768 px
     high unless `heights` says otherwise), the hashes' candidate edges between them, and a
-    check by their names: the clusters, each as its sorted names."""
+    check by their names: the clusters, each as its sorted names. `strengths` gives the
+    candidate order's strength of (representative, picture) by names (else 0); `made`
+    collects the checks made, with the unchecked count last as ("unchecked", count)."""
     grays = [np.zeros(((heights or {}).get(name, 768), 1024), np.uint8) for name in names]
     name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
 
@@ -273,10 +279,19 @@ def _stars_of_named(
         return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
 
     def checked(a: Features, b: Features) -> Verification:
+        if made is not None:
+            made.append((name_of[id(a.gray)], name_of[id(b.gray)]))
         return check(name_of[id(a.gray)], name_of[id(b.gray)])
 
+    def strength(a: Features, b: Features) -> int:
+        return (strengths or {}).get((name_of[id(a.gray)], name_of[id(b.gray)]), 0)
+
     monkeypatch.setattr(stars, "verify", checked)
-    table = SimpleNamespace(entries=[SimpleNamespace(i=i) for i in range(len(names))])
+    monkeypatch.setattr(stars, "strength", strength)
+    table = SimpleNamespace(
+        entries=[SimpleNamespace(i=i, width=gray.shape[1], height=gray.shape[0])
+                 for i, gray in enumerate(grays)]
+    )  # fmt: skip
     index = {name: i for i, name in enumerate(names)}
     pairs = (np.array([index[a] for a, _ in edges], np.intp),
              np.array([index[b] for _, b in edges], np.intp))  # fmt: skip
@@ -284,10 +299,12 @@ def _stars_of_named(
         table,  # type: ignore[arg-type]
         np.arange(len(names)),
         pairs,
-        lambda e: (0, False, 0, "", "", str(e.i)),
+        lambda e: (0, False, 0, "", "", f"{e.i:06d}"),
         picture,  # type: ignore[arg-type]
     )
-    return sorted(sorted(names[i] for i in rows) for rows, _ in found)
+    if made is not None:
+        made.append(("unchecked", str(found[1])))
+    return sorted(sorted(names[i] for i in rows) for rows, _ in found[0])
 
 
 def _passing(
@@ -492,3 +509,58 @@ def test_an_original_round_a_crop_does_not_join_a_screenshot_showing_both(
     edges = [("R", "O"), ("C", "O"), ("C", "S")]
     found = _stars_of_named(monkeypatch, ("O", "S", "R", "C"), edges, check)
     assert found == [["C", "O", "R", "S"]]
+
+
+def test_a_copy_is_checked_first_against_its_strongest_candidate_not_every_look_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copy (C) proposed to twenty look-alikes (L0..L19, one template's customers, ranked
+    before its original O) is checked against O first, whose fit on it is the strongest: one
+    check, where representative order made twenty-one."""
+    looks = tuple(f"L{i}" for i in range(20))
+    strengths = {(name, "C"): 40 for name in looks} | {("O", "C"): 300}
+    made: list[tuple[str, str]] = []
+    found = _stars_of_named(
+        monkeypatch, (*looks, "O", "C"), [(name, "C") for name in (*looks, "O")],
+        _passing({("O", "C"): 1.0}, "content differs"), strengths=strengths, made=made,
+    )  # fmt: skip
+    assert found == [["C", "O"]]
+    assert [pair for pair in made if pair[1] == "C"] == [("O", "C")]
+
+
+def test_a_picture_is_checked_against_at_most_max_checks_candidates_and_the_rest_are_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first picture of a customer (P) proposed to 20 look-alikes: the MAX_CHECKS strongest
+    are checked, the other four are counted as unchecked, not checked and not hidden."""
+    looks = tuple(f"L{i}" for i in range(20))
+    strengths = {(name, "P"): 100 - i for i, name in enumerate(looks)}
+    made: list[tuple[str, str]] = []
+    found = _stars_of_named(
+        monkeypatch, (*looks, "P"), [(name, "P") for name in looks],
+        _passing({}, "content differs"), strengths=strengths, made=made,
+    )  # fmt: skip
+    assert found == []
+    checked = [one for one, other in made if other == "P"]
+    assert checked == list(looks[: stars.MAX_CHECKS])
+    assert made[-1] == ("unchecked", str(len(looks) - stars.MAX_CHECKS))
+
+
+def test_a_larger_frame_is_checked_before_a_stronger_candidate_so_a_copy_can_lead_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A screenshot (S, 2.5 times the copy's pixels) showing the copy C is checked before
+    C's stronger candidate O: C passes against S with a small footprint, then joins O, and
+    S follows C's cluster; checked strongest first, C would join O and S be left alone."""
+
+    def check(one: str, other: str) -> Verification:
+        scale = 0.3 if one == "S" else 1 / 0.3 if other == "S" else 1.0
+        return Verification(True, "verified", scale=scale)
+
+    made: list[tuple[str, str]] = []
+    found = _stars_of_named(
+        monkeypatch, ("S", "O", "C"), [("C", "S"), ("C", "O")], check,
+        {"S": 1920}, strengths={("O", "C"): 300, ("S", "C"): 20}, made=made,
+    )  # fmt: skip
+    assert found == [["C", "O", "S"]]
+    assert made[0] == ("S", "C")

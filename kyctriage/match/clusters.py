@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from kyctriage.match import candidates, cross, search
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries
-from kyctriage.match.stars import Edges, Pictures, stars
+from kyctriage.match.stars import MAX_CHECKS, Edges, Pictures, stars
 from kyctriage.model import (
     KIND_EXACT,
     KIND_NEAR,
@@ -37,6 +37,7 @@ THRESHOLDS = Thresholds(
     views=search.VIEWS,
     colour_change=COLOUR_CHANGE,
     max_bucket=search.MAX_BUCKET,
+    max_checks=MAX_CHECKS,
 )
 
 Keys = Callable[[Entry], NDArray[np.uint8] | None]
@@ -327,13 +328,14 @@ def cluster(
             near = _joined([near, _local(table, same, keys, shown)])
         else:
             near, crowded = _edges(table, loose=True)
-        found = stars(table, same, near, _rep_key, pictures)
+        found, unchecked = stars(table, same, near, _rep_key, pictures)
         clusters = [_cluster(table, rows, times, checks) for rows, checks in found]
     else:
+        unchecked = 0
         labels, crowded = _components(table)
         groups: dict[int, list[int]] = {}
         for i, label in enumerate(labels.tolist()):
             groups.setdefault(label, []).append(i)
         clusters = [_cluster(table, rows, times) for rows in groups.values() if len(rows) > 1]
     clusters.sort(key=lambda c: (_KIND_ORDER[c.kind], -len(c.members), c.id))
-    return Clustering(THRESHOLDS, tuple(clusters), len(table), crowded)
+    return Clustering(THRESHOLDS, tuple(clusters), len(table), crowded, unchecked)

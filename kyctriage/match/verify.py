@@ -311,6 +311,12 @@ def _fit(a: Keypoints, b: Keypoints) -> tuple[NDArray[np.float64] | None, int]:
     return (np.asarray(matrix, np.float64) if count >= MIN_INLIERS else None), count
 
 
+def strength(a: Features, b: Features) -> int:
+    """How many keypoints of b (or of a view of b) the best upright fit on a's agrees on:
+    the order in which a picture's candidates are checked, the likeliest first."""
+    return max(_fit((a.points, a.descriptors), (p.points, p.descriptors))[1] for p in (b, *b.views))
+
+
 # the orientations of the second picture a check tries (mirrored: through its mirrored
 # keypoints)
 UPRIGHT: tuple[bool, ...] = (False,)

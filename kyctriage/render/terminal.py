@@ -94,9 +94,15 @@ def _clusters(report: Report) -> Table | None:
         f"Same photograph ({len(clustering.clusters)} clusters)",
         "cluster", "kind", ("members", "right"), "representative", "earliest",
     )  # fmt: skip
+    unchecked = (
+        f"; {clustering.unchecked} weaker candidate pairs left unchecked (at most "
+        f"{t.max_checks} checks a picture)"
+        if clustering.unchecked
+        else ""
+    )
     table.caption = inert(
         f"near: {' + '.join(t.hashes)} differ by <= {t.max_sum} bits in all, <= {t.max_one} in "
-        f"any one; views: {', '.join(t.views)}"
+        f"any one; views: {', '.join(t.views)}{unchecked}"
     )
     ranked = sorted(clustering.clusters, key=lambda c: (-len(c.members), c.id))
     for item in ranked[:MAX_ERRORS_SHOWN]:
