@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from kyctriage.model import FileRecord, Report, ScanMeta
+from kyctriage.model import Cluster, Clustering, FileRecord, Member, Report, ScanMeta, Thresholds
 from kyctriage.render.terminal import inert, print_summary
 
 HOSTILE = [
@@ -48,3 +48,24 @@ def test_summary_says_when_no_watermark_check_was_configured():
     out = io.StringIO()
     print_summary(Report(meta=meta, records=()), Console(file=out, width=200))
     assert "watermark: no check configured" in out.getvalue()
+
+
+def test_summary_says_how_many_candidate_pairs_were_left_unchecked():
+    """A scan whose pictures had more candidates than the checks they are given says so,
+    with the rule; one that checked every candidate says nothing of it."""
+    meta = ScanMeta("0", ("kyctriage",), ("r",), "2026-01-01T00:00:00+00:00", "x", 1)
+    members = tuple(
+        Member("r", name, "0" * 64, relation, "as is", (("phash", 3),), ())
+        for name, relation in (("a.jpg", "representative"), ("b.jpg", "near"))
+    )
+    cluster = Cluster("c1", "near", members[0], members, None, None)
+    rule = Thresholds(("phash", "dhash"), 20, 8, ("mirror",), 3, 24, max_checks=16)
+    for unchecked, said in ((4, True), (0, False)):
+        clustering = Clustering(rule, (cluster,), 2, 0, unchecked=unchecked)
+        out = io.StringIO()
+        print_summary(Report(meta=meta, records=(), clusters=clustering),
+                      Console(file=out, width=400))  # fmt: skip
+        text = " ".join(out.getvalue().split())  # the caption wraps to the table's width
+        said_so = "4 weaker candidate pairs left unchecked (at most 16 checks a picture)"
+        assert (said_so in text) is said
+        assert "Same photograph" in text
