@@ -818,9 +818,9 @@ def _local_agreement(
 # bench/verify_pairs.py (seed 1) the weakest true pair's glance is 0.69, and two thirds of
 # the look-alikes refused have every glance below 0.3.
 GLANCE_DIFFER = 0.3
-# Its own reason: a glance is not the full-detail look after which verify() tries no closer
-# view (the half-size band judges coarser detail than the full check, and can refuse a fit
-# of a screenshot's window on which the full check would have found too little to judge).
+# Its own reason, for the analyst: the refusal was judged at half size under the keypoints'
+# fit, not in full detail after the refinement (verify() then tries no closer view, as after
+# a full-detail refusal at one scale).
 GLANCED = "content differs at half size"
 
 
