@@ -514,10 +514,10 @@ def test_an_original_round_a_crop_does_not_join_a_screenshot_showing_both(
 def test_a_copy_is_checked_first_against_its_strongest_candidate_not_every_look_alike(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A copy (C) proposed to twenty look-alikes (L0..L19, one template's customers, ranked
-    before its original O) is checked against O first, whose fit on it is the strongest: one
-    check, where representative order made twenty-one."""
-    looks = tuple(f"L{i}" for i in range(20))
+    """A copy (C) proposed to more look-alikes than MAX_CHECKS (one template's customers,
+    ranked before its original O) is checked against O first, whose fit on it is the
+    strongest: one check, where representative order never reached O."""
+    looks = tuple(f"L{i}" for i in range(stars.MAX_CHECKS + 4))
     strengths = {(name, "C"): 40 for name in looks} | {("O", "C"): 300}
     made: list[tuple[str, str]] = []
     found = _stars_of_named(
@@ -531,10 +531,11 @@ def test_a_copy_is_checked_first_against_its_strongest_candidate_not_every_look_
 def test_a_picture_is_checked_against_at_most_max_checks_candidates_and_the_rest_are_counted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A first picture of a customer (P) proposed to 20 look-alikes: the MAX_CHECKS strongest
-    are checked, the other four are counted as unchecked, not checked and not hidden."""
-    looks = tuple(f"L{i}" for i in range(20))
-    strengths = {(name, "P"): 100 - i for i, name in enumerate(looks)}
+    """A first picture of a customer (P) proposed to MAX_CHECKS + 4 look-alikes: the
+    MAX_CHECKS strongest are checked, the other four are counted as unchecked, not checked
+    and not hidden."""
+    looks = tuple(f"L{i}" for i in range(stars.MAX_CHECKS + 4))
+    strengths = {(name, "P"): 1000 - i for i, name in enumerate(looks)}
     made: list[tuple[str, str]] = []
     found = _stars_of_named(
         monkeypatch, (*looks, "P"), [(name, "P") for name in looks],
