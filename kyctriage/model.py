@@ -258,6 +258,9 @@ class Verification:
     # verified on a closer look at the picture one side shows inside its frame (a
     # screenshot's photograph at the decode's size, not the working copy's)
     closer: bool = False
+    # two pictures at one scale that agree are looked at again in finer detail (each cell at
+    # its best of half-pixel shifts): that band's weakest region; None where not looked at
+    fine_region: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -630,3 +630,36 @@ def test_a_fit_with_too_little_detail_to_confirm_can_still_refute_by_coarse_stru
     found = verify._content(a, b, matrix, 13, False)
     assert not found.verified and found.blocks < verify.MIN_CELLS
     assert found.reason == ("low information" if same else "content differs")
+
+
+@pytest.fixture(scope="module")
+def namesakes() -> dict[str, bytes]:
+    """Two customers of one template with one surname (held-out seed 2 of
+    bench/kyc_lookalikes.py at full size, permit-2-1/c000 and c012, whose scans were linked):
+    c000's scan, and c012's scan with its 800 px q70 copy."""
+    wanted = {"permit-2-1/c000/scan": "c000", "permit-2-1/c012/scan": "c012"}
+    drawn = {wanted[p.id]: lookalikes.draw(p, c)
+             for p, c in lookalikes.photographs(2, 4, 13) if p.id in wanted}  # fmt: skip
+    made = dict(variants.variants(drawn["c012"], 24, "2:permit-2-1/c012/scan"))
+    return {"c000": jpeg(drawn["c000"], 92), "c012": jpeg(drawn["c012"], 92),
+            "c012 800 q70": made["800 q70"]}  # fmt: skip
+
+
+def test_namesakes_scans_agreeing_in_coarse_detail_differ_in_fine(
+    namesakes: dict[str, bytes], tmp_path: Path
+) -> None:
+    """At the working copy's size a name or a number is a row of blobs of one size: the
+    coarse band agrees in every region although the given name, the numbers and the portrait
+    differ. The finer band (each cell at its best of half-pixel shifts) sees them; the copy
+    of c012's own scan agrees there too."""
+    other, own, copy = (
+        _as_scanned(namesakes[k], tmp_path) for k in ("c000", "c012", "c012 800 q70")
+    )
+    found = verify.verify(other, copy)
+    assert found.weakest_region >= verify.MIN_REGION  # the coarse band alone would link them
+    assert (found.verified, found.reason) == (False, verify.FINE_DIFFERS), found
+    assert found.fine_region is not None and found.fine_region < verify.MIN_FINE_REGION
+    same = verify.verify(own, copy)
+    assert same.verified, same
+    assert same.fine_region is not None and same.fine_region >= verify.MIN_FINE_REGION
+    assert "fine detail" in checked(same)
