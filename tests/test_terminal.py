@@ -69,3 +69,20 @@ def test_summary_says_how_many_candidate_pairs_were_left_unchecked():
         said_so = "4 weaker candidate pairs left unchecked (at most 16 checks a picture)"
         assert (said_so in text) is said
         assert "Same photograph" in text
+
+
+def test_cluster_caption_says_the_hashes_only_propose():
+    """The global hashes only propose candidates; the caption must not read as if they decided."""
+    meta = ScanMeta("0", ("kyctriage",), ("r",), "2026-01-01T00:00:00+00:00", "x", 1)
+    members = tuple(
+        Member("r", name, "0" * 64, relation, "as is", (("phash", 3),), ())
+        for name, relation in (("a.jpg", "representative"), ("b.jpg", "near"))
+    )
+    cluster = Cluster("c1", "near", members[0], members, None, None)
+    rule = Thresholds(("phash", "dhash"), 20, 8, ("mirror",), 3, 24, max_checks=16)
+    out = io.StringIO()
+    print_summary(Report(meta=meta, records=(), clusters=Clustering(rule, (cluster,), 2, 0)),
+                  Console(file=out, width=400))  # fmt: skip
+    text = " ".join(out.getvalue().split())
+    assert "candidates proposed when phash + dhash differ by <= 20 bits" in text
+    assert "joins only through a verified match" in text

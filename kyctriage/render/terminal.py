@@ -101,8 +101,9 @@ def _clusters(report: Report) -> Table | None:
         else ""
     )
     table.caption = inert(
-        f"near: {' + '.join(t.hashes)} differ by <= {t.max_sum} bits in all, <= {t.max_one} in "
-        f"any one; views: {', '.join(t.views)}{unchecked}"
+        f"near candidates proposed when {' + '.join(t.hashes)} differ by <= {t.max_sum} bits "
+        f"in all, <= {t.max_one} in any one (views: {', '.join(t.views)}); a member joins only "
+        f"through a verified match{unchecked}"
     )
     ranked = sorted(clustering.clusters, key=lambda c: (-len(c.members), c.id))
     for item in ranked[:MAX_ERRORS_SHOWN]:
