@@ -50,9 +50,9 @@ def test_summary_says_when_no_watermark_check_was_configured():
     assert "watermark: no check configured" in out.getvalue()
 
 
-def test_summary_says_how_many_candidate_pairs_were_left_unchecked():
-    """A scan whose pictures had more candidates than the checks they are given says so,
-    with the rule; one that checked every candidate says nothing of it."""
+def _summary_of_one_cluster(unchecked: int) -> str:
+    """The terminal summary of a scan with one near cluster of two files (rule: phash +
+    dhash, at most 16 checks a picture), its whitespace folded (the caption wraps)."""
     meta = ScanMeta("0", ("kyctriage",), ("r",), "2026-01-01T00:00:00+00:00", "x", 1)
     members = tuple(
         Member("r", name, "0" * 64, relation, "as is", (("phash", 3),), ())
@@ -60,12 +60,18 @@ def test_summary_says_how_many_candidate_pairs_were_left_unchecked():
     )
     cluster = Cluster("c1", "near", members[0], members, None, None)
     rule = Thresholds(("phash", "dhash"), 20, 8, ("mirror",), 3, 24, max_checks=16)
+    clustering = Clustering(rule, (cluster,), 2, 0, unchecked=unchecked)
+    out = io.StringIO()
+    print_summary(Report(meta=meta, records=(), clusters=clustering),
+                  Console(file=out, width=400))  # fmt: skip
+    return " ".join(out.getvalue().split())
+
+
+def test_summary_says_how_many_candidate_pairs_were_left_unchecked():
+    """A scan whose pictures had more candidates than the checks they are given says so,
+    with the rule; one that checked every candidate says nothing of it."""
     for unchecked, said in ((4, True), (0, False)):
-        clustering = Clustering(rule, (cluster,), 2, 0, unchecked=unchecked)
-        out = io.StringIO()
-        print_summary(Report(meta=meta, records=(), clusters=clustering),
-                      Console(file=out, width=400))  # fmt: skip
-        text = " ".join(out.getvalue().split())  # the caption wraps to the table's width
+        text = _summary_of_one_cluster(unchecked)
         said_so = "4 weaker candidate pairs left unchecked (at most 16 checks a picture)"
         assert (said_so in text) is said
         assert "Same photograph" in text
@@ -73,16 +79,6 @@ def test_summary_says_how_many_candidate_pairs_were_left_unchecked():
 
 def test_cluster_caption_says_the_hashes_only_propose():
     """The global hashes only propose candidates; the caption must not read as if they decided."""
-    meta = ScanMeta("0", ("kyctriage",), ("r",), "2026-01-01T00:00:00+00:00", "x", 1)
-    members = tuple(
-        Member("r", name, "0" * 64, relation, "as is", (("phash", 3),), ())
-        for name, relation in (("a.jpg", "representative"), ("b.jpg", "near"))
-    )
-    cluster = Cluster("c1", "near", members[0], members, None, None)
-    rule = Thresholds(("phash", "dhash"), 20, 8, ("mirror",), 3, 24, max_checks=16)
-    out = io.StringIO()
-    print_summary(Report(meta=meta, records=(), clusters=Clustering(rule, (cluster,), 2, 0)),
-                  Console(file=out, width=400))  # fmt: skip
-    text = " ".join(out.getvalue().split())
+    text = _summary_of_one_cluster(0)
     assert "candidates proposed when phash + dhash differ by <= 20 bits" in text
     assert "joins only through a verified match" in text
