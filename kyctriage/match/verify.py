@@ -587,7 +587,8 @@ def _judged(
     pictures: tuple[NDArray[np.uint8] | None, NDArray[np.uint8] | None],
 ) -> Verification:
     """The content check under one fit: `moving` warped onto `base` by `matrix` (`pictures`:
-    _picture() of each)."""
+    _picture() of each). At one scale, a pass is looked at again in fine detail
+    (_fine_region)."""
     warped, valid = _warp(moving, matrix, (base.shape[1], base.shape[0]), *pictures)
     corr, informative = _local_agreement(base, warped, valid)
     n = int(informative.sum())
@@ -811,7 +812,8 @@ def _fine_region(
     best of the warped picture moved FINE_SHIFT px (x, y, both); None where too few cells
     have detail. Like _local_agreement, but each product is averaged per cell and then
     smoothed on the cells' grid: its nine shifts cost ~20 ms on an 800 x 566 overlap, about
-    one full-size local agreement (at full size, ~60 ms)."""
+    what one _local_agreement costs there (15-20 ms; with _local_agreement's own full-size
+    window, the nine took ~60 ms)."""
     base, warped, keep = _compared(base, warped, valid)
     ha, hb = _high_pass(base, FINE_BAND), _high_pass(warped, FINE_BAND)
     rows, cols = base.shape[0] // CELL, base.shape[1] // CELL
