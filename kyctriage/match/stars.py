@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -156,25 +157,31 @@ def stars(
         e = table.entries[best[g]]
         return e.width * e.height
 
-    def strongest(g: int, mine: Features, proposed: set[int]) -> list[int]:
-        """The proposed representatives g is checked against: strongest first, at most
-        MAX_CHECKS (the rest counted in `unchecked`); those too plain to verify against are
-        left out (nothing joins them but their identity). Only their order is kept, not
-        their pictures: a look-alike may have hundreds of candidates."""
+    def strongest(g: int, mine: Features, proposed: set[int]) -> list[tuple[int, Features]]:
+        """The proposed representatives g is checked against, with their pictures:
+        strongest first, at most MAX_CHECKS (the rest counted in `unchecked`); those too
+        plain to verify against are left out (nothing joins them but their identity). Only
+        the MAX_CHECKS strongest pictures are held while ranking (a look-alike may have
+        hundreds of candidates), so none is read again from its spill file to be checked."""
         nonlocal unchecked
         # a frame large enough to show g inside it (a screenshot ranked first by its
         # pixels) keeps its place in representative order: one that shows g must be found
         # before g joins another, so that g can lead the frame's cluster (absorb)
         framed = pixels(g) / EMBEDDED
-        keyed = []
-        for r in proposed:
-            theirs = look(r)
-            if theirs is not None:
-                key = (0, 0) if pixels(r) > framed else (1, -strength(theirs, mine))
-                keyed.append((key, rank[r], r))
-        keyed.sort()
-        unchecked += max(0, len(keyed) - MAX_CHECKS)
-        return [r for _, _, r in keyed[:MAX_CHECKS]]
+        ranked = 0
+
+        def keyed() -> Iterator[tuple[tuple[int, int], int, int, Features]]:
+            nonlocal ranked
+            for r in proposed:
+                theirs = look(r)
+                if theirs is not None:
+                    ranked += 1
+                    key = (0, 0) if pixels(r) > framed else (1, -strength(theirs, mine))
+                    yield key, rank[r], r, theirs
+
+        chosen = heapq.nsmallest(MAX_CHECKS, keyed(), key=lambda item: item[:2])
+        unchecked += max(0, ranked - MAX_CHECKS)
+        return [(r, theirs) for _, _, r, theirs in chosen]
 
     for g in order:
         # the hashes propose through any member already placed; the check is against that
@@ -187,10 +194,8 @@ def stars(
         # a representative whose larger frame shows g: g's own cluster is looked for first
         frame: tuple[int, Verification, Features] | None = None
         mine = look(g) if proposed else None
-        for r in strongest(g, mine, proposed) if mine is not None else ():
-            theirs = look(r)
-            if theirs is None or mine is None:
-                continue
+        for r, theirs in strongest(g, mine, proposed) if mine is not None else ():
+            assert mine is not None  # narrowed for the type checker
             check = verify(theirs, mine)
             if not check.verified:
                 continue
