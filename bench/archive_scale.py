@@ -4,7 +4,8 @@
     python bench/archive_scale.py --rows 1000000      # one size
     python bench/archive_scale.py --keep /tmp/arch    # keep (and reuse) the indexes there
 
-Hash rows only, no pixels: random 64-bit hashes (upright and four views a row), plus planted
+Hash rows only, no pixels: random 64-bit hashes (upright and the eight views a scan records:
+search.VIEWS and hashes.CUT_VIEWS), plus planted
 near-duplicates of the leak's hashes at known distances (0-10 bits in each hash, chosen at
 random): a row near a leak image upright, a row near one of the leak image's views, and a row
 whose view is near the leak image. The leak is a real scan of samples/ (its real hashes) padded
@@ -42,6 +43,7 @@ from kyctriage.api import open_side, scan  # noqa: E402
 from kyctriage.match import bands, search, shards  # noqa: E402
 from kyctriage.match.entries import Arrays, entries  # noqa: E402
 from kyctriage.model import Hashes, ViewHashes  # noqa: E402
+from kyctriage.probes.hashes import CUT_VIEWS  # noqa: E402
 from kyctriage.render.json import render_json  # noqa: E402
 
 SHARD = int(os.environ.get("ARCHIVE_SHARD_ROWS", 1_000_000))
@@ -49,6 +51,9 @@ LEAK = 10_000
 PLANTED = 1_000  # leak images with planted rows (three relations each)
 LINEAR = int(os.environ.get("ARCHIVE_LINEAR_ROWS", 250_000))  # rows brute-forced
 RNG_BITS = np.random.default_rng(21)
+# the views a reference row keeps, as a scan records them
+ROW_VIEWS = (*search.VIEWS, *CUT_VIEWS)
+NV = len(ROW_VIEWS)
 
 
 def rand(*shape: int) -> np.ndarray:
@@ -86,8 +91,9 @@ def make_leak(folder: Path, rng: np.random.Generator) -> tuple[Path, np.ndarray,
             h = r.hashes
             full[i] = [int(h.phash, 16), int(h.dhash, 16), int(h.whash, 16)]
             for v in h.views:
-                k = search.VIEWS.index(v.view)
-                views[i, k] = [int(v.phash, 16), int(v.dhash, 16), int(v.whash, 16)]
+                if v.view in search.VIEWS:
+                    k = search.VIEWS.index(v.view)
+                    views[i, k] = [int(v.phash, 16), int(v.dhash, 16), int(v.whash, 16)]
             records.append(dataclasses.replace(r, root="leak", path=f"real-{i:05d}-{r.path}"))
             continue
         full[i] = rand(3)
@@ -111,7 +117,7 @@ def make_leak(folder: Path, rng: np.random.Generator) -> tuple[Path, np.ndarray,
 
 
 def shard_rows(rng: np.random.Generator, first: int, n: int) -> shards.Rows:
-    full, views = rand(n, 3), rand(n, 4, 3)
+    full, views = rand(n, 3), rand(n, NV, 3)
     return fill(first, full, views)
 
 
@@ -119,9 +125,9 @@ def fill(first: int, full: np.ndarray, views: np.ndarray) -> shards.Rows:
     n = len(full)
     names = [f"c{first + i:09d}.jpg" for i in range(n)]
     ph, dh, wh = (hexes(full[:, k]) for k in range(3))
-    vh = [[hexes(views[:, v, k]) for k in range(3)] for v in range(4)]
+    vh = [[hexes(views[:, v, k]) for k in range(3)] for v in range(NV)]
     view_json = [
-        json.dumps([[search.VIEWS[v], vh[v][0][i], vh[v][1][i], vh[v][2][i]] for v in range(4)])
+        json.dumps([[ROW_VIEWS[v], vh[v][0][i], vh[v][1][i], vh[v][2][i]] for v in range(NV)])
         for i in range(n)
     ]
     table = pa.table(
@@ -148,7 +154,7 @@ def fill(first: int, full: np.ndarray, views: np.ndarray) -> shards.Rows:
     keys = np.zeros((n, 2), np.uint64)
     keys[:, 0] = [shards.key64(s) for s in table.column("sha256").to_pylist()]
     return shards.Rows(
-        full, views.reshape(-1, 3), np.repeat(np.arange(n, dtype=np.uint32), 4), keys, table
+        full, views.reshape(-1, 3), np.repeat(np.arange(n, dtype=np.uint32), NV), keys, table
     )
 
 
@@ -156,7 +162,7 @@ def planted_rows(rng: np.random.Generator, full: np.ndarray, views: np.ndarray):
     """Three rows per planted leak image; what the rule says of each."""
     n = PLANTED
     pf = np.zeros((3 * n, 3), np.uint64)
-    pv = rand(3 * n, 4, 3)
+    pv = rand(3 * n, NV, 3)
     pf[:] = rand(3 * n, 3)
     expect = {}
     for j in range(n):
@@ -168,7 +174,7 @@ def planted_rows(rng: np.random.Generator, full: np.ndarray, views: np.ndarray):
             elif rel == 1:  # upright near one of the leak image's views
                 pf[row] = flip(rng, views[i, rng.integers(4)], bits)
             else:  # one of the row's views near the leak image upright
-                pv[row, rng.integers(4)] = flip(rng, full[i], bits)
+                pv[row, rng.integers(NV)] = flip(rng, full[i], bits)
             expect[row] = (i, passes(bits))
     return pf, pv, expect
 
@@ -287,7 +293,7 @@ def run(
                 made = fill(
                     0,
                     np.concatenate([pf, made.full[len(pf) :]]),
-                    np.concatenate([pv, made.views.reshape(-1, 4, 3)[len(pf) :]]),
+                    np.concatenate([pv, made.views.reshape(-1, NV, 3)[len(pf) :]]),
                 )
             start = time.process_time()
             shards.write_shard(root, made)

@@ -273,3 +273,101 @@ def test_a_mirrored_scan_is_proposed_loosely_where_it_can_be_checked(tmp_path: P
     shutil.rmtree(ref)
     gone = compare(*pair).images[0]
     assert (gone.status, gone.matches) == (UNMATCHED, ())
+
+
+def test_a_screenshot_is_found_in_an_index_by_the_picture_it_shows(tmp_path: Path) -> None:
+    """An archive's index keeps no local features, only global hashes, so a screenshot's
+    own hashes find nothing in it. The scan hashes the pictures an image shows (a booth
+    capture in a desktop viewer; a scanned page in a phone chat, its card found on the page
+    as on the reference's page): those propose the right customer's record, in a SQLite and
+    in a sharded index, and the check verifies it. Another customer's capture stays
+    unmatched."""
+    import random
+    from dataclasses import replace
+
+    from kyctriage import api
+    from kyctriage.demo import variants
+    from kyctriage.match.compare import compare as compare_sides
+    from kyctriage.probes.hashes import SHOWN
+
+    ref, leak = tmp_path / "ref", tmp_path / "leak"
+    ref.mkdir()
+    leak.mkdir()
+    drawn = {f"{p.capture}-{p.customer[-4:]}": lookalikes.draw(p, c)
+             for p, c in lookalikes.photographs(2, 1, 3)}  # fmt: skip
+    for name in ("booth-c000", "booth-c001", "scan-c000", "scan-c001"):
+        drawn[name].save(ref / f"{name}.jpg", quality=90)
+    variants._screen_desktop(drawn["booth-c000"], 0.5, random.Random(1)).save(leak / "desktop.png")
+    phone = variants._screen_phone(drawn["scan-c000"], 0.6, random.Random(2))
+    phone.save(leak / "phone.jpg", quality=85)
+    drawn["booth-c002"].save(leak / "other.jpg", quality=90)
+    db, built = tmp_path / "ref.db", tmp_path / "ref.idx"
+    index.add(db, entries(records(ref)), create=True)
+    shards.build(built, entries(records(ref)))
+    leak_records = records(leak)
+    stripped = tuple(
+        replace(r, hashes=replace(r.hashes, views=tuple(v for v in r.hashes.views
+                                                         if v.view != SHOWN)))
+        if r.hashes else r for r in leak_records
+    )  # fmt: skip
+    assert sum(v.view == SHOWN for r in leak_records for v in r.hashes.views) >= 2
+    for reference in (db, built):
+        # the screenshots' own hashes propose nothing, checked or not
+        alone = compare_sides(Side("leak", stripped), open_side(reference))
+        assert {im.path: im.status for im in alone.images} == dict.fromkeys(
+            ("desktop.png", "other.jpg", "phone.jpg"), UNMATCHED
+        )
+        by_path = {im.path: im for im in api.compare(leak, reference, workers=1).images}
+        for shot, original in (("desktop.png", "booth-c000.jpg"), ("phone.jpg", "scan-c000.jpg")):
+            found = by_path[shot]
+            assert found.status == NEAR, found
+            assert found.matches[0].path == original
+            assert found.matches[0].view.startswith("shown inside")
+            assert found.matches[0].verification.verified
+        assert by_path["other.jpg"].status == UNMATCHED
+
+
+def test_a_one_side_crop_is_found_in_an_index_by_its_cut_views(tmp_path: Path) -> None:
+    """Cut 12% from one edge, a picture's global hashes are far from its original's. The
+    index keeps each original cut CUT from every edge; the leak image scanned now is also
+    hashed cut further from every edge, and one of those meets the original's cut: a booth
+    capture cut at the left and a selfie with the document cut at the top are found, in a
+    SQLite and in a sharded index, and verified. Hashed as they are, without their further
+    cuts, neither is proposed."""
+    from kyctriage import api
+    from kyctriage.match.compare import compare as compare_sides
+    from kyctriage.match.entries import Arrays
+
+    ref, leak = tmp_path / "ref", tmp_path / "leak"
+    ref.mkdir()
+    leak.mkdir()
+    captured = [(p.capture, lookalikes.draw(p, c)) for p, c in lookalikes.photographs(1, 1, 3)]
+    drawn = [picture for capture, picture in captured if capture == "booth"]
+    selfie = next(picture for capture, picture in captured if capture == "selfie")
+    for n, picture in enumerate(drawn[:2]):
+        picture.save(ref / f"booth{n}.jpg", quality=90)
+    selfie.save(ref / "selfie.jpg", quality=90)
+    width, height = drawn[0].size
+    drawn[0].crop((round(width * 0.12), 0, width, height)).save(leak / "left.jpg", quality=85)
+    width, height = selfie.size
+    selfie.crop((0, round(height * 0.12), width, height)).save(leak / "top.jpg", quality=85)
+    drawn[2].save(leak / "other.jpg", quality=90)
+    db, built = tmp_path / "ref.db", tmp_path / "ref.idx"
+    index.add(db, entries(records(ref)), create=True)
+    shards.build(built, entries(records(ref)))
+    plain = Arrays(entries(records(leak)))
+    assert not len(plain.more)  # a leak without looks has no further cuts
+    for reference in (db, built):
+        alone = compare_sides(Side("leak", records(leak)), open_side(reference))
+        assert {im.path: im.status for im in alone.images} == dict.fromkeys(
+            ("left.jpg", "other.jpg", "top.jpg"), UNMATCHED
+        )
+        by_path = {im.path: im for im in api.compare(leak, reference, workers=1).images}
+        for name, original, edge in (("left.jpg", "booth0.jpg", "left"),
+                                     ("top.jpg", "selfie.jpg", "top")):  # fmt: skip
+            found = by_path[name]
+            assert found.status == NEAR, found
+            assert found.matches[0].path == original
+            assert found.matches[0].view == f"cut from the {edge}"
+            assert found.matches[0].verification.verified
+        assert by_path["other.jpg"].status == UNMATCHED

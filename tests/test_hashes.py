@@ -96,6 +96,13 @@ def test_view_hashes_equal_imagehash_of_each_view(index):
         box = (round(dx), round(dy), round(w - dx), round(h - dy))
         crop = preview.crop(box).resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
         views[name] = crop.convert("L")
+    for edge in hashes.EDGES:
+        w, h = preview.size
+        dx, dy = round(w * hashes.CUT), round(h * hashes.CUT)
+        box = {"left": (dx, 0, w, h), "top": (0, dy, w, h), "right": (0, 0, w - dx, h),
+               "bottom": (0, 0, w, h - dy)}[edge]  # fmt: skip
+        crop = preview.crop(box).resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
+        views[f"cut {edge}"] = crop.convert("L")
     got = hashes.perceptual(preview, None, views=True)
     assert [v.view for v in got.views] == list(views)
     for view in got.views:
@@ -103,6 +110,38 @@ def test_view_hashes_equal_imagehash_of_each_view(index):
         expected = (str(imagehash.phash(image)), str(imagehash.dhash(image)),
                     str(imagehash.whash(image)))  # fmt: skip
         assert (view.phash, view.dhash, view.whash) == expected, view.view
+
+
+def test_shown_views_are_imagehash_of_each_crop_reduced_as_a_preview_is():
+    """The pictures shown inside an image are hashed as one stack, each as imagehash hashes
+    its 64 px box reduction; at most SHOWN_MOST of them."""
+    crops = [np.asarray(p.convert("L")) for p in _previews()[40:46]]
+    got = hashes.shown_views(crops)
+    assert len(got) == hashes.SHOWN_MOST and {v.view for v in got} == {hashes.SHOWN}
+    for crop, view in zip(crops, got, strict=False):
+        image = Image.fromarray(crop).resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
+        expected = (str(imagehash.phash(image)), str(imagehash.dhash(image)),
+                    str(imagehash.whash(image)))  # fmt: skip
+        assert (view.phash, view.dhash, view.whash) == expected
+    assert hashes.shown_views([]) == ()
+
+
+@pytest.mark.parametrize("index", [0, 45, 90])
+def test_cut_more_is_the_hashes_of_each_further_cut(index):
+    """A leak image's hashes cut further from each edge (compare's one-side crops) are the
+    hashes perceptual() gives the preview cut so, as numbers."""
+    preview = _previews()[index]
+    got = hashes.cut_more(preview)
+    assert got.shape == (len(hashes.EDGES), len(hashes.CUT_MORE), 3) and got.dtype == np.uint64
+    w, h = preview.size
+    for k, edge in enumerate(hashes.EDGES):
+        for m, cut in enumerate(hashes.CUT_MORE):
+            dx, dy = round(w * cut), round(h * cut)
+            box = {"left": (dx, 0, w, h), "top": (0, dy, w, h), "right": (0, 0, w - dx, h),
+                   "bottom": (0, 0, w, h - dy)}[edge]  # fmt: skip
+            one = hashes.perceptual(preview.crop(box), None)
+            assert got[k, m].tolist() == [int(one.phash, 16), int(one.dhash, 16),
+                                          int(one.whash, 16)]  # fmt: skip
 
 
 def test_phash_falls_back_to_scipy_only_on_near_ties(monkeypatch):

@@ -248,3 +248,18 @@ def test_the_picture_inside_a_window_inside_a_desktop_is_found_not_the_window():
 
 def test_a_photograph_shows_no_pictures(pair):
     assert regions.pictures(_luma(pair[0])) == []
+
+
+def test_a_box_found_a_few_pixels_off_is_moved_to_where_the_flat_surround_stops():
+    """A card (a tint of 20 levels, JPEG's noise on it) on a white page: a box found inside
+    it or past it by a few pixels is moved to the card's edges; a side whose surround is
+    not flat (the picture runs to the frame's edge) stays where it was."""
+    rng = np.random.default_rng(3)
+    page = np.full((300, 400), 250.0)
+    page[60:200, 90:330] = 230 + rng.normal(0, 6, (140, 240))
+    luma = np.clip(page + rng.normal(0, 1.5, page.shape), 0, 255).astype(np.uint8)
+    assert regions.refined(luma, (96, 66, 324, 194), 12) == (90, 60, 330, 200)
+    assert regions.refined(luma, (84, 55, 336, 205), 12) == (90, 60, 330, 200)
+    busy = luma.copy()
+    busy[:, :100] = rng.integers(0, 256, (300, 100))  # texture up to x = 100, no flat surround
+    assert regions.refined(busy, (96, 66, 324, 194), 12)[0] == 96

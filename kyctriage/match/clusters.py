@@ -23,6 +23,7 @@ from kyctriage.model import (
     Timestamp,
     Verification,
 )
+from kyctriage.probes.hashes import EDGES
 
 # colorhash bits (of 42) from which a member is said to have had its brightness or colours
 # changed; re-encodes and resizes stay at or below 2 on the bench.
@@ -156,11 +157,14 @@ _RELATIONS = (
 )
 
 
-def relate(
-    rep: tuple[Arrays, int], member: tuple[Arrays, int]
-) -> tuple[str, float, NDArray[np.int64]]:
+# How a member lines up with its representative: the view's label, the member's share of
+# the representative's frame, the hashes' distances
+Relation = tuple[str, float, NDArray[np.int64]]
+
+
+def relate(rep: tuple[Arrays, int], member: tuple[Arrays, int]) -> Relation:
     """How the member lines up with the representative best: view, frame share, distances."""
-    best: tuple[str, float, NDArray[np.int64]] | None = None
+    best: Relation | None = None
     for label, side, view, fraction in _RELATIONS:
         if view is None:
             a, b = member[0].full[member[1]], rep[0].full[rep[1]]
@@ -174,7 +178,41 @@ def relate(
         if best is None or dist.sum() < best[2].sum():
             best = (label, fraction, dist)
     assert best is not None
+    if search.accepted(best[2][None, :])[0]:
+        return best
+    # a picture shown inside one of them, or cut from one side: the share of the frame is
+    # not known from the hashes (0)
+    rep_whole, member_whole = rep[0].full[rep[1]][None, :], member[0].full[member[1]][None, :]
+    for label, a, b in (
+        ("shown inside a larger picture", _shown(*member), rep_whole),
+        ("cut from inside the representative", _shown(*rep), member_whole),
+        ("shown inside, as the representative shows it", _shown(*member), _shown(*rep)),
+    ):
+        best = _closer(best, label, a, b)
+    # a one-side crop: the member, or it cut further, against the representative cut there
+    owner, i = member
+    first, end = np.searchsorted(owner.more_of, (i, i + 1))
+    for k, edge in enumerate(EDGES):
+        if rep[0].has_cut[rep[1], k]:
+            further = owner.more[first:end][owner.more_edge[first:end] == k]
+            a = np.concatenate([member_whole, further])
+            best = _closer(best, f"cut from the {edge}", a, rep[0].cut[rep[1], k][None, :])
     return best
+
+
+def _closer(best: Relation, label: str, a: NDArray[np.uint64], b: NDArray[np.uint64]) -> Relation:
+    """`best`, or (label, 0, the distances) where a pair of a's and b's rows is closer."""
+    if not len(a) or not len(b):
+        return best
+    dist = search.distances(np.repeat(a, len(b), axis=0), np.tile(b, (len(a), 1)))
+    k = int(dist.sum(axis=1).argmin())
+    return (label, 0.0, dist[k]) if dist[k].sum() < best[2].sum() else best
+
+
+def _shown(table: Arrays, row: int) -> NDArray[np.uint64]:
+    """The hashes of the pictures an image shows inside it (shown_of is in row order)."""
+    first, end = np.searchsorted(table.shown_of, (row, row + 1))
+    return table.shown[first:end]
 
 
 def transformations(
@@ -192,7 +230,7 @@ def transformations(
         else (member.width, member.height)
     )
     rw, rh = rep.width, rep.height
-    if rw and rh and w and h:
+    if fraction and rw and rh and w and h:  # (0: a picture shown inside, its share unknown)
         if abs(w / (rw * fraction) - 1) > SAME_SIZE:
             steps.append("resized")
         if fraction == 1.0 and abs((w / h) / (rw / rh) - 1) > SAME_SIZE:

@@ -14,6 +14,7 @@ from kyctriage.match.clusters import THRESHOLDS, colour_distance, relate, transf
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries, entry
 from kyctriage.match.verify import Features, verify
 from kyctriage.model import FileRecord, Thresholds, Verification
+from kyctriage.probes.hashes import CUT_VIEWS
 
 EXACT, SAME_PIXELS, NEAR, UNMATCHED = "exact", "same-pixels", "near", "unmatched"
 # A near candidate whose check could not look: its pictures could not be had (an index whose
@@ -121,6 +122,8 @@ class Looks(Protocol):
 
     def shown(self, e: Entry) -> tuple[NDArray[np.uint8], ...]: ...
 
+    def more(self, e: Entry) -> NDArray[np.uint64] | None: ...
+
 
 Pairs = set[tuple[int, int]]
 
@@ -152,6 +155,31 @@ def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, 
             found = search.search(ref.views[rows, k], leak.full, same_set=False, loose=loose)
             add(found, found.base.tolist(), rows[found.query].tolist())
             crowded += found.crowded
+    # the pictures a leak image shows (a screenshot's photograph, a page's document) against
+    # the reference's images and the pictures those show; a leak image against the latter
+    # (a document cut from its page)
+    for queries, owners, base, rows_of in (
+        (leak.shown, leak.shown_of, ref.full, None),
+        (leak.shown, leak.shown_of, ref.shown, ref.shown_of),
+        (leak.full, None, ref.shown, ref.shown_of),
+    ):
+        if len(queries) and len(base):
+            found = search.search(queries, base, same_set=False, loose=loose)
+            add(found, (found.query if owners is None else owners[found.query]).tolist(),
+                (found.base if rows_of is None else rows_of[found.base]).tolist())  # fmt: skip
+            crowded += found.crowded
+    # a one-side crop: the leak image, or it cut further from an edge, against the
+    # reference's images cut from that edge (hashes.CUT_MORE says why)
+    everyone = np.arange(len(leak), dtype=np.intp)
+    for k in range(len(CUT_VIEWS)):
+        rows = np.nonzero(ref.has_cut[:, k])[0]
+        at = leak.more_edge == k
+        queries = np.concatenate([leak.full, leak.more[at]])
+        if len(rows) and len(queries):
+            found = search.search(queries, ref.cut[rows, k], same_set=False, loose=loose)
+            owners = np.concatenate([everyone, leak.more_of[at]])
+            add(found, owners[found.query].tolist(), rows[found.base].tolist())
+            crowded += found.crowded
     return pairs, pairs - strict, crowded
 
 
@@ -177,11 +205,13 @@ def compare(
     leak_items.extend(leak.entries)
     ref_items = entries(reference.records, views) + list(reference.entries)
     unseen = 0  # rows of a sharded index that match no leak image (never loaded)
+    # a leak image looked at now is also hashed cut further from each edge (one-side crops)
+    lk = Arrays(leak_items, more=leak.looks.more if leak.looks is not None else None)
     if reference.index is not None:
-        searched = find(reference.index, Arrays(leak_items))
+        searched = find(reference.index, lk)
         ref_items.extend(searched.entries)
         unseen = searched.rows - len(searched.entries)
-    lk, rf = Arrays(leak_items), Arrays(ref_items)
+    rf = Arrays(ref_items)
     by_sha: dict[str, list[int]] = {}
     by_data: dict[str, list[int]] = {}
     for j, e in enumerate(rf.entries):

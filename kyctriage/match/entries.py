@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from kyctriage.match import search
 from kyctriage.model import STATUS_OK, FileRecord, ViewHashes
+from kyctriage.probes.hashes import CUT_MORE, CUT_VIEWS, SHOWN
 from kyctriage.serialise import check_hex, from_data
 from kyctriage.untrusted import BadInput, loads_json
 
@@ -107,16 +108,31 @@ def _triple(phash: str, dhash: str, whash: str) -> tuple[int, int, int]:
     return int(phash, 16), int(dhash, 16), int(whash, 16)
 
 
-class Arrays:
-    """Entries in canonical order (sha256, root, path) with their hashes as arrays."""
+# An entry's hashes cut further from each edge (hashes.cut_more), or None where not looked at
+Cuts = Callable[[Entry], NDArray[np.uint64] | None]
 
-    def __init__(self, items: Sequence[Entry]) -> None:
+
+class Arrays:
+    """Entries in canonical order (sha256, root, path) with their hashes as arrays; `more`
+    gives an entry's hashes cut further from each edge (hashes.cut_more) where its pixels
+    were looked at (a leak scanned now), else None."""
+
+    def __init__(
+        self,
+        items: Sequence[Entry],
+        more: Callable[[Entry], NDArray[np.uint64] | None] | None = None,
+    ) -> None:
         self.entries = sorted(items, key=lambda e: (e.sha256, e.root, e.path))
         n = len(self.entries)
         self.full = np.zeros((n, 3), np.uint64)
         self.colour = np.zeros(n, np.uint64)
         self.views = np.zeros((n, len(search.VIEWS), 3), np.uint64)
         self.has_view: NDArray[np.bool_] = np.zeros((n, len(search.VIEWS)), bool)
+        # each image cut CUT from each edge (hashes.CUT_VIEWS)
+        self.cut = np.zeros((n, len(CUT_VIEWS), 3), np.uint64)
+        self.has_cut: NDArray[np.bool_] = np.zeros((n, len(CUT_VIEWS)), bool)
+        shown: list[tuple[int, int, int]] = []
+        shown_of: list[int] = []
         for i, e in enumerate(self.entries):
             self.full[i] = _triple(e.phash, e.dhash, e.whash)
             self.colour[i] = int(e.colorhash, 16)
@@ -125,6 +141,27 @@ class Arrays:
                     k = search.VIEWS.index(vh.view)
                     self.views[i, k] = _triple(vh.phash, vh.dhash, vh.whash)
                     self.has_view[i, k] = True
+                elif vh.view == SHOWN:
+                    shown.append(_triple(vh.phash, vh.dhash, vh.whash))
+                    shown_of.append(i)
+                elif vh.view in CUT_VIEWS:
+                    k = CUT_VIEWS.index(vh.view)
+                    self.cut[i, k] = _triple(vh.phash, vh.dhash, vh.whash)
+                    self.has_cut[i, k] = True
+        # the pictures each image shows inside it (hashes.SHOWN), as many as it shows: their
+        # hashes, and the row of the image showing each
+        self.shown = np.array(shown, np.uint64).reshape(-1, 3)
+        self.shown_of = np.array(shown_of, np.intp)
+        # each image cut further from each edge (hashes.CUT_MORE), where looked at: the
+        # hashes, the row and the edge (an index into hashes.EDGES) of each
+        looked = [more(e) for e in self.entries] if more is not None else [None] * n
+        rows = [i for i, m in enumerate(looked) if m is not None]
+        self.more = np.concatenate(
+            [np.zeros((0, 3), np.uint64)] + [m.reshape(-1, 3) for m in looked if m is not None]
+        )
+        steps = len(CUT_MORE)
+        self.more_of = np.repeat(np.array(rows, np.intp), len(CUT_VIEWS) * steps)
+        self.more_edge = np.tile(np.repeat(np.arange(len(CUT_VIEWS)), steps), len(rows))
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -31,6 +31,7 @@ from kyctriage.match import pseudonyms, search
 from kyctriage.match.bands import BANDS, band_orders, near
 from kyctriage.match.entries import Arrays, Entry, checked_entry
 from kyctriage.match.pseudonyms import Key
+from kyctriage.probes.hashes import CUT_VIEWS, SHOWN
 from kyctriage.untrusted import BadInput, loads_json, read_bounded
 
 FORMAT = "kyctriage-shards"
@@ -99,7 +100,8 @@ def _write_manifest(root: Path, shards: Sequence[Shard], pseudonymised: Any = No
         "index_version": INDEX_VERSION,
         "tool_version": __version__,
         "thresholds": {"max_sum": search.MAX_SUM, "max_one": search.MAX_ONE},
-        "views": list(search.VIEWS),
+        # the hashes a row keeps besides its own, searched alike (entries.Arrays)
+        "views": [*search.VIEWS, SHOWN, *CUT_VIEWS],
         "rows": sum(s.rows for s in shards),
         "shards": [
             {"name": s.name, "rows": s.rows, "views": s.views, "files": s.files} for s in shards
@@ -163,8 +165,12 @@ def rows_of(items: Sequence[Entry], source: Callable[[Entry], str] | None = None
         "source": [source(e) if source else e.source or os.path.join(e.root, e.path) for e in es],
     })  # fmt: skip
     keys = np.array([(key64(e.sha256), key64(e.data_sha256)) for e in es], np.uint64)
-    return Rows(arrays.full, arrays.views[rows, kinds], rows.astype(np.uint32),
-                keys.reshape(len(es), 2), table)  # fmt: skip
+    # a row's views, the pictures it shows (hashes.SHOWN) and its cuts from each edge
+    # (hashes.CUT_VIEWS): searched alike, each naming its row
+    cut_rows, edges = np.nonzero(arrays.has_cut)
+    views = np.concatenate([arrays.views[rows, kinds], arrays.shown, arrays.cut[cut_rows, edges]])
+    view_rows = np.concatenate([rows, arrays.shown_of, cut_rows]).astype(np.uint32)
+    return Rows(arrays.full, views, view_rows, keys.reshape(len(es), 2), table)
 
 
 def write_shard(root: str | Path, rows: Rows, pseudonymised: Any = None) -> Shard:
@@ -380,7 +386,7 @@ def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -
     only those shards (a cluster searches each shard in its own task)."""
     shards = [s for s in read_manifest(root)[1] if names is None or s.name in names]
     rows, kinds = np.nonzero(leak.has_view)
-    queries = np.concatenate([leak.full, leak.views[rows, kinds]]) if len(leak) else leak.full
+    queries = np.concatenate([leak.full, leak.views[rows, kinds], leak.shown])
     sha = np.unique(np.array([key64(e.sha256) for e in leak.entries], np.uint64))
     data = np.unique(np.array([key64(e.data_sha256) for e in leak.entries], np.uint64))
     data = data[data != 0]  # 0 stands for a row without a data hash
@@ -394,7 +400,8 @@ def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -
         opened = open_shard(root, shard)
         hit = [_among(opened.keys[:, 0], sha), _among(opened.keys[:, 1], data)]
         hit.append(near(queries, opened.full, opened.full_order, THREADS)[1])
-        view_hit = near(leak.full, opened.views, opened.views_order, THREADS)[1]
+        view_hit = near(np.concatenate([leak.full, leak.shown, leak.more]), opened.views,
+                        opened.views_order, THREADS)[1]  # fmt: skip
         hit.append(opened.view_rows[view_hit].astype(np.intp))
         out.extend(entries_at(root, shard, np.concatenate(hit)))
         # Unmapped before the next shard is mapped: memory holds one shard's pages, not two.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -62,6 +63,7 @@ def perceptual(preview: Image.Image, image_data_sha256: str | None, views: bool 
         # from the 64 px copy; crops need the preview.
         grays += [upright[:, ::-1], np.rot90(upright)]
         grays += [_centre_crop(preview, keep) for _, keep in CROP_VIEWS]
+        grays += [_side_cut(preview, edge, CUT) for edge in EDGES]
     stack = np.stack(grays)
     phash, dhash, whash = _phash_bits(stack), _dhash_bits(stack), _whash_bits(stack)
     found = tuple(
@@ -81,12 +83,66 @@ def perceptual(preview: Image.Image, image_data_sha256: str | None, views: bool 
 # Views matched besides the upright picture: a mirrored copy, a copy turned by 90 degrees, and
 # two centre crops (a 270-degree turn is found from the other side of the pair).
 CROP_VIEWS = (("crop92", 0.92), ("crop87", 0.87))
-VIEW_NAMES = ("mirror", "rot90", *(name for name, _ in CROP_VIEWS))
+# One-side crops (a picture cut 10-25% from one edge; its global hashes bear ~2.5% of a
+# side): every image keeps its views cut CUT from each edge (CUT_VIEWS), and an image of a
+# leak, cut further from each edge by each of CUT_MORE (looked at in compare: cut_more),
+# meets one of its original's. A cut of f from one edge and then g of the rest is a cut of
+# f + g(1 - f): f from 0.05 to 0.27 lands within 0.02 of CUT for one of the steps.
+EDGES = ("left", "top", "right", "bottom")
+CUT = 0.25
+CUT_MORE = (0.05, 0.1, 0.15, 0.2)
+CUT_VIEWS = tuple(f"cut {edge}" for edge in EDGES)
+VIEW_NAMES = ("mirror", "rot90", *(name for name, _ in CROP_VIEWS), *CUT_VIEWS)
+
+
+# A picture shown inside an image (a screenshot's photograph, a scanned page's document):
+# the same three hashes of its box, so that a search by the hashes finds its original,
+# which an index of an archive has no other key to (match/compare.py). At most SHOWN_MOST
+# of an image's, the largest first.
+SHOWN = "shown"
+SHOWN_MOST = 4
+
+
+def shown_views(crops: Sequence[np.ndarray]) -> tuple[ViewHashes, ...]:
+    """phash, dhash and whash of each grey crop (a picture's box, any size), as of an image
+    whose preview the crop were: brought to HASH_COPY_SIZE by a box reduction."""
+    grays = [
+        np.asarray(
+            Image.fromarray(c).resize((HASH_COPY_SIZE, HASH_COPY_SIZE), Image.Resampling.BOX)
+        )
+        for c in crops[:SHOWN_MOST]
+    ]
+    if not grays:
+        return ()
+    stack = np.stack(grays)
+    phash, dhash, whash = _phash_bits(stack), _dhash_bits(stack), _whash_bits(stack)
+    return tuple(
+        ViewHashes(SHOWN, _hex(phash[i]), _hex(dhash[i]), _hex(whash[i])) for i in range(len(grays))
+    )
 
 
 def view_hashes(preview: Image.Image) -> tuple[ViewHashes, ...]:
     """phash, dhash and whash of each view (as a scan records them)."""
     return perceptual(preview, None, views=True).views
+
+
+def cut_more(preview: Image.Image) -> np.ndarray:
+    """The (phash, dhash, whash) of the preview cut further from each edge by each of
+    CUT_MORE, as numbers: shape (len(EDGES), len(CUT_MORE), 3), uint64."""
+    stack = np.stack([_side_cut(preview, edge, more) for edge in EDGES for more in CUT_MORE])
+    bits = (_phash_bits(stack), _dhash_bits(stack), _whash_bits(stack))
+    words = [np.packbits(b.reshape(len(stack), -1), axis=1).view(">u8")[:, 0] for b in bits]
+    return np.stack(words, axis=1).astype(np.uint64).reshape(len(EDGES), len(CUT_MORE), 3)
+
+
+def _side_cut(preview: Image.Image, edge: str, cut: float) -> np.ndarray:
+    """The preview less `cut` of its width or height at one edge, at HASH_COPY_SIZE, grey."""
+    w, h = preview.size
+    dx, dy = round(w * cut), round(h * cut)
+    box = {"left": (dx, 0, w, h), "top": (0, dy, w, h),
+           "right": (0, 0, w - dx, h), "bottom": (0, 0, w, h - dy)}[edge]  # fmt: skip
+    crop = preview.crop(box).resize((HASH_COPY_SIZE, HASH_COPY_SIZE), Image.Resampling.BOX)
+    return np.asarray(crop.convert("L"))
 
 
 def _centre_crop(preview: Image.Image, keep: float) -> np.ndarray:

@@ -17,7 +17,7 @@ from kyctriage.errors import FileProblem
 from kyctriage.match import candidates, verify
 from kyctriage.match.entries import Entry
 from kyctriage.match.verify import Features, features
-from kyctriage.probes import decode
+from kyctriage.probes import decode, hashes
 from kyctriage.scanning.options import ScanOptions
 from kyctriage.scanning.read import read_file
 
@@ -36,6 +36,9 @@ class Look:
     spill: str
     keys: NDArray[np.uint8]
     shown: tuple[NDArray[np.uint8], ...] = ()
+    # its global hashes cut further from each edge (hashes.cut_more): a one-side crop's
+    # original, in an index that keeps only hashes
+    more: NDArray[np.uint64] | None = None
 
 
 def see(decoded: decode.Decoded, folder: str, data: bytes | None = None) -> Look | None:
@@ -47,7 +50,8 @@ def see(decoded: decode.Decoded, folder: str, data: bytes | None = None) -> Look
     there too (verify.views): `data`, the file's bytes, when the decode was a JPEG's reduced
     DCT scale (a 1,920 px screenshot's is 960 px) is decoded again for that closer look."""
     assert decoded.working is not None
-    return keep(features(decoded.working), folder, _closer(decoded, data))
+    kept = keep(features(decoded.working), folder, _closer(decoded, data))
+    return replace(kept, more=hashes.cut_more(decoded.preview)) if kept is not None else None
 
 
 def _closer(decoded: decode.Decoded, data: bytes | None) -> Callable[[], Image.Image]:
@@ -154,6 +158,10 @@ class Looks:
     def shown(self, e: Entry) -> tuple[NDArray[np.uint8], ...]:
         look = self.looks.get((e.root, e.path))
         return look.shown if look is not None else ()
+
+    def more(self, e: Entry) -> NDArray[np.uint64] | None:
+        look = self.looks.get((e.root, e.path))
+        return look.more if look is not None else None
 
 
 @dataclass

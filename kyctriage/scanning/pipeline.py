@@ -22,6 +22,7 @@ from kyctriage.model import (
     STATUS_SKIPPED,
     ExifValue,
     FileRecord,
+    Hashes,
     ImageInfo,
     MetadataValue,
     Report,
@@ -36,6 +37,7 @@ from kyctriage.probes import (
     jpeg,
     makernotes,
     merged,
+    shown,
     thumbnail,
     timestamps,
     vendor,
@@ -282,7 +284,7 @@ def _probe_content(
         image=image,
         makernotes=meta.notes,
         metadata=_merged(record, meta, (width, height)),
-        hashes=hashes.perceptual(decoded.preview, data_hash, views=True),
+        hashes=_hashes(decoded, data_hash),
         thumbnail=thumbnail.make_thumbnail(decoded.preview, options.thumbnails),
         watermark=run_pixel_checks(
             decoded.preview,
@@ -305,6 +307,12 @@ def _probe_content(
     # text: run here, under the per-file time limit, a catastrophic pattern costs one file.
     marked = _replace(record, watermark=record.watermark + marker_checks(record, options.profile))
     return marked, look
+
+
+def _hashes(decoded: decode.Decoded, data_hash: str | None) -> Hashes:
+    """The preview's perceptual hashes and its views', and those of the pictures it shows."""
+    found = hashes.perceptual(decoded.preview, data_hash, views=True)
+    return replace(found, views=found.views + shown.views(decoded))
 
 
 def _merged(
