@@ -41,6 +41,17 @@ def test_every_item_is_answered_despite_crashes_and_hangs():
     assert isinstance(results[7], Failed) and "out of memory" in results[7].reason
 
 
+def _nothing(item: int) -> int | None:
+    return None if item % 2 else item
+
+
+def test_a_result_of_none_is_a_result_not_a_dead_worker():
+    """A picture that cannot be had is None (recheck, a resumed scan's looks): answered as
+    None, not as a worker that died (which cost a second's wait and a new process each)."""
+    got = dict(run_supervised(_nothing, list(range(8)), 2, 30.0))
+    assert got == {i: None if i % 2 else i for i in range(8)}
+
+
 def test_empty_input():
     assert list(run_supervised(_probe, [], workers=2, time_limit=1)) == []
 

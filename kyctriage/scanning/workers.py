@@ -92,7 +92,7 @@ def _worker_main(
             result = func(item)
         except MemoryError:
             result = Failed("worker ran out of memory (its limit is set by --max-worker-memory)")
-        conn.send(result)
+        conn.send((result,))  # boxed: a result of None is a result, not a worker gone
 
 
 class _Worker(Generic[Item]):
@@ -154,19 +154,20 @@ def run_supervised(
             for position, worker in enumerate(pool):
                 if worker.item is None:
                     continue
-                outcome: Result | Failed | None = None
+                got: tuple[Result | Failed] | None = None
                 if worker.conn in ready:
                     try:
-                        outcome = worker.conn.recv()
+                        got = worker.conn.recv()
                     except (EOFError, OSError):
-                        outcome = None
-                if outcome is None and (worker.process.sentinel in ready or worker.conn in ready):
+                        got = None
+                if got is None and (worker.process.sentinel in ready or worker.conn in ready):
                     worker.process.join(timeout=1)
-                    outcome = Failed(_death_reason(worker.process))
-                elif outcome is None and time.monotonic() - worker.started > time_limit:
-                    outcome = Failed(f"timed out after {time_limit:g} s (per-file time limit)")
-                if outcome is None:
+                    got = (Failed(_death_reason(worker.process)),)
+                elif got is None and time.monotonic() - worker.started > time_limit:
+                    got = (Failed(f"timed out after {time_limit:g} s (per-file time limit)"),)
+                if got is None:
                     continue
+                (outcome,) = got
                 index = worker.index
                 worker.item = None
                 if isinstance(outcome, Failed) and not outcome.reason.startswith("worker ran out"):
