@@ -101,8 +101,8 @@ def test_view_hashes_equal_imagehash_of_each_view(index):
         dx, dy = round(w * hashes.CUT), round(h * hashes.CUT)
         box = {"left": (dx, 0, w, h), "top": (0, dy, w, h), "right": (0, 0, w - dx, h),
                "bottom": (0, 0, w, h - dy)}[edge]  # fmt: skip
-        crop = preview.crop(box).resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
-        views[f"cut {edge}"] = crop.convert("L")
+        crop = preview.convert("L").crop(box)
+        views[f"cut {edge}"] = crop.resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
     got = hashes.perceptual(preview, None, views=True)
     assert [v.view for v in got.views] == list(views)
     for view in got.views:
@@ -129,7 +129,7 @@ def test_shown_views_are_imagehash_of_each_crop_reduced_as_a_preview_is():
 @pytest.mark.parametrize("index", [0, 45, 90])
 def test_cut_more_is_the_hashes_of_each_further_cut(index):
     """A leak image's hashes cut further from each edge (compare's one-side crops) are the
-    hashes perceptual() gives the preview cut so, as numbers."""
+    hashes imagehash gives the grey preview cut so (as the cut views are), as numbers."""
     preview = _previews()[index]
     got = hashes.cut_more(preview)
     assert got.shape == (len(hashes.EDGES), len(hashes.CUT_MORE), 3) and got.dtype == np.uint64
@@ -139,9 +139,11 @@ def test_cut_more_is_the_hashes_of_each_further_cut(index):
             dx, dy = round(w * cut), round(h * cut)
             box = {"left": (dx, 0, w, h), "top": (0, dy, w, h), "right": (0, 0, w - dx, h),
                    "bottom": (0, 0, w, h - dy)}[edge]  # fmt: skip
-            one = hashes.perceptual(preview.crop(box), None)
-            assert got[k, m].tolist() == [int(one.phash, 16), int(one.dhash, 16),
-                                          int(one.whash, 16)]  # fmt: skip
+            cut = preview.convert("L").crop(box)
+            image = cut.resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
+            expected = [int(str(f(image)), 16) for f in (imagehash.phash, imagehash.dhash,
+                                                         imagehash.whash)]  # fmt: skip
+            assert got[k, m].tolist() == expected
 
 
 def test_phash_falls_back_to_scipy_only_on_near_ties(monkeypatch):

@@ -63,7 +63,8 @@ def perceptual(preview: Image.Image, image_data_sha256: str | None, views: bool 
         # from the 64 px copy; crops need the preview.
         grays += [upright[:, ::-1], np.rot90(upright)]
         grays += [_centre_crop(preview, keep) for _, keep in CROP_VIEWS]
-        grays += [_side_cut(preview, edge, CUT) for edge in EDGES]
+        grey = preview.convert("L")  # the cuts are of the grey preview (cut_more's too)
+        grays += [_side_cut(grey, edge, CUT) for edge in EDGES]
     stack = np.stack(grays)
     phash, dhash, whash = _phash_bits(stack), _dhash_bits(stack), _whash_bits(stack)
     found = tuple(
@@ -129,20 +130,20 @@ def view_hashes(preview: Image.Image) -> tuple[ViewHashes, ...]:
 def cut_more(preview: Image.Image) -> np.ndarray:
     """The (phash, dhash, whash) of the preview cut further from each edge by each of
     CUT_MORE, as numbers: shape (len(EDGES), len(CUT_MORE), 3), uint64."""
-    stack = np.stack([_side_cut(preview, edge, more) for edge in EDGES for more in CUT_MORE])
+    grey = preview.convert("L")
+    stack = np.stack([_side_cut(grey, edge, more) for edge in EDGES for more in CUT_MORE])
     bits = (_phash_bits(stack), _dhash_bits(stack), _whash_bits(stack))
     words = [np.packbits(b.reshape(len(stack), -1), axis=1).view(">u8")[:, 0] for b in bits]
     return np.stack(words, axis=1).astype(np.uint64).reshape(len(EDGES), len(CUT_MORE), 3)
 
 
-def _side_cut(preview: Image.Image, edge: str, cut: float) -> np.ndarray:
-    """The preview less `cut` of its width or height at one edge, at HASH_COPY_SIZE, grey."""
-    w, h = preview.size
+def _side_cut(grey: Image.Image, edge: str, cut: float) -> np.ndarray:
+    """The grey preview less `cut` of its width or height at one edge, at HASH_COPY_SIZE."""
+    w, h = grey.size
     dx, dy = round(w * cut), round(h * cut)
     box = {"left": (dx, 0, w, h), "top": (0, dy, w, h),
            "right": (0, 0, w - dx, h), "bottom": (0, 0, w, h - dy)}[edge]  # fmt: skip
-    crop = preview.crop(box).resize((HASH_COPY_SIZE, HASH_COPY_SIZE), Image.Resampling.BOX)
-    return np.asarray(crop.convert("L"))
+    return np.asarray(grey.crop(box).resize((HASH_COPY_SIZE, HASH_COPY_SIZE), Image.Resampling.BOX))
 
 
 def _centre_crop(preview: Image.Image, keep: float) -> np.ndarray:

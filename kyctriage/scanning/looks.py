@@ -41,17 +41,22 @@ class Look:
     more: NDArray[np.uint64] | None = None
 
 
-def see(decoded: decode.Decoded, folder: str, data: bytes | None = None) -> Look | None:
+def see(
+    decoded: decode.Decoded, folder: str, data: bytes | None = None, further: bool = False
+) -> Look | None:
     """Features of a decode's working copy (decode.decode(working=True)), written into
     `folder` (the scan's temporary folder, never the evidence or the output). None for a
     picture too plain to verify: it keeps nothing and is linked only by its identity
     (SHA-256, same-pixel data hash). The pictures it shows take their keys from the decode
     itself, closer than the working copy (candidates.shown), and verification looks at them
     there too (verify.views): `data`, the file's bytes, when the decode was a JPEG's reduced
-    DCT scale (a 1,920 px screenshot's is 960 px) is decoded again for that closer look."""
+    DCT scale (a 1,920 px screenshot's is 960 px) is decoded again for that closer look.
+    `further`: the look keeps the preview's hashes cut further from each edge (compare)."""
     assert decoded.working is not None
     kept = keep(features(decoded.working), folder, _closer(decoded, data))
-    return replace(kept, more=hashes.cut_more(decoded.preview)) if kept is not None else None
+    if kept is None or not further:
+        return kept
+    return replace(kept, more=hashes.cut_more(decoded.preview))
 
 
 def _closer(decoded: decode.Decoded, data: bytes | None) -> Callable[[], Image.Image]:
@@ -113,7 +118,7 @@ def features_of(data: bytes, options: ScanOptions) -> Features:
 def look_of(data: bytes, options: ScanOptions, folder: str) -> Look | None:
     """The look a scan's worker keeps of an image file's bytes (decoded as features_of
     decodes them), spilled into `folder`. Raises FileProblem; run supervised."""
-    return see(_decoded(data, options), folder, data)
+    return see(_decoded(data, options), folder, data, further=options.further_cuts)
 
 
 def _decoded(data: bytes, options: ScanOptions) -> decode.Decoded:

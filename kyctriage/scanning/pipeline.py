@@ -297,7 +297,7 @@ def _probe_content(
     look = None
     if folder is not None and decoded.working is not None:
         try:
-            look = looks.see(decoded, folder, data)
+            look = looks.see(decoded, folder, data, further=options.further_cuts)
         except Exception as exc:  # the record stands; the picture is then never verified
             warning = f"verification features: {_one_line(exc)}"
             record = _replace(record, warnings=record.warnings + (warning,))
@@ -601,6 +601,8 @@ def scan(
     With `kept` (compare's sides), the looks' features are spilled into its folder (the
     caller's to remove) and the looks put into it, to be used after the scan."""
     started = datetime.now(UTC)
+    if kept is not None:
+        options = replace(options, further_cuts=True)
     # Zip roots are unpacked here for the scan's length (never beside the evidence).
     limits = None if options.in_process else (options.file_time_limit,
                                               options.worker_memory_limit)  # fmt: skip
