@@ -43,7 +43,7 @@ from kyctriage.api import open_side, scan  # noqa: E402
 from kyctriage.match import bands, search, shards  # noqa: E402
 from kyctriage.match.entries import Arrays, entries  # noqa: E402
 from kyctriage.model import Hashes, ViewHashes  # noqa: E402
-from kyctriage.probes.hashes import CUT_VIEWS  # noqa: E402
+from kyctriage.probes.hashes import CUT_VIEWS, SHOWN  # noqa: E402
 from kyctriage.render.json import render_json  # noqa: E402
 
 SHARD = int(os.environ.get("ARCHIVE_SHARD_ROWS", 1_000_000))
@@ -76,14 +76,18 @@ def passes(bits: np.ndarray) -> bool:
     return int(bits.sum()) <= search.MAX_SUM and int(bits.max()) <= search.MAX_ONE
 
 
-def make_leak(folder: Path, rng: np.random.Generator) -> tuple[Path, np.ndarray, np.ndarray]:
-    """A saved scan of LEAK images: samples/'s real records first, random ones after."""
+def make_leak(
+    folder: Path, rng: np.random.Generator
+) -> tuple[Path, np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """A saved scan of LEAK images: samples/'s real records first, random ones after; with
+    the hashes of the pictures the real ones show (hashes.SHOWN), by leak image."""
     report = scan(str(REPO / "samples"), workers=1)
     real = [r for r in report.records if r.hashes is not None and r.hashes.views]
     template = real[0]
     records = []
     full = np.zeros((LEAK, 3), np.uint64)
     views = np.zeros((LEAK, 4, 3), np.uint64)
+    shown: dict[int, np.ndarray] = {}
     for i in range(LEAK):
         if i < len(real):
             r = real[i]
@@ -91,9 +95,12 @@ def make_leak(folder: Path, rng: np.random.Generator) -> tuple[Path, np.ndarray,
             h = r.hashes
             full[i] = [int(h.phash, 16), int(h.dhash, 16), int(h.whash, 16)]
             for v in h.views:
+                triple = [int(v.phash, 16), int(v.dhash, 16), int(v.whash, 16)]
                 if v.view in search.VIEWS:
-                    k = search.VIEWS.index(v.view)
-                    views[i, k] = [int(v.phash, 16), int(v.dhash, 16), int(v.whash, 16)]
+                    views[i, search.VIEWS.index(v.view)] = triple
+                elif v.view == SHOWN:
+                    shown[i] = np.concatenate([shown.get(i, np.zeros((0, 3), np.uint64)),
+                                               np.array([triple], np.uint64)])  # fmt: skip
             records.append(dataclasses.replace(r, root="leak", path=f"real-{i:05d}-{r.path}"))
             continue
         full[i] = rand(3)
@@ -113,7 +120,7 @@ def make_leak(folder: Path, rng: np.random.Generator) -> tuple[Path, np.ndarray,
         )
     saved = folder / "leak.json"
     saved.write_text(render_json(dataclasses.replace(report, records=tuple(records))))
-    return saved, full, views
+    return saved, full, views, shown
 
 
 def shard_rows(rng: np.random.Generator, first: int, n: int) -> shards.Rows:
@@ -256,10 +263,13 @@ def check_linear(opened: shards.Opened, leak_full: np.ndarray, leak_views: np.nd
     )
 
 
-def beyond_rule(root: Path, got: set[tuple[int, int]], full: np.ndarray, views: np.ndarray) -> int:
+def beyond_rule(
+    root: Path, got: set[tuple[int, int]], full: np.ndarray, views: np.ndarray,
+    shown: dict[int, np.ndarray],
+) -> int:  # fmt: skip
     """Reported (leak image, row) pairs that no relation of the rule accepts, recomputed from
     the index's own arrays: upright-upright, a leak view against the row, the leak image
-    against a row's view."""
+    against a row's view, a picture the leak image shows against the row or its views."""
     opened = [shards.open_shard(root, s) for s in shards.read_manifest(root)[1]]
     bad = 0
     for i, row in got:
@@ -268,18 +278,21 @@ def beyond_rule(root: Path, got: set[tuple[int, int]], full: np.ndarray, views: 
         r_full = np.asarray(shard.full[local])
         lo, hi = np.searchsorted(shard.view_rows, [local, local + 1])
         r_views = np.asarray(shard.views[lo:hi])
+        inside = shown.get(i, np.zeros((0, 3), np.uint64))
         ok = (
             rule(full[i], r_full)
             or rule(views[i], r_full).any()
             or (len(r_views) and rule(full[i], r_views).any())
+            or any(rule(s, r_full) or (len(r_views) and rule(s, r_views).any()) for s in inside)
         )
         bad += not ok
     return bad
 
 
 def run(
-    rows: int, keep: Path, leak: Path, full: np.ndarray, views: np.ndarray, leak_arrays: Arrays
-) -> None:
+    rows: int, keep: Path, leak: Path, full: np.ndarray, views: np.ndarray, leak_arrays: Arrays,
+    shown: dict[int, np.ndarray],
+) -> None:  # fmt: skip
     rng = np.random.default_rng(rows)
     root = keep / f"index-{rows}"
     pf, pv, expect = planted_rows(rng, full, views)
@@ -340,7 +353,7 @@ def run(
         f"the rule accepts found {len(wanted & got)} of {len(wanted)}; planted beyond the rule "
         f"found {len(beyond & got)}; other matches {len(got - wanted - beyond)} (the samples' "
         f"near-duplicates of each other); matches the rule does not accept "
-        f"{beyond_rule(root, got, full, views)}",
+        f"{beyond_rule(root, got, full, views, shown)}",
         flush=True,
     )
     print(
@@ -357,7 +370,7 @@ def main() -> None:
     keep = args.keep or Path(tempfile.mkdtemp(prefix="kyctriage-archive-"))
     keep.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}", flush=True)
-    leak, full, views = make_leak(keep, np.random.default_rng(0))
+    leak, full, views, shown = make_leak(keep, np.random.default_rng(0))
     start = time.perf_counter()
     leak_arrays = Arrays(entries(open_side(str(leak)).records))
     print(
@@ -365,7 +378,7 @@ def main() -> None:
         flush=True,
     )
     for rows in args.rows or [1_000_000, 10_000_000]:
-        run(rows, keep, leak, full, views, leak_arrays)
+        run(rows, keep, leak, full, views, leak_arrays, shown)
     if not args.keep:
         shutil.rmtree(keep)
 
