@@ -117,11 +117,7 @@ class Arrays:
     gives an entry's hashes cut further from each edge (hashes.cut_more) where its pixels
     were looked at (a leak scanned now), else None."""
 
-    def __init__(
-        self,
-        items: Sequence[Entry],
-        more: Callable[[Entry], NDArray[np.uint64] | None] | None = None,
-    ) -> None:
+    def __init__(self, items: Sequence[Entry], more: Cuts | None = None) -> None:
         self.entries = sorted(items, key=lambda e: (e.sha256, e.root, e.path))
         n = len(self.entries)
         self.full = np.zeros((n, 3), np.uint64)

@@ -80,7 +80,8 @@ def build_compare_page(comparison: Comparison, leak: Side, reference: Side) -> C
         leak=visible(leak.source), reference=visible(reference.source),
         totals=tuple(comparison.totals().items()), waves=tuple(comparison.waves().items()),
         rule=f"proposed when {' + '.join(t.hashes)} differ by at most {t.max_sum} bits in all "
-        f"and {t.max_one} in any one, upright or in the views {', '.join(t.views)}; near only "
+        f"and {t.max_one} in any one, upright or in the views {', '.join(t.views)}, in a "
+        "picture the leak image shows or cut from one of its edges; near only "
         "when verified on the two pictures (matching keypoints under one geometric fit, then "
         "the detail inside the aligned overlap); unverified-candidate when a picture could "
         "not be had or is too plain to tell from a look-alike",
