@@ -69,9 +69,13 @@ def scan(
     )  # fmt: skip
 
 
-def open_side(path: PathArg, workers: int = 0, looks_folder: str | None = None) -> Side:
+def open_side(
+    path: PathArg, workers: int = 0, looks_folder: str | None = None, leak: bool = False
+) -> Side:
     """One side of a comparison: a folder or zip archive is scanned; a saved scan (.json) or
-    a reference index is read."""
+    a reference index is read. `leak`: the comparison's leak side, whose looks also keep each
+    picture's hashes cut further from each edge (hashes.cut_more: a one-side crop's original
+    in an index)."""
     from kyctriage.match import index, shards  # loaded by compare, not by every scan
     from kyctriage.scanning import archive
     from kyctriage.scanning.looks import Kept
@@ -98,7 +102,7 @@ def open_side(path: PathArg, workers: int = 0, looks_folder: str | None = None) 
         from kyctriage.scanning import recheck
 
         # a scan saved before: its pictures read again where reachable, as a scan keeps them
-        options = ScanOptions(roots=(), workers=workers)
+        options = ScanOptions(roots=(), workers=workers, further_cuts=leak)
         return Side(name, records=saved, looks=recheck.kept(entries(saved), options, looks_folder))
     if archive.is_zip_root(name):  # not a JPEG with a zip appended: that is a photo
         with tempfile.TemporaryDirectory(prefix="kyctriage-zip-") as folder:
@@ -106,7 +110,9 @@ def open_side(path: PathArg, workers: int = 0, looks_folder: str | None = None) 
             files.mkdir()
             unsafe.mkdir()
             found = archive.unpack(name, files, quarantine=unsafe)
-            records = scan([str(files), str(unsafe)], workers=workers, kept=kept).records
+            records = scan(
+                [str(files), str(unsafe)], workers=workers, kept=kept, further_cuts=leak
+            ).records
         # The records name the archive, not the private folder it was unpacked into, and a
         # member with an unsafe name by the name it was stored under.
         stored = {private.name: member for member, private, _ in found.unsafe}
@@ -119,7 +125,8 @@ def open_side(path: PathArg, workers: int = 0, looks_folder: str | None = None) 
         if kept is not None:
             kept.looks = {named(*where): look for where, look in kept.looks.items()}
         return Side(name, records=records, left_out=left_out, looks=_looks(kept))
-    return Side(name, records=scan(name, workers=workers, kept=kept).records, looks=_looks(kept))
+    scanned = scan(name, workers=workers, kept=kept, further_cuts=leak)
+    return Side(name, records=scanned.records, looks=_looks(kept))
 
 
 def _looks(kept: Kept | None) -> Looks | None:
@@ -169,7 +176,8 @@ def _compare(
     # A scanned side keeps its pictures' verification features (spilled by its workers) for
     # the length of the comparison: checks and local-feature candidates without reading again.
     with tempfile.TemporaryDirectory(prefix="kyctriage-compare-") as looks_folder:
-        leak_side = leak if isinstance(leak, Side) else open_side(leak, workers, looks_folder)
+        leak_side = (leak if isinstance(leak, Side)
+                     else open_side(leak, workers, looks_folder, leak=True))  # fmt: skip
         if leak_side.entries or leak_side.index is not None:
             raise UsageError("the leak side must be a folder, a zip or a saved scan, not an index")
         reference_side = (reference if isinstance(reference, Side)

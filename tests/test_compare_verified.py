@@ -371,3 +371,25 @@ def test_a_one_side_crop_is_found_in_an_index_by_its_cut_views(tmp_path: Path) -
             assert found.matches[0].view == f"cut from the {edge}"
             assert found.matches[0].verification.verified
         assert by_path["other.jpg"].status == UNMATCHED
+
+
+def test_only_the_leak_side_keeps_its_further_cuts(tmp_path: Path) -> None:
+    """The hashes cut further from each edge are searched for the leak's images only: a
+    folder opened as the leak keeps them with its looks (scanned, or a saved scan read
+    again), the reference does not make them."""
+    from kyctriage import api
+    from kyctriage.match.entries import entries as entries_of
+
+    folder, looked = tmp_path / "side", tmp_path / "looks"
+    folder.mkdir()
+    looked.mkdir()
+    for n, (p, c) in enumerate(lookalikes.photographs(1, 1, 2)):
+        lookalikes.draw(p, c).save(folder / f"picture{n}.jpg", quality=90)
+    saved = tmp_path / "side.json"
+    saved.write_text(render_json(api.scan(folder, workers=1)))
+    for path in (folder, saved):
+        for leak in (True, False):
+            side = open_side(path, 1, str(looked), leak=leak)
+            assert side.looks is not None
+            kept = [side.looks.more(e) for e in entries_of(side.records)]
+            assert kept and all((m is not None) == leak for m in kept), (path, leak)

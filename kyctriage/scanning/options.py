@@ -35,8 +35,8 @@ class ScanOptions:
     file_time_limit: float = DEFAULT_FILE_TIME_LIMIT
     worker_memory_limit: int | None = DEFAULT_WORKER_MEMORY
     in_process: bool = False  # probe in this process, unprotected: for tests and profiling
-    # compare's sides: each look also keeps the picture's hashes cut further from each edge
-    # (hashes.cut_more, ~2 ms a picture), which only a comparison searches
+    # compare's leak side: each look also keeps the picture's hashes cut further from each
+    # edge (hashes.cut_more, ~2 ms a picture), which only a comparison searches
     further_cuts: bool = False
 
     @property

@@ -601,8 +601,6 @@ def scan(
     With `kept` (compare's sides), the looks' features are spilled into its folder (the
     caller's to remove) and the looks put into it, to be used after the scan."""
     started = datetime.now(UTC)
-    if kept is not None:
-        options = replace(options, further_cuts=True)
     # Zip roots are unpacked here for the scan's length (never beside the evidence).
     limits = None if options.in_process else (options.file_time_limit,
                                               options.worker_memory_limit)  # fmt: skip

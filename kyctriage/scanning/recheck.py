@@ -6,7 +6,7 @@ import hashlib
 import os
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 from kyctriage.errors import FileProblem, one_line
@@ -137,7 +137,6 @@ def kept(items: Sequence[Entry], options: ScanOptions, folder: str) -> looks.Loo
     its record names it, in the supervised workers, as a scan's workers keep them: what a
     compare's local-feature candidates and checks need of a side scanned before. A picture
     gone or changed keeps nothing (its global hashes still propose; its check says why)."""
-    options = replace(options, further_cuts=True)
     places = {(e.root, e.path): where(e) for e in items}
     distinct = list(dict.fromkeys(places.values()))
     found: dict[Where, looks.Look] = {}
