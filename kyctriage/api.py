@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kyctriage.attribution.checks import pixel_checks
 from kyctriage.attribution.profile import Profile, load_profile
 from kyctriage.errors import UsageError
-from kyctriage.match.compare import Comparison, Looks, Side
+from kyctriage.match.compare import Comparison, Looks, Side, old_index
 from kyctriage.match.compare import compare as compare_sides
 from kyctriage.model import Report
 from kyctriage.scanning.options import ScanOptions
@@ -90,10 +90,13 @@ def open_side(
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a FIFO would block whoever reads it
         raise UsageError(f"{name} is not a folder, a zip, a saved scan or an index")
     if Path(name).is_file() and index.is_index(name):
-        return Side(name, entries=tuple(index.load(name)))
+        rows = tuple(index.load(name))
+        views = {v.view for e in rows[:1000] for v in e.views}  # (a build records them all)
+        return Side(name, entries=rows, notes=old_index(views) if rows else ())
     if Path(name).is_dir() and shards.is_index(name):
-        shards.read_manifest(name)  # a bad manifest fails here, before the leak is scanned
-        return Side(name, index=name)
+        # a bad manifest fails here, before the leak is scanned
+        manifest = shards.read_manifest(name)[0]
+        return Side(name, index=name, notes=old_index(manifest.get("views", ())))
     if Path(name).is_file() and name.lower().endswith(".json"):
         saved = load_report(name).records
         if looks_folder is None:

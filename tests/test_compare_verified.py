@@ -393,3 +393,36 @@ def test_only_the_leak_side_keeps_its_further_cuts(tmp_path: Path) -> None:
             assert side.looks is not None
             kept = [side.looks.more(e) for e in entries_of(side.records)]
             assert kept and all((m is not None) == leak for m in kept), (path, leak)
+
+
+def test_an_index_made_before_the_cut_views_says_it_cannot_find_crops(
+    copied: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """An index whose rows have no one-side cut views (made by an earlier kyctriage) still
+    compares, and says that crops and screenshots cannot be found in it: on the side, and
+    in compare's summary; an index made now says nothing."""
+    from dataclasses import replace
+
+    from kyctriage.match.compare import OLD_INDEX
+    from kyctriage.probes.hashes import CUT_VIEWS, SHOWN
+
+    leak, ref = copied
+    made = entries(records(ref))
+    old = [replace(e, views=tuple(v for v in e.views if v.view not in (*CUT_VIEWS, SHOWN)))
+           for e in made]  # fmt: skip
+    db, old_db = tmp_path / "ref.db", tmp_path / "old.db"
+    index.add(db, made, create=True)
+    index.add(old_db, old, create=True)
+    assert open_side(db).notes == ()
+    assert open_side(old_db).notes == (OLD_INDEX,)
+    built = tmp_path / "ref.idx"
+    shards.build(built, made)
+    assert open_side(built).notes == ()
+    manifest = built / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["views"] = [v for v in data["views"] if v not in (*CUT_VIEWS, SHOWN)]
+    manifest.write_text(json.dumps(data))
+    assert open_side(built).notes == (OLD_INDEX,)
+    done = CliRunner().invoke(main, ["compare", str(leak), str(old_db), "--workers", "1"])
+    assert done.exit_code == 0, done.output
+    assert "crops and screenshots cannot be found in it" in " ".join(done.output.split())

@@ -120,7 +120,7 @@ def compare(
         if not quiet:
             stderr().print(summary(result), soft_wrap=True)
             for side in (leak_side, reference_side):
-                for line in side.left_out:
+                for line in side.left_out + side.notes:
                     stderr().print(Text(visible(f"{side.source}: {line}")))
         unverified.append(result.totals()["unverified-candidate"])
 

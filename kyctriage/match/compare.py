@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -109,6 +109,7 @@ class Side:
     left_out: tuple[str, ...] = ()  # archive members not unpacked (links, duplicates), and why
     index: str | None = None  # a sharded index (directory): searched for the leak, not loaded
     looks: Looks | None = None  # a side scanned now: its pictures as its workers saw them
+    notes: tuple[str, ...] = ()  # what the side cannot give (an index made before OLD_INDEX)
 
 
 class Looks(Protocol):
@@ -126,6 +127,18 @@ class Looks(Protocol):
 
 
 Pairs = set[tuple[int, int]]
+
+# An index whose rows have no cut views was made before the scans recorded them (and the
+# pictures an image shows): a one-side crop or a screenshot finds nothing in it.
+OLD_INDEX = (
+    "made before kyctriage recorded one-side cuts and the pictures an image shows: crops "
+    "and screenshots cannot be found in it; rebuild it (`kyctriage index build`)"
+)
+
+
+def old_index(views: Iterable[str]) -> tuple[str, ...]:
+    """OLD_INDEX when none of an index's view names is a cut view, else nothing."""
+    return () if set(views) & set(CUT_VIEWS) else (OLD_INDEX,)
 
 
 def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, Pairs, int]:
