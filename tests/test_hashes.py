@@ -81,6 +81,16 @@ def test_an_rgb_decode_is_its_own_preview_and_a_large_one_is_reduced_on_a_copy()
     assert large.preview.size == (128, 43) and large.image.size == (900, 300)
 
 
+def _cut_grey(preview: Image.Image, edge: str, cut: float) -> Image.Image:
+    """The grey preview less `cut` of it at one edge, at the hashes' 64 px."""
+    w, h = preview.size
+    dx, dy = round(w * cut), round(h * cut)
+    box = {"left": (dx, 0, w, h), "top": (0, dy, w, h), "right": (0, 0, w - dx, h),
+           "bottom": (0, 0, w, h - dy)}[edge]  # fmt: skip
+    size = (hashes.HASH_COPY_SIZE,) * 2
+    return preview.convert("L").crop(box).resize(size, Image.Resampling.BOX)
+
+
 @pytest.mark.parametrize("index", range(0, len(_previews()), 7))
 def test_view_hashes_equal_imagehash_of_each_view(index):
     """The views are hashed as one stack; each must still be imagehash's hashes of its view."""
@@ -97,12 +107,7 @@ def test_view_hashes_equal_imagehash_of_each_view(index):
         crop = preview.crop(box).resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
         views[name] = crop.convert("L")
     for edge in hashes.EDGES:
-        w, h = preview.size
-        dx, dy = round(w * hashes.CUT), round(h * hashes.CUT)
-        box = {"left": (dx, 0, w, h), "top": (0, dy, w, h), "right": (0, 0, w - dx, h),
-               "bottom": (0, 0, w, h - dy)}[edge]  # fmt: skip
-        crop = preview.convert("L").crop(box)
-        views[f"cut {edge}"] = crop.resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
+        views[f"cut {edge}"] = _cut_grey(preview, edge, hashes.CUT)
     got = hashes.perceptual(preview, None, views=True)
     assert [v.view for v in got.views] == list(views)
     for view in got.views:
@@ -133,14 +138,9 @@ def test_cut_more_is_the_hashes_of_each_further_cut(index):
     preview = _previews()[index]
     got = hashes.cut_more(preview)
     assert got.shape == (len(hashes.EDGES), len(hashes.CUT_MORE), 3) and got.dtype == np.uint64
-    w, h = preview.size
     for k, edge in enumerate(hashes.EDGES):
         for m, cut in enumerate(hashes.CUT_MORE):
-            dx, dy = round(w * cut), round(h * cut)
-            box = {"left": (dx, 0, w, h), "top": (0, dy, w, h), "right": (0, 0, w - dx, h),
-                   "bottom": (0, 0, w, h - dy)}[edge]  # fmt: skip
-            cut = preview.convert("L").crop(box)
-            image = cut.resize((hashes.HASH_COPY_SIZE,) * 2, Image.Resampling.BOX)
+            image = _cut_grey(preview, edge, cut)
             expected = [int(str(f(image)), 16) for f in (imagehash.phash, imagehash.dhash,
                                                          imagehash.whash)]  # fmt: skip
             assert got[k, m].tolist() == expected

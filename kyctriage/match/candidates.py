@@ -22,6 +22,7 @@ from PIL import Image
 
 from kyctriage.match import verify
 from kyctriage.match.verify import PATCH, Features
+from kyctriage.probes import shown as shown_hashes
 
 # Descriptors per picture kept for the search (an even spread of ORB's keypoints, every
 # scale of its pyramid: a picture inside a screenshot matches the original's coarse levels).
@@ -71,8 +72,8 @@ def keys(seen: Features, small: NDArray[np.uint8] | None = None) -> NDArray[np.u
 # informative): a check compares it in its own frame with the page around it, not as the
 # bare box (a scanned page shown in a chat, its document ~70 px wide: fewer detailed cells
 # in the box than a content test needs, 400-900 in the check's overlap).
-REGIONS = 256
-CLOSER = 2048  # longest side of the closer decode a shown picture's keys are taken from
+REGIONS = shown_hashes.REGIONS
+CLOSER = shown_hashes.CLOSER  # longest side of the closer decode a shown picture's keys are from
 
 
 def shown(
@@ -105,10 +106,7 @@ def closer_look(seen: Features, closer: Callable[[], Image.Image] | None) -> Ima
     larger = closer()
     if larger.width <= seen.gray.shape[1]:
         return None
-    if max(larger.size) > CLOSER:  # a large PNG: as near as a screen needs
-        larger = larger.copy()
-        larger.thumbnail((CLOSER, CLOSER), Image.Resampling.BOX)
-    return larger
+    return shown_hashes.at_most_closer(larger)  # a large PNG: as near as a screen needs
 
 
 def shown_keys(seen: Sequence[verify.Shown]) -> tuple[NDArray[np.uint8], ...]:

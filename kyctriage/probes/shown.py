@@ -15,11 +15,12 @@ from kyctriage.probes import hashes
 from kyctriage.probes.decode import Decoded
 
 # The copy pictures are looked for in: regions' constants are in its pixels (the watermark
-# detector's preview; candidates.REGIONS for verification's keys).
+# detector's preview; verification's candidate keys look there too, match/candidates.py).
 REGIONS = 256
-# The decode a box is refined on and cut from, at most this many px a side: a document shown
-# ~180 px wide in a 1,920 px screenshot is ~50 px in the REGIONS copy, where one pixel is 4%
-# of its width and its hashes need ~2% (regions.refined).
+# The closer decode a shown picture is looked at in, at most this many px a side (as near as
+# a screen needs): a document shown ~180 px wide in a 1,920 px screenshot is ~50 px in the
+# REGIONS copy, where one pixel is 4% of its width and its hashes need ~2% (regions.refined);
+# its candidate keys are taken there too.
 CLOSER = 2048
 # A picture shown smaller than this (px of that decode) is not hashed: 64 px hashes of it
 # would be its blur.
@@ -40,11 +41,7 @@ def views(decoded: Decoded) -> tuple[ViewHashes, ...]:
     boxes = regions.pictures(luma)
     if not boxes:
         return ()
-    closer = decoded.upright()
-    if max(closer.size) > CLOSER:
-        closer = closer.copy()
-        closer.thumbnail((CLOSER, CLOSER), Image.Resampling.BOX)
-    grey = np.asarray(closer.convert("L"), np.uint8)
+    grey = np.asarray(at_most_closer(decoded.upright()).convert("L"), np.uint8)
     scale = grey.shape[1] / luma.shape[1]
     # the box is the busy area less PICTURE_INSET: its sides lie a few REGIONS px off
     reach = math.ceil((regions.PICTURE_INSET + 2) * scale)
@@ -56,3 +53,12 @@ def views(decoded: Decoded) -> tuple[ViewHashes, ...]:
         if min(right - left, bottom - top) >= MIN_SIDE:
             crops.append(grey[top:bottom, left:right])
     return hashes.shown_views(crops)
+
+
+def at_most_closer(picture: Image.Image) -> Image.Image:
+    """The picture, or a copy brought down to CLOSER px a side (a box reduction)."""
+    if max(picture.size) <= CLOSER:
+        return picture
+    smaller = picture.copy()
+    smaller.thumbnail((CLOSER, CLOSER), Image.Resampling.BOX)
+    return smaller
