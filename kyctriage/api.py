@@ -77,6 +77,7 @@ def open_side(
     picture's hashes cut further from each edge (hashes.cut_more: a one-side crop's original
     in an index)."""
     from kyctriage.match import index, shards  # loaded by compare, not by every scan
+    from kyctriage.probes.hashes import CUT_VIEWS
     from kyctriage.scanning import archive
     from kyctriage.scanning.looks import Kept
 
@@ -91,12 +92,14 @@ def open_side(
         raise UsageError(f"{name} is not a folder, a zip, a saved scan or an index")
     if Path(name).is_file() and index.is_index(name):
         rows = tuple(index.load(name))
-        views = {v.view for e in rows[:1000] for v in e.views}  # (a build records them all)
-        return Side(name, entries=rows, notes=old_index(views) if rows else ())
+        cut = set(CUT_VIEWS)
+        uncut = sum(not any(v.view in cut for v in e.views) for e in rows)
+        return Side(name, entries=rows, notes=old_index(uncut, len(rows)))
     if Path(name).is_dir() and shards.is_index(name):
         # a bad manifest fails here, before the leak is scanned
-        manifest = shards.read_manifest(name)[0]
-        return Side(name, index=name, notes=old_index(manifest.get("views", ())))
+        parts = shards.read_manifest(name)[1]
+        uncut, count = sum(s.uncut for s in parts), sum(s.rows for s in parts)
+        return Side(name, index=name, notes=old_index(uncut, count))
     if Path(name).is_file() and name.lower().endswith(".json"):
         saved = load_report(name).records
         if looks_folder is None:

@@ -418,11 +418,53 @@ def test_an_index_made_before_the_cut_views_says_it_cannot_find_crops(
     built = tmp_path / "ref.idx"
     shards.build(built, made)
     assert open_side(built).notes == ()
-    manifest = built / "manifest.json"
-    data = json.loads(manifest.read_text())
-    data["views"] = [v for v in data["views"] if v not in (*CUT_VIEWS, SHOWN)]
-    manifest.write_text(json.dumps(data))
+    made_old(built)
     assert open_side(built).notes == (OLD_INDEX,)
     done = CliRunner().invoke(main, ["compare", str(leak), str(old_db), "--workers", "1"])
     assert done.exit_code == 0, done.output
     assert "crops and screenshots cannot be found in it" in " ".join(done.output.split())
+
+
+def made_old(built: Path) -> None:
+    """A sharded index's manifest as a kyctriage before the cut views wrote it: no cut views
+    in its list, no count of rows without them."""
+    from kyctriage.probes.hashes import CUT_VIEWS, SHOWN
+
+    manifest = built / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["views"] = [v for v in data["views"] if v not in (*CUT_VIEWS, SHOWN)]
+    for shard in data["shards"]:
+        del shard["uncut"]
+    manifest.write_text(json.dumps(data))
+
+
+def test_an_old_index_added_to_still_says_it_cannot_find_crops_among_its_old_rows(
+    copied: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`index add` onto an index made before the cut views writes rows that have them, but
+    the old rows still have none: the rewritten manifest (or the SQLite rows) must still say
+    so, with how many rows, and compare must still print it."""
+    from dataclasses import replace
+
+    from kyctriage.match.compare import OLD_ROWS
+    from kyctriage.probes.hashes import CUT_VIEWS, SHOWN
+
+    leak, ref = copied
+    old = [replace(e, views=tuple(v for v in e.views if v.view not in (*CUT_VIEWS, SHOWN)))
+           for e in entries(records(ref))]  # fmt: skip
+    built, old_db = tmp_path / "ref.idx", tmp_path / "old.db"
+    shards.build(built, old)
+    made_old(built)
+    index.add(old_db, old, create=True)
+    note = f"{len(old)} of {len(old) + 4} {OLD_ROWS}"  # the leak's 4 images added
+    for made in (built, old_db):
+        added = CliRunner().invoke(main, ["index", "add", str(leak), "-o", str(made),
+                                          "--workers", "1"])  # fmt: skip
+        assert added.exit_code == 0, added.output
+        assert open_side(made).notes == (note,), made
+        done = CliRunner().invoke(main, ["compare", str(leak), str(made), "--workers", "1"])
+        assert done.exit_code == 0, done.output
+        assert " ".join(note.split()) in " ".join(done.output.split()), made
+    manifest = json.loads((built / "manifest.json").read_text())
+    assert [s["uncut"] for s in manifest["shards"]] == [len(old), 0]
+    assert not set(manifest["views"]) & {*CUT_VIEWS, SHOWN}  # not every row has them

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -129,16 +129,25 @@ class Looks(Protocol):
 Pairs = set[tuple[int, int]]
 
 # An index whose rows have no cut views was made before the scans recorded them (and the
-# pictures an image shows): a one-side crop or a screenshot finds nothing in it.
+# pictures an image shows): a one-side crop or a screenshot finds nothing in it. An old index
+# added to since (`index add`) has such rows among new ones.
 OLD_INDEX = (
     "made before kyctriage recorded one-side cuts and the pictures an image shows: crops "
     "and screenshots cannot be found in it; rebuild it (`kyctriage index build`)"
 )
+OLD_ROWS = (
+    "rows were indexed before kyctriage recorded one-side cuts and the pictures an image "
+    "shows: crops and screenshots cannot be found among them; rebuild it (`kyctriage index "
+    "build`)"
+)
 
 
-def old_index(views: Iterable[str]) -> tuple[str, ...]:
-    """OLD_INDEX when none of an index's view names is a cut view, else nothing."""
-    return () if set(views) & set(CUT_VIEWS) else (OLD_INDEX,)
+def old_index(uncut: int, rows: int) -> tuple[str, ...]:
+    """What an index of `rows` rows, `uncut` of them without cut views, cannot give: OLD_INDEX
+    when no row has them, how many have not when some have, else nothing."""
+    if uncut <= 0:
+        return ()
+    return (OLD_INDEX,) if uncut >= rows else (f"{uncut} of {rows} {OLD_ROWS}",)
 
 
 def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, Pairs, int]:

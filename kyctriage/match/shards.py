@@ -66,6 +66,9 @@ class Shard:
     rows: int
     views: int
     files: dict[str, str]  # file name -> SHA-256
+    # rows with no one-side cut (hashes.CUT_VIEWS): indexed by a kyctriage before them, so a
+    # crop or a screenshot cannot be found among them (compare.old_index)
+    uncut: int = 0
 
     def path(self, root: Path, part: str) -> Path:
         return root / f"{self.name}.{part}"
@@ -82,13 +85,18 @@ def read_manifest(root: str | Path) -> tuple[dict[str, Any], list[Shard]]:
                 f"{root} has index version {data.get('index_version')}; "
                 f"this kyctriage reads {INDEX_VERSION}"
             )
-        shards = [Shard(s["name"], int(s["rows"]), int(s["views"]), dict(s["files"]))
+        # a manifest from before "uncut": each shard as old as the manifest's view list says
+        cut = bool(set(data.get("views", ())) & set(CUT_VIEWS))
+        shards = [Shard(s["name"], int(s["rows"]), int(s["views"]), dict(s["files"]),
+                        int(s.get("uncut", 0 if cut else s["rows"])))
                   for s in data["shards"]]  # fmt: skip
         for shard in shards:  # a name is a file name inside the index: never ../ or a path
             if not isinstance(shard.name, str) or not _SHARD_NAME.fullmatch(shard.name):
                 raise BadInput(f"shard name {str(shard.name)[:40]!r}")
             if shard.rows < 0 or shard.views < 0:
                 raise BadInput(f"shard {shard.name} has a negative row count")
+            if not 0 <= shard.uncut <= shard.rows:
+                raise BadInput(f"shard {shard.name}: {shard.uncut} rows without cuts")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # BadInput is a ValueError
         raise KyctriageError(f"cannot read the manifest of index {root}: {exc}") from None
     return data, shards
@@ -100,12 +108,14 @@ def _write_manifest(root: Path, shards: Sequence[Shard], pseudonymised: Any = No
         "index_version": INDEX_VERSION,
         "tool_version": __version__,
         "thresholds": {"max_sum": search.MAX_SUM, "max_one": search.MAX_ONE},
-        # the hashes a row keeps besides its own, searched alike (entries.Arrays)
-        "views": [*search.VIEWS, SHOWN, *CUT_VIEWS],
+        # the hashes a row keeps besides its own, searched alike (entries.Arrays); without
+        # the cuts while any row has none (an index made before them, added to since)
+        "views": [*search.VIEWS, *(() if any(s.uncut for s in shards) else (SHOWN, *CUT_VIEWS))],
         "rows": sum(s.rows for s in shards),
         "shards": [
-            {"name": s.name, "rows": s.rows, "views": s.views, "files": s.files} for s in shards
-        ],  # fmt: skip
+            {"name": s.name, "rows": s.rows, "views": s.views, "files": s.files, "uncut": s.uncut}
+            for s in shards
+        ],
     }
     if pseudonymised is not None:  # the ids are HMACs under the key with this fingerprint
         data["pseudonyms"] = pseudonymised
@@ -141,6 +151,7 @@ class Rows:
     view_rows: NDArray[np.uint32]  # (v,) the shard row of each view hash
     keys: NDArray[np.uint64]  # (n, 2): key64 of sha256 and of the data hash
     table: Any  # pyarrow.Table with COLUMNS, n rows
+    uncut: int = 0  # rows with no one-side cut (Shard.uncut)
 
 
 def rows_of(items: Sequence[Entry], source: Callable[[Entry], str] | None = None) -> Rows:
@@ -170,7 +181,8 @@ def rows_of(items: Sequence[Entry], source: Callable[[Entry], str] | None = None
     cut_rows, edges = np.nonzero(arrays.has_cut)
     views = np.concatenate([arrays.views[rows, kinds], arrays.shown, arrays.cut[cut_rows, edges]])
     view_rows = np.concatenate([rows, arrays.shown_of, cut_rows]).astype(np.uint32)
-    return Rows(arrays.full, views, view_rows, keys.reshape(len(es), 2), table)
+    uncut = int(np.count_nonzero(~arrays.has_cut.any(axis=1)))
+    return Rows(arrays.full, views, view_rows, keys.reshape(len(es), 2), table, uncut)
 
 
 def write_shard(root: str | Path, rows: Rows, pseudonymised: Any = None) -> Shard:
@@ -201,7 +213,7 @@ def write_shard(root: str | Path, rows: Rows, pseudonymised: Any = None) -> Shar
         "ids.parquet": lambda p: pq.write_table(rows.table, p, row_group_size=ROW_GROUP),
     }
     files = {f"{name}.{part}": _atomic(root / f"{name}.{part}", content[part]) for part in PARTS}
-    shard = Shard(name, n, v, files)
+    shard = Shard(name, n, v, files, rows.uncut)
     _write_manifest(root, [*shards, shard], pseudonymised)
     return shard
 
