@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kyctriage.attribution.checks import pixel_checks
 from kyctriage.attribution.profile import Profile, load_profile
 from kyctriage.errors import UsageError
-from kyctriage.match.compare import Comparison, Looks, Side, old_index
+from kyctriage.match.compare import MAX_CHECKS, Comparison, Looks, Side, old_index
 from kyctriage.match.compare import compare as compare_sides
 from kyctriage.model import Report
 from kyctriage.scanning.options import ScanOptions
@@ -147,6 +147,7 @@ def compare(
     *,
     workers: int = 0,
     scheduler: str | None = None,
+    max_checks: int = MAX_CHECKS,
 ) -> Comparison:
     """Match every leak image against the reference (our records or an earlier wave).
 
@@ -154,9 +155,10 @@ def compare(
     one whose picture cannot be had (an index whose source is gone) is `unverified-candidate`.
     Each side is a folder, a zip, a saved scan, an index (reference only) or an opened Side;
     the result keeps both sides (`comparison.leak`, `comparison.reference`). With scheduler
-    (a Dask scheduler's address), a sharded reference index is searched on that cluster."""
+    (a Dask scheduler's address), a sharded reference index is searched on that cluster.
+    max_checks: candidates checked per leak image, closest first (match.compare.MAX_CHECKS)."""
     if scheduler is None:
-        return _compare(leak, reference, workers, None)
+        return _compare(leak, reference, workers, None, max_checks)
     from kyctriage.distributed.cluster import connected
     from kyctriage.match import shards
 
@@ -166,7 +168,7 @@ def compare(
     from kyctriage.distributed.search import finder
 
     with connected(scheduler) as client:  # an unreachable scheduler fails before any scan
-        return _compare(leak, reference, workers, finder(client))
+        return _compare(leak, reference, workers, finder(client), max_checks)
 
 
 _ONLY_SHARDS = ("--scheduler searches a sharded index: the reference must be one "
@@ -178,6 +180,7 @@ def _compare(
     reference: PathArg | Side,
     workers: int,
     find: Callable[[str, Arrays], Found] | None,
+    max_checks: int,
 ) -> Comparison:
     # A scanned side keeps its pictures' verification features (spilled by its workers) for
     # the length of the comparison: checks and local-feature candidates without reading again.
@@ -196,9 +199,11 @@ def _compare(
         # supervised workers from where each side names them: only the candidates'.
         seen = recheck.pictures(ScanOptions(roots=(), workers=workers))
         if find is None:
-            result = compare_sides(leak_side, reference_side, pictures=(seen, seen))
+            result = compare_sides(leak_side, reference_side, pictures=(seen, seen),
+                                   max_checks=max_checks)  # fmt: skip
         else:
-            result = compare_sides(leak_side, reference_side, pictures=(seen, seen), find=find)
+            result = compare_sides(leak_side, reference_side, pictures=(seen, seen), find=find,
+                                   max_checks=max_checks)  # fmt: skip
     # the sides as opened, without the looks whose folder is gone
     return replace(result, leak=replace(leak_side, looks=None),
                    reference=replace(reference_side, looks=None))  # fmt: skip

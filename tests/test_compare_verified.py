@@ -18,10 +18,11 @@ from kyctriage.api import open_side
 from kyctriage.cli.main import main
 from kyctriage.demo import lookalikes
 from kyctriage.match import index, shards
-from kyctriage.match.compare import NEAR, UNMATCHED, UNVERIFIED, Side
+from kyctriage.match.compare import MAX_CHECKS, NEAR, UNMATCHED, UNVERIFIED, LeakImage, Side
+from kyctriage.match.compare import compare as compare_sides
 from kyctriage.match.entries import entries
 from kyctriage.render.json import render_json
-from tests.test_compare import EXPECTED, compare, records, sides  # noqa: F401 (the fixture)
+from tests.test_compare import EXPECTED, SEEN, compare, records, sides  # noqa: F401 (the fixture)
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +156,76 @@ def test_cli_reports_what_verified_a_near_match_and_exits_3_on_unverified(
                                      if im["status"] == UNVERIFIED)]["matches"][0]  # fmt: skip
     near_match["kind"] = NEAR
     assert schema_errors(data)
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A re-posted booth capture (customer 0), a reference of eleven other customers of the
+    booth (the global hashes propose two of them) and one holding three copies of the
+    capture itself."""
+    root = tmp_path_factory.mktemp("crowded")
+    leak, others, copies = root / "leak", root / "others", root / "copies"
+    for folder in (leak, others, copies):
+        folder.mkdir()
+    drawn = [lookalikes.draw(p, c) for p, c in lookalikes.photographs(1, 1, 12)
+             if p.capture == "booth"]  # fmt: skip
+    drawn[0].resize((800, 600), Image.Resampling.LANCZOS).save(leak / "reposted0.jpg", quality=70)
+    for n, picture in enumerate(drawn[1:], 1):
+        picture.save(others / f"customer{n}.jpg", quality=90)
+    for quality in (90, 80, 60):
+        drawn[0].save(copies / f"customer0_q{quality}.jpg", quality=quality)
+    return leak, others, copies
+
+
+def test_candidates_beyond_the_cap_are_counted_and_never_make_an_image_unmatched(
+    crowded: tuple[Path, Path, Path],
+) -> None:
+    leak, others, copies = crowded
+    leak_side = Side("leak", records(leak))
+
+    def image(reference: Path, most: int) -> LeakImage:
+        (only,) = compare_sides(leak_side, Side("ref", records(reference)),
+                                pictures=(SEEN, SEEN), max_checks=most).images  # fmt: skip
+        return only
+
+    # every look-alike checked: each refuted, the image unmatched
+    refuted = image(others, MAX_CHECKS)
+    assert refuted.status == UNMATCHED and refuted.rejected == 2 and refuted.unchecked == 0
+    # one checked and refuted, the other left: an unverified candidate, saying why
+    capped = image(others, 1)
+    assert capped.status == UNVERIFIED and capped.rejected == 1 and capped.unchecked == 1
+    (left,) = capped.matches
+    assert left.verification is not None and not left.verification.verified
+    assert (
+        left.verification.reason == "not checked: 1 candidates beyond the 1 closest of this image"
+    )
+    # the closest two of three copies checked and verified; the third counted, not reported
+    found = image(copies, 2)
+    assert found.status == NEAR and found.unchecked == 1
+    assert [m.kind for m in found.matches] == [NEAR, NEAR]
+    assert len(image(copies, MAX_CHECKS).matches) == 3
+
+
+def test_cli_max_checks_reports_the_candidates_left(
+    crowded: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    leak, others, _ = crowded
+    out, rows, db = tmp_path / "c.json", tmp_path / "leak.csv", tmp_path / "others.db"
+    runner = CliRunner()
+    # an index: no local features on its side, the global hashes alone propose
+    done = runner.invoke(main, ["index", "build", str(others), "-o", str(db), "--workers", "1"])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(main, ["compare", str(leak), str(db), "--json", str(out),
+                                "--leak-csv", str(rows), "--workers", "1",
+                                "--max-checks", "1"])  # fmt: skip
+    assert done.exit_code == 3, done.output
+    assert "1 beyond the closest of their image not checked" in done.output
+    assert "not checked: 1 candidates beyond the 1 closest" in done.output
+    data = json.loads(out.read_text())
+    assert not schema_errors(data)
+    assert data["images"][0]["unchecked"] == 1
+    (row,) = csv.DictReader(io.StringIO(rows.read_text()))
+    assert row["unchecked_candidates"] == "1" and row["status"] == UNVERIFIED
 
 
 def test_a_one_side_crop_is_proposed_by_local_features(tmp_path: Path) -> None:

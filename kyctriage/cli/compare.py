@@ -13,6 +13,7 @@ from kyctriage.cli.common import EXIT_OK, EXIT_SOME_FAILED, run, stderr
 from kyctriage.cli.outputs import check_outputs, write_atomic
 from kyctriage.errors import UsageError
 from kyctriage.match import index as reference_index
+from kyctriage.match.compare import MAX_CHECKS
 from kyctriage.match.entries import entries
 from kyctriage.render.compare import (
     AFFECTED_COLUMNS,
@@ -34,8 +35,8 @@ Exit codes:
      not match its shards, unwritable output); `index verify`: the index is damaged
   2  usage error
   3  the comparison finished, but some leak images have only unverified candidates (their
-     pictures could not be had, e.g. an index whose source files moved): the summary says
-     how many and why; they are not confirmed matches
+     pictures could not be had, e.g. an index whose source files moved, or were beyond
+     --max-checks): the summary says how many and why; they are not confirmed matches
 """
 
 
@@ -76,6 +77,15 @@ Exit codes:
     help="Search a sharded REFERENCE index on this Dask cluster (tcp://host:8786); the index "
     "must be at the same path on every worker.",
 )
+@click.option(
+    "--max-checks",
+    type=click.IntRange(min=1),
+    default=MAX_CHECKS,
+    show_default=True,
+    help="Near candidates of the global hashes checked per leak image, closest first. The "
+    "rest are counted; an image with nothing verified among those checked shows its closest "
+    "unchecked ones as unverified candidates, never as unmatched.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def compare(
     leak: str,
@@ -86,6 +96,7 @@ def compare(
     workers: int,
     html_path: str | None,
     scheduler: str | None,
+    max_checks: int,
     quiet: bool,
 ) -> None:
     """Match the LEAK against a REFERENCE: our own records, or an earlier leak wave.
@@ -105,7 +116,9 @@ def compare(
 
         named = {"--json": json_path, "--csv": csv_path, "--leak-csv": leak_csv_path}
         check_outputs({**named, "--html": html_path}, [leak, reference])
-        result = run_compare(leak, reference, workers=workers, scheduler=scheduler)
+        result = run_compare(
+            leak, reference, workers=workers, scheduler=scheduler, max_checks=max_checks
+        )
         leak_side, reference_side = result.leak, result.reference
         assert leak_side is not None and reference_side is not None
         outputs: list[tuple[str | None, Callable[[], str]]] = [

@@ -31,6 +31,15 @@ WAVE_TERMS = {EXACT: "repeated", SAME_PIXELS: "repeated", NEAR: "changed", UNVER
 Pictures = Callable[[Sequence[Entry]], Sequence[Features | str]]
 # Leak images verified at a time: their pictures and their candidates' are held only meanwhile.
 CHUNK = 64
+# Near candidates of the global hashes checked per leak image, closest first. An archive of
+# millions of one template's documents can propose thousands of look-alikes for one scan,
+# each a picture to read and check; those beyond are counted (LeakImage.unchecked), and an
+# image none of whose checked candidates verified shows its UNCHECKED_SHOWN closest unchecked
+# ones as unverified candidates: never `unmatched` while a candidate was left unlooked at.
+# The candidates of local features are few a picture by construction (cross.py) and all
+# checked. On the bench's sets no image has more than ~15 candidates (bench/README.md).
+MAX_CHECKS = 64
+UNCHECKED_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class LeakImage:
     matches: tuple[Match, ...]  # best first
     error: str | None = None
     rejected: int = 0  # near candidates of the global hashes that failed their check (dropped)
+    unchecked: int = 0  # near candidates beyond the MAX_CHECKS closest, not checked
 
 
 @dataclass(frozen=True)
@@ -208,12 +218,13 @@ def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, 
 def compare(
     leak: Side, reference: Side, views: ViewMap | None = None,
     pictures: tuple[Pictures, Pictures] | None = None,
-    find: Callable[[str, Arrays], shards.Found] = shards.find,
+    find: Callable[[str, Arrays], shards.Found] = shards.find, max_checks: int = MAX_CHECKS,
 ) -> Comparison:  # fmt: skip
     """Match every leak image against the reference; `views` adds view hashes by (root, path)
     for records that do not carry them (either side). The global hashes only propose near
     candidates: each is checked on the pictures (`pictures`: the leak side's, the reference
     side's) and reported near only when verified; one that cannot be checked is UNVERIFIED.
+    At most `max_checks` of an image's candidates are checked, its closest (MAX_CHECKS).
     `find` searches a sharded reference index (on a cluster: kyctriage.distributed.search)."""
     leak_items: list[Entry] = []
     unreadable: list[FileRecord] = []
@@ -248,8 +259,10 @@ def compare(
         if len(lk) and len(rf)
         else (set(), set(), 0)
     )
+    local: Pairs = set()
     if leak.looks is not None and reference.looks is not None:
-        near |= _local_pairs(lk, rf, leak.looks, reference.looks)
+        local = _local_pairs(lk, rf, leak.looks, reference.looks)
+        near |= local
     near_of: dict[int, list[int]] = {}
     for i, j in sorted(near):
         near_of.setdefault(i, []).append(j)
@@ -263,14 +276,24 @@ def compare(
         proposed.append(found)
     if pictures is not None:  # what the sides' scans saw first, the rest read again
         pictures = (_looked(leak.looks, pictures[0]), _looked(reference.looks, pictures[1]))
-    checks = _checks(lk, rf, {i: [j for j, k in f.items() if k == NEAR]
-                              for i, f in enumerate(proposed)}, pictures)  # fmt: skip
+    wanted, unchecked = _closest(lk, rf, proposed, local, max_checks)
+    checks = _checks(lk, rf, wanted, pictures)
     images = []
     hits: dict[int, list[tuple[str, str]]] = {}
     for i, (e, found) in enumerate(zip(lk.entries, proposed, strict=True)):
         matches = []
         rejected = 0
+        left = set(unchecked.get(i, ()))
+        if left and not any(k != NEAR or checks[(i, j)].verified for j, k in found.items()
+                            if j not in left):  # fmt: skip
+            shown = [j for j in unchecked[i] if (i, j) not in loose][:UNCHECKED_SHOWN]
+            why = Verification(False, f"{_NOT_CHECKED}{len(left)} candidates beyond the "
+                                      f"{max_checks} closest of this image")  # fmt: skip
+            checks.update({(i, j): why for j in shown})
+            left -= set(shown)
         for j, proposed_kind in found.items():
+            if j in left:
+                continue
             kind, check = proposed_kind, checks.get((i, j))
             if check is not None and not check.verified:
                 if not _could_not_look(check):
@@ -294,8 +317,9 @@ def compare(
             hits.setdefault(j, []).append((kind, e.path))
         matches.sort(key=_rank)
         status = matches[0].kind if matches else UNMATCHED
+        left_out = len(unchecked.get(i, ()))
         images.append(LeakImage(e.root, e.path, e.sha256, status, tuple(matches),
-                                rejected=rejected))  # fmt: skip
+                                rejected=rejected, unchecked=left_out))  # fmt: skip
     images.extend(
         LeakImage(
             r.root,
@@ -318,6 +342,25 @@ def compare(
     ]  # fmt: skip
     affected.sort(key=lambda a: (a.root, a.path))
     return Comparison(THRESHOLDS, tuple(images), tuple(affected), len(rf) + unseen, crowded)
+
+
+def _closest(
+    lk: Arrays, rf: Arrays, proposed: list[dict[int, str]], local: Pairs, most: int
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Per leak row, the near candidates to check and those left unchecked (closest first):
+    every one local features proposed, and the `most` closest of the global hashes' (the
+    relation's summed distances, as the report gives them)."""
+    wanted: dict[int, list[int]] = {}
+    left: dict[int, list[int]] = {}
+    for i, found in enumerate(proposed):
+        near = [j for j, k in found.items() if k == NEAR]
+        hashed = [j for j in near if (i, j) not in local]
+        if len(hashed) > most:
+            hashed.sort(key=lambda j: (int(relate((rf, j), (lk, i))[2].sum()), j))
+            left[i] = hashed[most:]
+            near = [j for j in near if (i, j) in local] + hashed[:most]
+        wanted[i] = near
+    return wanted, left
 
 
 def _local_pairs(lk: Arrays, rf: Arrays, leak: Looks, ref: Looks) -> set[tuple[int, int]]:
@@ -380,11 +423,14 @@ def _rank(m: Match) -> tuple[int, float, float, int, float, int, str, str]:
 
 
 _NOT_HAD = "picture not had: "
+_NOT_CHECKED = "not checked: "
 
 
 def _could_not_look(check: Verification) -> bool:
-    """Undecided, not refuted: a picture could not be had, or is too plain to tell apart."""
-    return _NOT_HAD in check.reason or check.reason == "low information"
+    """Undecided, not refuted: a picture could not be had, is too plain to tell apart, or
+    was left unchecked (MAX_CHECKS)."""
+    return (_NOT_HAD in check.reason or check.reason == "low information"
+            or check.reason.startswith(_NOT_CHECKED))  # fmt: skip
 
 
 def _checks(

@@ -53,13 +53,15 @@ def summary(comparison: Comparison) -> str:
     t, w = comparison.totals(), comparison.waves()
     unverified = t["unverified-candidate"]
     rejected = sum(im.rejected for im in comparison.images)
+    unchecked = sum(im.unchecked for im in comparison.images)
     lines = [
         f"leak: {t['leak']} files: {t['exact']} exact, {t['same-pixels']} same pixels, "
         f"{t['near']} near (verified), {unverified} unverified candidates, "
         f"{t['unmatched']} unmatched; not compared: {t['error']} errors, "
         f"{t['skipped']} skipped (not images)",
         f"checks: {rejected} near candidates of the global hashes failed verification "
-        "(not reported)",
+        "(not reported)"
+        + (f"; {unchecked} beyond the closest of their image not checked" if unchecked else ""),
         f"reference: {t['reference']} images, {t['affected']} affected",
         f"as a later wave: {w['repeated']} repeated, {w['changed']} changed, "
         f"{w['unverified']} unverified, {w['new']} new",
@@ -93,14 +95,15 @@ def leak_rows(comparison: Comparison) -> list[list[object]]:
             "; ".join(best.transformations) if best else None, im.error,
             checked(v) or None, v.inliers if v else None, v.overlap if v else None,
             v.blocks if v else None, v.agreeing if v else None, v.differing if v else None,
-            im.rejected,
+            im.rejected, im.unchecked,
         ])  # fmt: skip
     return rows
 
 
 LEAK_COLUMNS = ["root", "path", "sha256", "status", "matches", "best_reference", "view",
                 "transformations", "error", "verification", "inliers", "overlap", "blocks",
-                "agreeing", "differing", "rejected_candidates"]  # fmt: skip
+                "agreeing", "differing", "rejected_candidates",
+                "unchecked_candidates"]  # fmt: skip
 AFFECTED_COLUMNS = ["root", "path", "sha256", "best_match", "leaked_as"]
 
 

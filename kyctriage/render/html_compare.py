@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from kyctriage.match.compare import Comparison, Side
+from kyctriage.match.compare import Comparison, LeakImage, Side
 from kyctriage.model import FileRecord
 from kyctriage.render.page import THUMBNAIL_NOTES, asset, environment, sha256_source, thumbnail
 from kyctriage.render.text import checked, visible
@@ -72,8 +72,7 @@ def build_compare_page(comparison: Comparison, leak: Side, reference: Side) -> C
         rows.append(LeakView(
             path=visible(image.path, 200), thumbnail=thumb(leak_records, image.root, image.path),
             status=image.status, matches=matches,
-            note=visible(image.error or (f"{image.rejected} look-alike candidates failed "
-                                         "verification" if image.rejected else ""), 200),
+            note=visible(image.error or _checks_note(image), 200),
         ))  # fmt: skip
     t = comparison.thresholds
     return ComparePage(
@@ -104,3 +103,9 @@ def render_compare_html(comparison: Comparison, leak: Side, reference: Side) -> 
     template = environment().get_template("compare.html")
     return template.render(page=build_compare_page(comparison, leak, reference),
                            css=Markup(css), csp=csp)  # fmt: skip
+
+
+def _checks_note(image: LeakImage) -> str:
+    failed = f"{image.rejected} look-alike candidates failed verification" if image.rejected else ""
+    left = f"{image.unchecked} candidates not checked" if image.unchecked else ""
+    return "; ".join(part for part in (failed, left) if part)
