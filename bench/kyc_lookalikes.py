@@ -427,8 +427,10 @@ def run(args: argparse.Namespace) -> None:
                 _keep(bench, params)
         t1 = time.perf_counter()
         kept = Kept(tempfile.mkdtemp(prefix="kyc-looks-"))  # the looks compare uses
+        # further_cuts: the variants are compare's leak side, which `compare` scans with them
+        # (open_side(leak=True)); the originals' are made too and never searched
         report = api.scan([folder / "originals", folder / "variants"], workers=args.workers,
-                          thumbnails="none", kept=kept)  # fmt: skip
+                          thumbnails="none", kept=kept, further_cuts=True)  # fmt: skip
         t2 = time.perf_counter()
         assert report.clusters is not None
         ours, base, records = clusters(report.records, report.clusters, bench)
