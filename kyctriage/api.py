@@ -70,12 +70,16 @@ def scan(
 
 
 def open_side(
-    path: PathArg, workers: int = 0, looks_folder: str | None = None, leak: bool = False
+    path: PathArg,
+    workers: int = 0,
+    looks_folder: str | None = None,
+    leak: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Side:
     """One side of a comparison: a folder or zip archive is scanned; a saved scan (.json) or
     a reference index is read. `leak`: the comparison's leak side, whose looks also keep each
     picture's hashes cut further from each edge (hashes.cut_more: a one-side crop's original
-    in an index)."""
+    in an index). `progress(done, total)`: the files scanned (a folder or a zip)."""
     from kyctriage.match import index, shards  # loaded by compare, not by every scan
     from kyctriage.probes.hashes import CUT_VIEWS
     from kyctriage.scanning import archive
@@ -117,8 +121,9 @@ def open_side(
             unsafe.mkdir()
             found = archive.unpack(name, files, quarantine=unsafe)
             records = scan(
-                [str(files), str(unsafe)], workers=workers, kept=kept, further_cuts=leak
-            ).records
+                [str(files), str(unsafe)], workers=workers, kept=kept, further_cuts=leak,
+                progress=progress,
+            ).records  # fmt: skip
         # The records name the archive, not the private folder it was unpacked into, and a
         # member with an unsafe name by the name it was stored under.
         stored = {private.name: member for member, private, _ in found.unsafe}
@@ -131,7 +136,7 @@ def open_side(
         if kept is not None:
             kept.looks = {named(*where): look for where, look in kept.looks.items()}
         return Side(name, records=records, left_out=left_out, looks=_looks(kept))
-    scanned = scan(name, workers=workers, kept=kept, further_cuts=leak)
+    scanned = scan(name, workers=workers, kept=kept, further_cuts=leak, progress=progress)
     return Side(name, records=scanned.records, looks=_looks(kept))
 
 
@@ -148,6 +153,7 @@ def compare(
     workers: int = 0,
     scheduler: str | None = None,
     max_checks: int = MAX_CHECKS,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Comparison:
     """Match every leak image against the reference (our records or an earlier wave).
 
@@ -156,9 +162,11 @@ def compare(
     Each side is a folder, a zip, a saved scan, an index (reference only) or an opened Side;
     the result keeps both sides (`comparison.leak`, `comparison.reference`). With scheduler
     (a Dask scheduler's address), a sharded reference index is searched on that cluster.
-    max_checks: candidates checked per leak image, closest first (match.compare.MAX_CHECKS)."""
+    max_checks: candidates checked per leak image, closest first (match.compare.MAX_CHECKS).
+    progress(stage, done, total): each side's files scanned ("scanning the leak", "scanning
+    the reference") and the leak images whose candidates are checked ("checking candidates")."""
     if scheduler is None:
-        return _compare(leak, reference, workers, None, max_checks)
+        return _compare(leak, reference, workers, None, max_checks, progress)
     from kyctriage.distributed.cluster import connected
     from kyctriage.match import shards
 
@@ -168,8 +176,13 @@ def compare(
     from kyctriage.distributed.search import finder
 
     with connected(scheduler) as client:  # an unreachable scheduler fails before any scan
-        return _compare(leak, reference, workers, finder(client), max_checks)
+        return _compare(leak, reference, workers, finder(client), max_checks, progress)
 
+
+# compare's stages, as its progress callback names them
+SCANNING_LEAK, SCANNING_REFERENCE, CHECKING = (
+    "scanning the leak", "scanning the reference", "checking candidates",
+)  # fmt: skip
 
 _ONLY_SHARDS = ("--scheduler searches a sharded index: the reference must be one "
                 "(`kyctriage index build --sharded`)")  # fmt: skip
@@ -181,16 +194,25 @@ def _compare(
     workers: int,
     find: Callable[[str, Arrays], Found] | None,
     max_checks: int,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Comparison:
+    def stage(name: str) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        report = progress  # (bound here: mypy keeps the narrowing in the closure)
+        return lambda done, total: report(name, done, total)
+
     # A scanned side keeps its pictures' verification features (spilled by its workers) for
     # the length of the comparison: checks and local-feature candidates without reading again.
     with tempfile.TemporaryDirectory(prefix="kyctriage-compare-") as looks_folder:
         leak_side = (leak if isinstance(leak, Side)
-                     else open_side(leak, workers, looks_folder, leak=True))  # fmt: skip
+                     else open_side(leak, workers, looks_folder, leak=True,
+                                    progress=stage(SCANNING_LEAK)))  # fmt: skip
         if leak_side.entries or leak_side.index is not None:
             raise UsageError("the leak side must be a folder, a zip or a saved scan, not an index")
         reference_side = (reference if isinstance(reference, Side)
-                          else open_side(reference, workers, looks_folder))  # fmt: skip
+                          else open_side(reference, workers, looks_folder,
+                                         progress=stage(SCANNING_REFERENCE)))  # fmt: skip
         if find is not None and reference_side.index is None:
             raise UsageError(_ONLY_SHARDS)
         from kyctriage.scanning import recheck
@@ -200,10 +222,10 @@ def _compare(
         seen = recheck.pictures(ScanOptions(roots=(), workers=workers))
         if find is None:
             result = compare_sides(leak_side, reference_side, pictures=(seen, seen),
-                                   max_checks=max_checks)  # fmt: skip
+                                   max_checks=max_checks, progress=stage(CHECKING))  # fmt: skip
         else:
             result = compare_sides(leak_side, reference_side, pictures=(seen, seen), find=find,
-                                   max_checks=max_checks)  # fmt: skip
+                                   max_checks=max_checks, progress=stage(CHECKING))  # fmt: skip
     # the sides as opened, without the looks whose folder is gone
     return replace(result, leak=replace(leak_side, looks=None),
                    reference=replace(reference_side, looks=None))  # fmt: skip

@@ -66,3 +66,28 @@ def test_unwritable_report_is_fatal_exit_one(tmp_path):
     result = CliRunner().invoke(main, ["scan", str(tmp_path / "in"), "--json", str(target), "-q"])
     assert result.exit_code == 1
     assert "kyctriage: error" in result.output
+
+
+def test_the_progress_bar_names_its_stage_and_shows_one_stage_at_a_time() -> None:
+    """The description is plain text (the console prints without markup: a "[style]" in it
+    showed as text), and a new stage hides the one before."""
+    from rich.console import Console
+
+    from kyctriage.cli.common import PROGRESS_MIN_FILES, ProgressBar
+
+    bar = ProgressBar(quiet=False)
+    with bar:
+        bar.update(1, PROGRESS_MIN_FILES - 1)  # a handful of files: no bar
+        assert bar.bar is None
+        bar.staged("scanning the leak", 16, 100)
+        bar.staged("checking candidates", 32, 64)
+        assert bar.bar is not None
+        shown = [t for t in bar.bar.tasks if t.visible]
+        assert [(t.description, t.completed, t.total) for t in shown] == [
+            ("checking candidates", 32, 64)
+        ]
+        console = Console(record=True, width=120, color_system=None)
+        console.print(bar.bar.make_tasks_table(bar.bar.tasks))
+        text = console.export_text()
+    assert "checking candidates" in text and "32/64" in text
+    assert "[" not in text and "scanning the leak" not in text

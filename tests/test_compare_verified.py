@@ -539,3 +539,20 @@ def test_an_old_index_added_to_still_says_it_cannot_find_crops_among_its_old_row
     manifest = json.loads((built / "manifest.json").read_text())
     assert [s["uncut"] for s in manifest["shards"]] == [len(old), 0]
     assert not set(manifest["views"]) & {*CUT_VIEWS, SHOWN}  # not every row has them
+
+
+def test_compare_reports_its_progress_stage_by_stage(sides: tuple[Path, Path]) -> None:  # noqa: F811
+    """The leak scanned, the reference scanned, then the leak images whose candidates are
+    checked: each stage counts up to its total (the CLI draws them as progress bars)."""
+    from kyctriage import api
+    from kyctriage.api import CHECKING, SCANNING_LEAK, SCANNING_REFERENCE
+
+    leak, ref = sides
+    seen: list[tuple[str, int, int]] = []
+    result = api.compare(leak, ref, workers=1, progress=lambda *step: seen.append(step))
+    assert {im.path: im.status for im in result.images} == EXPECTED
+    stages = list(dict.fromkeys(stage for stage, _, _ in seen))
+    assert stages == [SCANNING_LEAK, SCANNING_REFERENCE, CHECKING]
+    last = {stage: (done, total) for stage, done, total in seen}
+    assert last[SCANNING_LEAK] == (5, 5) and last[SCANNING_REFERENCE] == (5, 5)
+    assert last[CHECKING][0] == last[CHECKING][1] >= 1  # small_c.jpg's candidate at least

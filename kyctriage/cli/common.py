@@ -11,6 +11,7 @@ from kyctriage.render.text import visible
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 # The exit statuses of every command (README, "Exit codes").
 EXIT_OK = 0  # the run finished; unreadable files are error records, not a failure
@@ -20,6 +21,8 @@ EXIT_USAGE = 2  # a bad option, a missing or unusable input
 # candidates could not be verified (unverified-candidate, each with its reason)
 EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+# Long work shows a progress bar; a handful of files does not need one.
+PROGRESS_MIN_FILES = 50
 
 EXIT_CODES_HELP = """
 \b
@@ -52,3 +55,46 @@ def run(action: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         stderr().print("kyctriage: interrupted")
         sys.exit(EXIT_INTERRUPTED)
+
+
+class ProgressBar:
+    """A rich progress bar on stderr for long work, fed by the library's callbacks: one
+    line per stage (a scan's files; compare's two sides, then its checks)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+        self.stage = ""
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        return self.update
+
+    def update(self, done: int, total: int, stage: str = "scanning") -> None:
+        if self.quiet or total < PROGRESS_MIN_FILES:
+            return
+        if self.bar is None:
+            from rich import progress as bars
+
+            # (a TextColumn: the console prints without markup, so a "[style]" in the
+            # description would show as text)
+            self.bar = bars.Progress(
+                bars.TextColumn("{task.description}", markup=False), bars.BarColumn(),
+                bars.MofNCompleteColumn(), bars.TimeRemainingColumn(), console=stderr(),
+                transient=True,
+            )  # fmt: skip
+            self.bar.start()
+        if stage != self.stage or self.task is None:
+            if self.task is not None:
+                self.bar.update(self.task, visible=False)
+            self.task, self.stage = self.bar.add_task(stage, total=total), stage
+        if done % 16 == 0 or done == total:
+            self.bar.update(self.task, completed=done)
+
+    def staged(self, stage: str, done: int, total: int) -> None:
+        """update() with the stage first: compare's callback."""
+        self.update(done, total, stage)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

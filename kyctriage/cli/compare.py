@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from kyctriage.cli.common import EXIT_OK, EXIT_SOME_FAILED, run, stderr
+from kyctriage.cli.common import EXIT_OK, EXIT_SOME_FAILED, ProgressBar, run, stderr
 from kyctriage.cli.outputs import check_outputs, write_atomic
 from kyctriage.errors import UsageError
 from kyctriage.match import index as reference_index
@@ -86,7 +86,7 @@ Exit codes:
     "rest are counted; an image with nothing verified among those checked shows its closest "
     "unchecked ones as unverified candidates, never as unmatched.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 def compare(
     leak: str,
     reference: str,
@@ -116,9 +116,10 @@ def compare(
 
         named = {"--json": json_path, "--csv": csv_path, "--leak-csv": leak_csv_path}
         check_outputs({**named, "--html": html_path}, [leak, reference])
-        result = run_compare(
-            leak, reference, workers=workers, scheduler=scheduler, max_checks=max_checks
-        )
+        bar = ProgressBar(quiet)
+        with bar:
+            result = run_compare(leak, reference, workers=workers, scheduler=scheduler,
+                                 max_checks=max_checks, progress=bar.staged)  # fmt: skip
         leak_side, reference_side = result.leak, result.reference
         assert leak_side is not None and reference_side is not None
         outputs: list[tuple[str | None, Callable[[], str]]] = [

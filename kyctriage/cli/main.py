@@ -7,12 +7,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from kyctriage import __version__
-from kyctriage.cli.common import EXIT_CODES_HELP, run, stderr
+from kyctriage.cli.common import EXIT_CODES_HELP, ProgressBar, run, stderr
 from kyctriage.cli.outputs import JOURNAL_SUFFIX, check_outputs, write_atomic
 from kyctriage.errors import UsageError
 from kyctriage.model import Report
@@ -24,12 +23,6 @@ from kyctriage.scanning.options import (
     DEFAULT_PREVIEW_SIZE,
     DEFAULT_WORKER_MEMORY,
 )
-
-if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
-
-# Large scans show a progress bar; a handful of files does not need one.
-PROGRESS_MIN_FILES = 50
 
 
 def output_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -225,7 +218,7 @@ def scan(
             for path in filter(is_zip_root, paths):  # before the bar: unpacking takes a while
                 line = f"unpacking {visible(path)} into a private temporary folder ..."
                 stderr().print(line, markup=False, highlight=False, soft_wrap=True)
-        with _progress(quiet) as progress:
+        with ProgressBar(quiet) as progress:
             report = run_scan(
                 paths, profile_path, command=tuple(sys.argv), progress=progress,
                 journal=journal, resume=resume, workers=workers, max_pixels=max_pixels,
@@ -308,38 +301,6 @@ def _deliver(
         print_summary(report, console)
         for target in written:
             console.print(f"written: {visible(target)}", markup=False, soft_wrap=True)
-
-
-class _progress:
-    """A rich progress bar on stderr for long scans, fed by the library's callback."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: Progress | None = None
-        self.task: TaskID | None = None
-
-    def __enter__(self) -> Callable[[int, int], None]:
-        return self.update
-
-    def update(self, done: int, total: int) -> None:
-        if self.quiet or total < PROGRESS_MIN_FILES:
-            return
-        if self.bar is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-            self.bar = Progress(
-                "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                TimeRemainingColumn(), console=stderr(), transient=True,
-            )  # fmt: skip
-            self.bar.start()
-            self.task = self.bar.add_task("scanning", total=total)
-        if done % 16 == 0 or done == total:
-            assert self.task is not None
-            self.bar.update(self.task, completed=done)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 @main.command(epilog=EXIT_CODES_HELP)

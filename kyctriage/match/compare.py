@@ -219,12 +219,14 @@ def compare(
     leak: Side, reference: Side, views: ViewMap | None = None,
     pictures: tuple[Pictures, Pictures] | None = None,
     find: Callable[[str, Arrays], shards.Found] = shards.find, max_checks: int = MAX_CHECKS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:  # fmt: skip
     """Match every leak image against the reference; `views` adds view hashes by (root, path)
     for records that do not carry them (either side). The global hashes only propose near
     candidates: each is checked on the pictures (`pictures`: the leak side's, the reference
     side's) and reported near only when verified; one that cannot be checked is UNVERIFIED.
     At most `max_checks` of an image's candidates are checked, its closest (MAX_CHECKS).
+    `progress(done, total)`: the leak images whose candidates have been checked.
     `find` searches a sharded reference index (on a cluster: kyctriage.distributed.search)."""
     leak_items: list[Entry] = []
     unreadable: list[FileRecord] = []
@@ -277,7 +279,7 @@ def compare(
     if pictures is not None:  # what the sides' scans saw first, the rest read again
         pictures = (_looked(leak.looks, pictures[0]), _looked(reference.looks, pictures[1]))
     wanted, unchecked = _closest(lk, rf, proposed, local, max_checks)
-    checks = _checks(lk, rf, wanted, pictures)
+    checks = _checks(lk, rf, wanted, pictures, progress)
     images = []
     hits: dict[int, list[tuple[str, str]]] = {}
     for i, (e, found) in enumerate(zip(lk.entries, proposed, strict=True)):
@@ -434,7 +436,11 @@ def _could_not_look(check: Verification) -> bool:
 
 
 def _checks(
-    lk: Arrays, rf: Arrays, wanted: dict[int, list[int]], pictures: tuple[Pictures, Pictures] | None
+    lk: Arrays,
+    rf: Arrays,
+    wanted: dict[int, list[int]],
+    pictures: tuple[Pictures, Pictures] | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[tuple[int, int], Verification]:
     """Each (leak row, reference row) near candidate checked on the two pictures: the
     reference picture first (verify's a), the leak picture second (its crop, its embedding).
@@ -460,4 +466,6 @@ def _checks(
                     out[(i, j)] = Verification(False, f"leak {_NOT_HAD}{shown}")
                 else:
                     out[(i, j)] = verify(ref, shown)
+        if progress is not None:
+            progress(start + len(part), len(rows))
     return out
