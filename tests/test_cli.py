@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from kyctriage.cli.main import main
 
@@ -91,3 +93,17 @@ def test_the_progress_bar_names_its_stage_and_shows_one_stage_at_a_time() -> Non
         text = console.export_text()
     assert "checking candidates" in text and "32/64" in text
     assert "[" not in text and "scanning the leak" not in text
+
+
+def test_index_build_and_add_say_nothing_with_quiet(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(folder / "a.jpg")
+    runner = CliRunner()
+    out = tmp_path / "ref.db"
+    loud = runner.invoke(main, ["index", "build", str(folder), "-o", str(out), "--workers", "1"])
+    assert loud.exit_code == 0 and "indexed 1 images" in loud.stderr
+    done = runner.invoke(
+        main, ["index", "add", str(folder), "-o", str(out), "-q", "--workers", "1"]
+    )
+    assert done.exit_code == 0 and done.stderr == ""

@@ -147,6 +147,20 @@ def test_one_worker_two_workers_and_no_cluster_build_the_same_index(
     assert shards.verify(two) == []
 
 
+def test_a_cluster_build_reports_the_files_hashed_chunk_by_chunk(
+    cluster: LocalCluster, archive: Path, tmp_path: Path
+) -> None:
+    """What `index build --scheduler` draws as its progress bar: the files hashed after each
+    chunk, up to all of them."""
+    seen: list[tuple[int, int]] = []
+    written, files = build.fill(str(tmp_path / "idx"), str(archive), create=True,
+                                scheduler=cluster.scheduler_address, task_files=4,
+                                progress=lambda *step: seen.append(step))  # fmt: skip
+    assert (written, files) == (22, 31)
+    assert [done for done, _ in seen] == [*range(4, 31, 4), 31]
+    assert {total for _, total in seen} == {31}
+
+
 def test_compare_on_the_cluster_gives_the_local_report(
     cluster: LocalCluster, archive: Path, local_index: Path, tmp_path: Path
 ) -> None:

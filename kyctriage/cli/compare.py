@@ -158,6 +158,7 @@ def _fill(
     sharded: bool,
     cluster: tuple[str | None, int],
     keyfile: str | None = None,
+    quiet: bool = False,
 ) -> None:
     from kyctriage.api import scan
     from kyctriage.distributed.remote import is_url
@@ -185,10 +186,13 @@ def _fill(
                 raise UsageError("--scheduler and URL sources write a sharded index: add --sharded")
             from kyctriage.distributed.build import fill
 
-            written, files = fill(output, directory, create=create, scheduler=scheduler,
-                                  workers=workers, task_files=task_files, key=key)  # fmt: skip
+            with ProgressBar(quiet) as progress:
+                written, files = fill(output, directory, create=create, scheduler=scheduler,
+                                      workers=workers, task_files=task_files, key=key,
+                                      progress=progress)  # fmt: skip
         else:
-            records = scan(directory, workers=workers).records
+            with ProgressBar(quiet) as progress:
+                records = scan(directory, workers=workers, progress=progress).records
             files = len(records)
             if sharded and create:
                 written = shards.build(output, entries(records), key=key)
@@ -197,7 +201,8 @@ def _fill(
             else:
                 written = reference_index.add(output, entries(records), create=create)
         line = f"indexed {written} images ({files - written} files without hashes); {output}"
-        stderr().print(visible(line))
+        if not quiet:
+            stderr().print(visible(line))
 
     run(action)
 
@@ -232,6 +237,9 @@ def _index_arguments(output_help: str) -> Callable[[Callable[..., None]], Callab
             help="Worker processes; 0 means one per core.",
         )(command)  # fmt: skip
         command = click.option(
+            "-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr."
+        )(command)
+        command = click.option(
             "-o", "--output", required=True, type=click.Path(), help=output_help
         )(command)
         return click.argument("directory", callback=_source)(command)
@@ -259,10 +267,11 @@ def index_build(
     task_files: int,
     sharded: bool,
     keyfile: str | None,
+    quiet: bool,
 ) -> None:
     """Scan DIRECTORY and store its images' hashes in a new index. DIRECTORY may be an fsspec
     URL (s3://bucket/prefix; s3fs reads AWS_ENDPOINT_URL and the usual AWS credentials)."""
-    _fill(directory, output, True, workers, sharded, (scheduler, task_files), keyfile)
+    _fill(directory, output, True, workers, sharded, (scheduler, task_files), keyfile, quiet)
 
 
 @index.command("add", epilog=EPILOG)
@@ -275,11 +284,12 @@ def index_add(
     scheduler: str | None,
     task_files: int,
     keyfile: str | None,
+    quiet: bool,
 ) -> None:
     """Scan DIRECTORY and append its images to an existing index. SQLite: the same path is
     replaced; sharded: a new shard is appended and the old ones are never rewritten. A
     pseudonymised index takes rows only under its own key (--pseudonymize)."""
-    _fill(directory, output, False, workers, False, (scheduler, task_files), keyfile)
+    _fill(directory, output, False, workers, False, (scheduler, task_files), keyfile, quiet)
 
 
 @index.command("verify", epilog=EPILOG)

@@ -154,10 +154,12 @@ def fill(
     task_files: int = TASK_FILES,
     shard_rows: int = shards.SHARD_ROWS,
     key: Key | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
     """Build (create) or append to the sharded index at output from a folder or URL, on the
     cluster at scheduler or here; returns (rows written, files seen). A new index appears
-    only when complete; an appended shard only when whole."""
+    only when complete; an appended shard only when whole. progress(files hashed, files):
+    after each chunk."""
     with ExitStack() as stack:  # closed in reverse: the index is complete before the client goes
         client = None
         if scheduler is not None:
@@ -168,5 +170,19 @@ def fill(
         todo = chunks(sources, remote, task_files)
         root = stack.enter_context(shards.building(output, key)) if create else Path(output)
         if client is None:
-            return write(root, _here(todo, workers or (os.cpu_count() or 1)), shard_rows, key)
-        return write(root, _on_cluster(client, todo), shard_rows, key)
+            hashed = _here(todo, workers or (os.cpu_count() or 1))
+        else:
+            hashed = _on_cluster(client, todo)
+        return write(root, _counted(hashed, len(sources), progress), shard_rows, key)
+
+
+def _counted(
+    hashed: Iterable[Hashed], total: int, progress: Callable[[int, int], None] | None
+) -> Iterator[Hashed]:
+    """The chunks as they come, the files hashed so far reported after each."""
+    done = 0
+    for part in hashed:
+        done += part.files
+        if progress is not None:
+            progress(done, total)
+        yield part
