@@ -192,7 +192,7 @@ def _compare(
     leak: PathArg | Side,
     reference: PathArg | Side,
     workers: int,
-    find: Callable[[str, Arrays], Found] | None,
+    find: Callable[[str, Arrays, int], Found] | None,
     max_checks: int,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Comparison:

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -20,7 +21,7 @@ from kyctriage.demo import lookalikes
 from kyctriage.match import index, shards
 from kyctriage.match.compare import MAX_CHECKS, NEAR, UNMATCHED, UNVERIFIED, LeakImage, Side
 from kyctriage.match.compare import compare as compare_sides
-from kyctriage.match.entries import entries
+from kyctriage.match.entries import Arrays, entries
 from kyctriage.render.json import render_json
 from tests.test_compare import EXPECTED, SEEN, compare, records, sides  # noqa: F401 (the fixture)
 
@@ -556,3 +557,42 @@ def test_compare_reports_its_progress_stage_by_stage(sides: tuple[Path, Path]) -
     last = {stage: (done, total) for stage, done, total in seen}
     assert last[SCANNING_LEAK] == (5, 5) and last[SCANNING_REFERENCE] == (5, 5)
     assert last[CHECKING][0] == last[CHECKING][1] >= 1  # small_c.jpg's candidate at least
+
+
+def test_an_index_loads_only_the_closest_rows_of_a_flood_and_counts_the_rest(
+    crowded: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """An index holding two dozen copies of one booth capture (every one near the re-posted
+    copy, as a template's look-alikes would be near a scan in an archive of millions): the
+    search loads the closest few a leak image and shard (the rest are counted, never read),
+    compare checks its --max-checks closest and reports how many it left."""
+    leak, _, copies = crowded
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    capture = Image.open(copies / "customer0_q90.jpg")
+    for n in range(24):
+        capture.save(archive / f"copy{n:02}.jpg", quality=70 + n)
+    built = tmp_path / "archive.idx"
+    shards.build(built, entries(records(archive)), shard_rows=12)  # two shards
+    lk = Arrays(entries(records(leak)))
+    found = shards.find(built, lk, most=5)
+    assert len(found.entries) == 10 and found.beyond.tolist() == [14]
+    everything = shards.find(built, lk, most=24)
+    assert len(everything.entries) == 24 and everything.beyond.tolist() == [0]
+    (image,) = compare_sides(Side("leak", records(leak)), open_side(built),
+                             pictures=(SEEN, SEEN), max_checks=2).images  # fmt: skip
+    assert image.status == NEAR and [m.kind for m in image.matches] == [NEAR, NEAR]
+    assert image.unchecked == 24 - 2
+
+
+def test_the_closest_rows_of_each_leak_image_are_kept() -> None:
+    """shards.closest: per leak image its `most` closest distinct rows (a row met twice
+    counts once, at its closer meeting; ties by row), the rest counted."""
+    owner = np.array([0, 0, 0, 0, 1, 0, 2], np.intp)
+    row = np.array([5, 3, 9, 3, 5, 7, 1], np.intp)
+    dist = np.array([4, 9, 2, 1, 8, 4, 0], np.int64)
+    kept, beyond = shards.closest(owner, row, dist, 4, 2)
+    # leak 0 meets rows 9 (2), 3 (1 and 9), 5 (4), 7 (4): its two closest are 3 and 9
+    assert sorted(kept.tolist()) == [1, 3, 5, 9] and beyond.tolist() == [2, 0, 0, 0]
+    kept, beyond = shards.closest(owner, row, dist, 4, 3)
+    assert sorted(kept.tolist()) == [1, 3, 5, 5, 9] and beyond.tolist() == [1, 0, 0, 0]

@@ -7,6 +7,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from kyctriage.match import shards
 from kyctriage.match.entries import Arrays
 
@@ -14,25 +16,27 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
-def _search_shard(root: str, name: str, leak: Arrays) -> shards.Found:
-    return shards.find(root, leak, names={name})
+def _search_shard(root: str, name: str, leak: Arrays, most: int) -> shards.Found:
+    return shards.find(root, leak, most, names={name})
 
 
-def finder(client: Client) -> Callable[[str, Arrays], shards.Found]:
+def finder(client: Client) -> Callable[[str, Arrays, int], shards.Found]:
     """shards.find on the cluster; the index must be at the same path on every worker (a
     shared filesystem), since workers read their shards themselves."""
     from kyctriage.distributed.cluster import outcome
 
-    def find(root: str, leak: Arrays) -> shards.Found:
+    def find(root: str, leak: Arrays, most: int = shards.MOST) -> shards.Found:
         names = [s.name for s in shards.read_manifest(root)[1]]
         path = os.path.abspath(root)
         [sent] = client.scatter([leak], broadcast=True, hash=False)
-        futures = [client.submit(_search_shard, path, name, sent, pure=False) for name in names]
+        futures = [client.submit(_search_shard, path, name, sent, most, pure=False)
+                   for name in names]  # fmt: skip
         found = [
             outcome(future, f"searching {name}")
             for name, future in zip(names, futures, strict=True)
         ]
         rows = tuple(e for part in found for e in part.entries)
-        return shards.Found(rows, sum(part.rows for part in found))
+        beyond = sum((part.beyond for part in found), np.zeros(len(leak), np.int64))
+        return shards.Found(rows, sum(part.rows for part in found), beyond)
 
     return find

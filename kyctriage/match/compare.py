@@ -218,7 +218,7 @@ def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, 
 def compare(
     leak: Side, reference: Side, views: ViewMap | None = None,
     pictures: tuple[Pictures, Pictures] | None = None,
-    find: Callable[[str, Arrays], shards.Found] = shards.find, max_checks: int = MAX_CHECKS,
+    find: Callable[[str, Arrays, int], shards.Found] = shards.find, max_checks: int = MAX_CHECKS,
     progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:  # fmt: skip
     """Match every leak image against the reference; `views` adds view hashes by (root, path)
@@ -242,10 +242,13 @@ def compare(
     unseen = 0  # rows of a sharded index that match no leak image (never loaded)
     # a leak image looked at now is also hashed cut further from each edge (one-side crops)
     lk = Arrays(leak_items, more=leak.looks.more if leak.looks is not None else None)
+    beyond = np.zeros(len(lk), np.int64)  # near rows of an index found but not loaded
     if reference.index is not None:
-        searched = find(reference.index, lk)
+        searched = find(reference.index, lk, max_checks + UNCHECKED_SHOWN)
         ref_items.extend(searched.entries)
         unseen = searched.rows - len(searched.entries)
+        if len(searched.beyond):
+            beyond = searched.beyond
     rf = Arrays(ref_items)
     by_sha: dict[str, list[int]] = {}
     by_data: dict[str, list[int]] = {}
@@ -286,10 +289,11 @@ def compare(
         matches = []
         rejected = 0
         left = set(unchecked.get(i, ()))
-        if left and not any(k != NEAR or checks[(i, j)].verified for j, k in found.items()
-                            if j not in left):  # fmt: skip
-            shown = [j for j in unchecked[i] if (i, j) not in loose][:UNCHECKED_SHOWN]
-            why = Verification(False, f"{_NOT_CHECKED}{len(left)} candidates beyond the "
+        left_out = len(left) + int(beyond[i])
+        if left_out and not any(k != NEAR or checks[(i, j)].verified for j, k in found.items()
+                                if j not in left):  # fmt: skip
+            shown = [j for j in unchecked.get(i, ()) if (i, j) not in loose][:UNCHECKED_SHOWN]
+            why = Verification(False, f"{_NOT_CHECKED}{left_out} candidates beyond the "
                                       f"{max_checks} closest of this image")  # fmt: skip
             checks.update({(i, j): why for j in shown})
             left -= set(shown)
@@ -319,7 +323,6 @@ def compare(
             hits.setdefault(j, []).append((kind, e.path))
         matches.sort(key=_rank)
         status = matches[0].kind if matches else UNMATCHED
-        left_out = len(unchecked.get(i, ()))
         images.append(LeakImage(e.root, e.path, e.sha256, status, tuple(matches),
                                 rejected=rejected, unchecked=left_out))  # fmt: skip
     images.extend(

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -388,17 +388,35 @@ class Found:
 
     entries: tuple[Entry, ...]
     rows: int
+    # per leak row (Arrays order): near rows found but not loaded, beyond its `most` closest
+    # in a shard (none where empty)
+    beyond: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
-def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -> Found:
+# Near rows loaded per leak image and shard, closest first: compare checks at most its
+# MAX_CHECKS (and shows a few more unchecked), and an archive of millions of one template's
+# documents can hold thousands of a scan's look-alikes.
+MOST = 67
+
+
+def find(
+    root: str | Path, leak: Arrays, most: int = MOST, names: Collection[str] | None = None
+) -> Found:
     """Search every shard, one after another (memory: one shard's pages and its candidates),
     for the rows that match a leak image by the rule: its sha256 or data hash, its upright
     hashes or one of its views against a row's upright hashes, its upright hashes against a
-    row's view hashes. Compare then judges those rows as it judges any reference. With names,
-    only those shards (a cluster searches each shard in its own task)."""
+    row's view hashes. Compare then judges those rows as it judges any reference. Of a leak
+    image's near rows in a shard only the `most` closest are loaded (the rest counted in
+    `beyond`); identical ones always. With names, only those shards (a cluster searches each
+    shard in its own task)."""
     shards = [s for s in read_manifest(root)[1] if names is None or s.name in names]
+    n = len(leak.entries)
     rows, kinds = np.nonzero(leak.has_view)
     queries = np.concatenate([leak.full, leak.views[rows, kinds], leak.shown])
+    query_of = np.concatenate([np.arange(n), rows, leak.shown_of])  # the leak row of each
+    view_queries = np.concatenate([leak.full, leak.shown, leak.more])
+    view_query_of = np.concatenate([np.arange(n), leak.shown_of, leak.more_of])
+    beyond = np.zeros(n, np.int64)
     sha = np.unique(np.array([key64(e.sha256) for e in leak.entries], np.uint64))
     data = np.unique(np.array([key64(e.data_sha256) for e in leak.entries], np.uint64))
     data = data[data != 0]  # 0 stands for a row without a data hash
@@ -411,14 +429,35 @@ def find(root: str | Path, leak: Arrays, names: Collection[str] | None = None) -
             raise KyctriageError(f"{problems[0]} (run `kyctriage index verify {root}`)")
         opened = open_shard(root, shard)
         hit = [_among(opened.keys[:, 0], sha), _among(opened.keys[:, 1], data)]
-        hit.append(near(queries, opened.full, opened.full_order, THREADS)[1])
-        view_hit = near(np.concatenate([leak.full, leak.shown, leak.more]), opened.views,
-                        opened.views_order, THREADS)[1]  # fmt: skip
-        hit.append(opened.view_rows[view_hit].astype(np.intp))
-        out.extend(entries_at(root, shard, np.concatenate(hit)))
+        q, row, dist = near(queries, opened.full, opened.full_order, THREADS)
+        vq, view, view_dist = near(view_queries, opened.views, opened.views_order, THREADS)
+        kept, over = closest(
+            np.concatenate([query_of[q], view_query_of[vq]]),
+            np.concatenate([row, opened.view_rows[view].astype(np.intp)]),
+            np.concatenate([dist.sum(axis=1), view_dist.sum(axis=1)]), n, most,
+        )  # fmt: skip
+        beyond += over
+        out.extend(entries_at(root, shard, np.concatenate([*hit, kept])))
         # Unmapped before the next shard is mapped: memory holds one shard's pages, not two.
         del opened
-    return Found(tuple(out), sum(s.rows for s in shards))
+    return Found(tuple(out), sum(s.rows for s in shards), beyond)
+
+
+def closest(
+    owner: NDArray[np.intp], row: NDArray[np.intp], dist: NDArray[np.int64], n: int, most: int
+) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """Of the (leak row `owner`, shard row `row`, summed distances `dist`) pairs, the rows
+    among each leak row's `most` closest distinct rows (ties by row), and per leak row (n) how
+    many distinct rows were left beyond them."""
+    order = np.lexsort((row, dist, owner))  # by leak row, then distance, then row
+    owner, row = owner[order], row[order]
+    # a row one leak image met several ways (upright, a view, a shown picture): its closest
+    pair = owner.astype(np.int64) * (int(row.max(initial=0)) + 1) + row
+    first = np.sort(np.unique(pair, return_index=True)[1])
+    owner, row = owner[first], row[first]
+    rank = np.arange(len(owner)) - np.searchsorted(owner, np.arange(n))[owner]
+    counts = np.bincount(owner, minlength=n)
+    return row[rank < most], np.maximum(counts - most, 0).astype(np.int64)
 
 
 def _among(values: NDArray[np.uint64], wanted: NDArray[np.uint64]) -> NDArray[np.intp]:
