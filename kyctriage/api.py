@@ -192,7 +192,7 @@ def _compare(
     leak: PathArg | Side,
     reference: PathArg | Side,
     workers: int,
-    find: Callable[[str, Arrays, int], Found] | None,
+    find: Callable[[str, Arrays, int | None], Found] | None,
     max_checks: int,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Comparison:
@@ -220,12 +220,11 @@ def _compare(
         # The rest of the candidates' pictures are read again (SHA-256 checked) in the
         # supervised workers from where each side names them: only the candidates'.
         seen = recheck.pictures(ScanOptions(roots=(), workers=workers))
-        if find is None:
-            result = compare_sides(leak_side, reference_side, pictures=(seen, seen),
-                                   max_checks=max_checks, progress=stage(CHECKING))  # fmt: skip
-        else:
-            result = compare_sides(leak_side, reference_side, pictures=(seen, seen), find=find,
-                                   max_checks=max_checks, progress=stage(CHECKING))  # fmt: skip
+        from kyctriage.match import shards
+
+        result = compare_sides(leak_side, reference_side, pictures=(seen, seen),
+                               find=find or shards.find, max_checks=max_checks,
+                               progress=stage(CHECKING))  # fmt: skip
     # the sides as opened, without the looks whose folder is gone
     return replace(result, leak=replace(leak_side, looks=None),
                    reference=replace(reference_side, looks=None))  # fmt: skip

@@ -16,16 +16,16 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
-def _search_shard(root: str, name: str, leak: Arrays, most: int) -> shards.Found:
+def _search_shard(root: str, name: str, leak: Arrays, most: int | None) -> shards.Found:
     return shards.find(root, leak, most, names={name})
 
 
-def finder(client: Client) -> Callable[[str, Arrays, int], shards.Found]:
+def finder(client: Client) -> Callable[[str, Arrays, int | None], shards.Found]:
     """shards.find on the cluster; the index must be at the same path on every worker (a
     shared filesystem), since workers read their shards themselves."""
     from kyctriage.distributed.cluster import outcome
 
-    def find(root: str, leak: Arrays, most: int = shards.MOST) -> shards.Found:
+    def find(root: str, leak: Arrays, most: int | None = None) -> shards.Found:
         names = [s.name for s in shards.read_manifest(root)[1]]
         path = os.path.abspath(root)
         [sent] = client.scatter([leak], broadcast=True, hash=False)

@@ -218,7 +218,8 @@ def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, 
 def compare(
     leak: Side, reference: Side, views: ViewMap | None = None,
     pictures: tuple[Pictures, Pictures] | None = None,
-    find: Callable[[str, Arrays, int], shards.Found] = shards.find, max_checks: int = MAX_CHECKS,
+    find: Callable[[str, Arrays, int | None], shards.Found] = shards.find,
+    max_checks: int = MAX_CHECKS,
     progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:  # fmt: skip
     """Match every leak image against the reference; `views` adds view hashes by (root, path)

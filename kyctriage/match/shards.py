@@ -393,22 +393,18 @@ class Found:
     beyond: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
-# Near rows loaded per leak image and shard, closest first: compare checks at most its
-# MAX_CHECKS (and shows a few more unchecked), and an archive of millions of one template's
-# documents can hold thousands of a scan's look-alikes.
-MOST = 67
-
-
 def find(
-    root: str | Path, leak: Arrays, most: int = MOST, names: Collection[str] | None = None
+    root: str | Path, leak: Arrays, most: int | None = None, names: Collection[str] | None = None
 ) -> Found:
     """Search every shard, one after another (memory: one shard's pages and its candidates),
     for the rows that match a leak image by the rule: its sha256 or data hash, its upright
     hashes or one of its views against a row's upright hashes, its upright hashes against a
-    row's view hashes. Compare then judges those rows as it judges any reference. Of a leak
-    image's near rows in a shard only the `most` closest are loaded (the rest counted in
-    `beyond`); identical ones always. With names, only those shards (a cluster searches each
-    shard in its own task)."""
+    row's view hashes. Compare then judges those rows as it judges any reference. With
+    `most`, of a leak image's near rows in a shard only the `most` closest are loaded (the
+    rest counted in `beyond`: an archive of millions of one template's documents can hold
+    thousands of a scan's look-alikes; compare asks for what it checks and shows); identical
+    ones always. With names, only those shards (a cluster searches each shard in its own
+    task)."""
     shards = [s for s in read_manifest(root)[1] if names is None or s.name in names]
     n = len(leak.entries)
     rows, kinds = np.nonzero(leak.has_view)
@@ -434,7 +430,8 @@ def find(
         kept, over = closest(
             np.concatenate([query_of[q], view_query_of[vq]]),
             np.concatenate([row, opened.view_rows[view].astype(np.intp)]),
-            np.concatenate([dist.sum(axis=1), view_dist.sum(axis=1)]), n, most,
+            np.concatenate([dist.sum(axis=1), view_dist.sum(axis=1)]), n,
+            shard.rows if most is None else most,
         )  # fmt: skip
         beyond += over
         out.extend(entries_at(root, shard, np.concatenate([*hit, kept])))
