@@ -246,6 +246,10 @@ NESTING = 3
 # A picture's box (pictures()): the busy area less this (preview px); the busy area is wider
 # than the picture by the flat test's window and JPEG's ringing (INSETS says more).
 PICTURE_INSET = 2
+# A framed region whose shorter side is under PAGE px is a page (a scanned document shown
+# small in a chat or a viewer) and a picture itself too, beside those found inside it: its
+# document alone may be too small to look at (~20 px of a 256 px copy).
+PAGE = 96
 
 
 def pictures(luma: np.ndarray, depth: int = NESTING) -> list[tuple[int, int, int, int]]:
@@ -263,6 +267,8 @@ def pictures(luma: np.ndarray, depth: int = NESTING) -> list[tuple[int, int, int
             found.append(region.box(PICTURE_INSET))
             continue
         left, top, right, bottom = frame
+        if region.shorter < PAGE:
+            found.append(region.box(PICTURE_INSET))
         inside = pictures(luma[top:bottom, left:right], depth - 1)
         found += [(a + left, b + top, c + left, d + top) for a, b, c, d in inside]
     return found

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from kyctriage import regions
+from kyctriage.demo import lookalikes
 from kyctriage.demo.variants import _screen_desktop
 from kyctriage.probes.decode import decode
 from kyctriage.scanning.marks import DetectOptions, detect_file
@@ -244,6 +245,23 @@ def test_the_picture_inside_a_window_inside_a_desktop_is_found_not_the_window():
     scale = luma.shape[1] / desktop.width
     # the picture: 0.5 of the viewer's height (926 px), 4:3
     assert abs((bottom - top) - 463 * scale) <= 4 and abs((right - left) - 617 * scale) <= 4
+
+
+def test_a_small_page_on_a_screen_is_a_picture_itself():
+    """A scanned page shown small in a chat (a white page on the dark screen): find() sees
+    the page as a region framed by flat edges (its white margins), which pictures() looks
+    inside, as in a viewer window. A frame whose shorter side is under PAGE is a page and
+    shown whole too: its document, ~20 px of a 256 px copy, is too small for a check to look
+    at alone (verify.shown); the page at a closer decode is not."""
+    customer = next(c for p, c in lookalikes.photographs(1, 1, 1) if p.capture == "scan")
+    page = lookalikes.scan(customer).resize((300, 424), Image.Resampling.BILINEAR)
+    shot = Image.new("RGB", (720, 1560), (14, 22, 33))
+    shot.paste(page, (260, 700))
+    luma = _luma(shot)
+    scale = luma.shape[0] / shot.height
+    (left, top, right, bottom), *_ = regions.pictures(luma)
+    assert abs(left - 260 * scale) <= 3 and abs(right - 560 * scale) <= 3
+    assert abs(top - 700 * scale) <= 3 and abs(bottom - 1124 * scale) <= 3
 
 
 def test_a_photograph_shows_no_pictures(pair):
