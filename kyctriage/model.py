@@ -263,6 +263,10 @@ class Verification:
     # two pictures at one scale that agree are looked at again in finer detail (each cell at
     # its best of half-pixel shifts): that band's weakest region; None where not looked at
     fine_region: float | None = None
+    # a picture compared shown small whose detail agrees is compared in tone too: the
+    # largest difference of any small cell of the smoothed grey levels, relative to what a
+    # slight misfit leaves there (above MAX_TONE_DIFFERENCE refuses); None where not compared
+    tone_difference: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

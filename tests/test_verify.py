@@ -453,7 +453,8 @@ def test_a_page_shown_in_a_screenshot_verifies_on_a_closer_look(
         assert found.verified and found.closer, found
         assert 3 < max(found.scale, 1 / found.scale) < 5  # the working copies' scale
         line = checked(found)  # what the reports say verified it
-        assert "on a closer look at the picture shown" in line and "colours within" in line
+        assert "on a closer look at the picture shown" in line
+        assert "colours within" in line and "tones within" in line
     other = seen(pages_on_screen[next(c for c in ("id-1-0/c003", "id-1-0/c000") if c != customer)])
     assert not verify.verify(other, shot).verified
     assert not verify.verify(shot, other).verified
@@ -683,3 +684,34 @@ def test_another_customers_page_on_a_closer_look_differs_in_fine_detail(tmp_path
         lenient = verify.verify(other, shot)
     assert lenient.verified and lenient.closer, lenient
     assert lenient.fine_region is not None and lenient.fine_region < verify.MIN_FINE_REGION
+
+
+def test_another_customers_page_shown_small_agreeing_in_detail_and_colour_differs_in_tone(
+    tmp_path: Path,
+) -> None:
+    """Held-out seed 2 at full size (permit-2-1): c003's page in a desktop screenshot at ~1/2
+    of c021's scan. That small, every cell of detail agrees (the MRZ and the names are rows
+    of blobs, the portraits silhouettes) and the colours too (green clothes, skin of one hue):
+    the two were verified as one photograph. The light and dark differ: c021's face is
+    darker, the lines of text fall elsewhere. c003's own scan agrees in tone."""
+    wanted = {"permit-2-1/c021/scan": "c021", "permit-2-1/c003/scan": "c003"}
+    drawn = {wanted[p.id]: lookalikes.draw(p, c)
+             for p, c in lookalikes.photographs(2, 4, 22) if p.id in wanted}  # fmt: skip
+    shot = dict(variants.variants(drawn["c003"], 66, "2:permit-2-1/c003/scan"))
+    other, own = (_as_scanned(jpeg(drawn[k], 92), tmp_path) for k in ("c021", "c003"))
+    seen = _as_scanned(shot["screenshot desktop png"], tmp_path)
+    wrong = verify.verify(other, seen)
+    assert (wrong.verified, wrong.reason) == (False, verify.TONES_DIFFER), wrong
+    assert wrong.agreeing == wrong.blocks and wrong.weakest_region >= verify.MIN_REGION
+    assert wrong.colour_difference is not None
+    assert wrong.colour_difference <= verify.MAX_COLOUR_DIFFERENCE
+    assert wrong.tone_difference is not None
+    assert wrong.tone_difference > 1.5 * verify.MAX_TONE_DIFFERENCE
+    with pytest.MonkeyPatch.context() as patch:  # the case this test is for
+        patch.setattr(verify, "MAX_TONE_DIFFERENCE", float("inf"))
+        assert verify.verify(other, seen).verified
+    for found in (verify.verify(own, seen), verify.verify(seen, own)):
+        assert found.verified, found
+        assert found.tone_difference is not None
+        assert found.tone_difference < verify.MAX_TONE_DIFFERENCE / 1.5
+        assert "tones within" in checked(found)

@@ -69,5 +69,6 @@ def checked(v: Verification | None) -> str:
         f"weakest region {v.weakest_region:.2f}, "
         + ("" if v.fine_region is None else f"in fine detail {v.fine_region:.2f}, ")
         + ("" if v.colour_difference is None else f"colours within {v.colour_difference:g}, ")
+        + ("" if v.tone_difference is None else f"tones within {v.tone_difference:g}, ")
         + f"overlap {v.overlap:.0%}, scale {v.scale:g}, turned {v.angle:g} degrees"
     )
