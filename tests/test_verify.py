@@ -715,3 +715,26 @@ def test_another_customers_page_shown_small_agreeing_in_detail_and_colour_differ
         assert found.tone_difference is not None
         assert found.tone_difference < verify.MAX_TONE_DIFFERENCE / 1.5
         assert "tones within" in checked(found)
+
+
+def test_a_closer_look_that_fits_but_cannot_decide_is_low_information_not_no_fit(
+    tmp_path: Path,
+) -> None:
+    """Held-out seed 2 (bench/kyc_lookalikes.py --quick): id-2-0/c000's page in a desktop
+    screenshot (o0000_08.png), its card ~77 px wide. The working copies find no fit; the
+    closer look at the page fits (dozens of keypoints) but has too little detail to tell
+    the customer from a look-alike. That is the check unable to look, never a refusal:
+    `low information` (compare: an unverified candidate, not `unmatched`), for the
+    customer's own scan and for another customer's alike."""
+    found = {p.customer: (p, c) for p, c in lookalikes.photographs(2, 4, 6) if p.capture == "scan"}
+    pages = {k: lookalikes.draw(*found[k]) for k in ("id-2-0/c000", "id-2-0/c001")}
+    made = dict(variants.variants(pages["id-2-0/c000"], 0, "2:id-2-0/c000/scan"))
+    shot = _as_scanned(made["screenshot desktop png"], tmp_path)
+    assert shot.views
+    for customer in ("id-2-0/c000", "id-2-0/c001"):
+        scan = _as_scanned(jpeg(pages[customer], 92), tmp_path)
+        assert verify.verify(scan, replace(shot, views=())).reason == "no geometric fit"
+        undecided = verify.verify(scan, shot)
+        assert (undecided.verified, undecided.reason) == (False, "low information"), undecided
+        assert undecided.closer and undecided.inliers >= verify.MIN_INLIERS
+        assert undecided.blocks < verify.MIN_CELLS

@@ -344,18 +344,31 @@ def verify(a: Features, b: Features) -> Verification:
     tries = [(a, view, "second", UPRIGHT, False) for view in b.views]
     tries += [(view, b, "first", EITHER, False) for view in a.views]
     tries += [(view, a, "first", MIRRORED, True) for view in b.views]
+    undecided = None
     for first, second, which, orientations, turned in tries:
         closer = _verify(first, second, view=which, orientations=orientations)
-        if not closer.verified:
-            continue
-        # scale: the second's size relative to the first's, in their working copies
-        scale = closer.scale * second.frame / first.frame
-        if turned:  # a was taken second: the fit is turned round (a mirroring similarity's
-            # inverse keeps its angle, a plain one's negates it)
-            angle = closer.angle if closer.mirrored else -closer.angle
-            return replace(closer, scale=round(1 / scale, 3), angle=angle, closer=True)
-        return replace(closer, scale=round(scale, 3), closer=True)
+        if closer.verified:
+            return _seen_closer(closer, first, second, turned)
+        if undecided is None and closer.reason == "low information" and closer.inliers:
+            undecided = _seen_closer(closer, first, second, turned)
+    # the working copies found no fit, a closer look found one with too little detail to
+    # decide: the check could not look, it did not refute (compare: an unverified candidate)
+    if undecided is not None and found.reason == "no geometric fit":
+        return undecided
     return found
+
+
+def _seen_closer(
+    closer: Verification, first: Features, second: Features, turned: bool
+) -> Verification:
+    """A closer view's check as verify() reports it: the scale the working copies'."""
+    # scale: the second's size relative to the first's, in their working copies
+    scale = closer.scale * second.frame / first.frame
+    if turned:  # a was taken second: the fit is turned round (a mirroring similarity's
+        # inverse keeps its angle, a plain one's negates it)
+        angle = closer.angle if closer.mirrored else -closer.angle
+        return replace(closer, scale=round(1 / scale, 3), angle=angle, closer=True)
+    return replace(closer, scale=round(scale, 3), closer=True)
 
 
 def _verify(
