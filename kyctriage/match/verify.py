@@ -329,7 +329,9 @@ EITHER: tuple[bool, ...] = (False, True)
 def verify(a: Features, b: Features) -> Verification:
     """Whether b shows the same photograph as a (or a crop of it, or a picture embedding it).
     Where the working copies do not verify, a frame's closer views of the pictures it shows
-    are tried against the other picture (the scale reported is then the working copies')."""
+    are tried against the other picture (the scale reported is then the working copies').
+    Where the working copies find no fit and a closer view fits but has too little detail
+    to decide, that view's `low information` is the answer: not a refusal."""
     found = _verify(a, b)
     # the working copies compared at one scale and differed (in full detail, in fine
     # detail, or at a glance): the picture was seen whole, a closer look would see the same
