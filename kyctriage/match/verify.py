@@ -591,11 +591,7 @@ def _content(
         found = replace(found, colour_difference=round(difference, 1))
         if difference > MAX_COLOUR_DIFFERENCE:
             return replace(found, verified=False, reason="colours differ")
-    tones = _tone_difference(base, *_warp(moving, matrix, (w, h), picture, own))
-    if tones is None:
-        return found
-    found = replace(found, tone_difference=round(tones, 2))
-    if tones > MAX_TONE_DIFFERENCE:
+    if found.tone_difference is not None and found.tone_difference > MAX_TONE_DIFFERENCE:
         return replace(found, verified=False, reason=TONES_DIFFER)
     return found
 
@@ -632,6 +628,9 @@ def _judged(
         min_correlation=round(float(corr[informative].min()), 3),
         weakest_region=round(weakest, 3),
     )  # fmt: skip
+    if verified and reduced:  # measured under this fit, decided after the colours (_content)
+        tones = _tone_difference(base, warped, valid)
+        return found if tones is None else replace(found, tone_difference=round(tones, 2))
     if not verified or reduced:
         return found
     fine = _fine_region(base, warped, valid)
