@@ -61,6 +61,10 @@ def test_good_profile_resolves_paths_relative_to_itself(tmp_path):
         ),
         (("active_to = 2018-02-28", "active_to = 2017-02-28"), r"before active_from"),
         (('"vendor.fingerprint.json"', '"missing.json"'), r"line 13: fingerprint: file not found"),
+        (  # a name longer than the file system takes (found by fuzz_loaders)
+            ('"vendor.fingerprint.json"', '"' + "x" * 300 + '.json"'),
+            r"line 13: fingerprint: not a usable file path",
+        ),
         (('name = "vendor"', 'name = "in-house"'), r"used twice"),
         (('name = "vendor"', 'name = "inconclusive"'), r"line 9: name 'inconclusive'"),
         (('pattern = "^VendorCam"', 'pattern = "(["'), r"not a valid regular expression"),

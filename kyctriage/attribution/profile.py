@@ -85,8 +85,12 @@ def _date(value: Any, where: str) -> date | None:
 def _path(base: Path, value: Any, where: str) -> Path:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{where} must be a file path")
-    path = (base / value).resolve()
-    if not path.is_file():
+    try:
+        path = (base / value).resolve()
+        found = path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        raise ValueError(f"{where}: not a usable file path: {one_line(exc)}") from None
+    if not found:
         raise ValueError(f"{where}: file not found: {path}")
     return path
 
