@@ -121,3 +121,37 @@ def test_a_screenshot_showing_a_picture_larger_gives_way_to_it(shown_larger: Rep
     assert cluster.representative.path == "original.jpg"
     for member in cluster.members[1:]:
         assert member.verification is not None and member.verification.verified
+
+
+@pytest.fixture(scope="module")
+def shown_twice(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    """A photograph shown in a desktop and in a phone screenshot (both taken first: the
+    most pixels), and its mirrored copy. The original passes against both screenshots, which
+    fail against each other; the mirror's only candidate is where the original was placed."""
+    import random
+
+    from PIL import ImageOps
+
+    from kyctriage.demo.variants import _screen_desktop, _screen_phone, png
+
+    folder = tmp_path_factory.mktemp("shown-twice")
+    booth, customer = next((p, c) for p, c in lookalikes.photographs(1, 1, 1)
+                           if p.capture == "booth")  # fmt: skip
+    photo = fit(lookalikes.draw(booth, customer), 640)
+    (folder / "original.jpg").write_bytes(jpeg(photo, 92))
+    (folder / "mirror.jpg").write_bytes(jpeg(ImageOps.mirror(photo), 90))
+    rng = random.Random(5)
+    (folder / "desktop.png").write_bytes(png(_screen_desktop(photo, 0.7, rng)))
+    (folder / "phone.png").write_bytes(png(_screen_phone(photo, 0.9, rng)))
+    return scan(ScanOptions(roots=(str(folder),), in_process=True))
+
+
+def test_a_picture_shown_in_two_screenshots_leads_them_both(shown_twice: Report) -> None:
+    """Else the original is a member of the second screenshot, and its mirror, passing
+    against that screenshot, takes the cluster over as its representative."""
+    assert _groups(shown_twice) == [{"original.jpg", "mirror.jpg", "desktop.png", "phone.png"}]
+    assert shown_twice.clusters is not None
+    cluster = shown_twice.clusters.clusters[0]
+    assert cluster.representative.path == "original.jpg"
+    assert all(m.verification is not None and m.verification.verified
+               for m in cluster.members[1:])  # fmt: skip

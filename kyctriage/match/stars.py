@@ -191,30 +191,38 @@ def stars(
         # placed[] holds representatives only: no scan of every representative (100,000
         # plain pictures are 100,000 representatives)
         found = None
-        # a representative whose larger frame shows g: g's own cluster is looked for first
-        frame: tuple[int, Verification, Features] | None = None
+        # representatives whose larger frames show g (screenshots ranked first by their
+        # pixels): g's own cluster is looked for first
+        frames: list[tuple[int, Verification, Features]] = []
         mine = look(g) if proposed else None
         for r, theirs in strongest(g, mine, proposed) if mine is not None else ():
             assert mine is not None  # narrowed for the type checker
             check = verify(theirs, mine)
             if not check.verified:
                 continue
-            if frame is None and r not in inside and _footprint(check, mine, theirs) < EMBEDDED:
-                frame = (r, check, theirs)
+            if r not in inside and _footprint(check, mine, theirs) < EMBEDDED:
+                frames.append((r, check, theirs))
                 continue
             found = (r, check)
             break
-        if frame is not None and mine is not None:
-            r, check, theirs = frame
+        if frames and mine is not None:
             if found is None:
+                r, check, theirs = frames[0]
                 if absorb(g, mine, r, theirs, new=True):
-                    continue  # g leads the cluster of the frame that shows it
+                    # g leads the cluster of the frame that shows it, and the other frames
+                    # that show it (a desktop and a phone screenshot of one picture) follow:
+                    # else g would be a member of the second, and the next copy of it to
+                    # pass against that screenshot (a mirror) would lead g's cluster
+                    for r, _, theirs in frames[1:]:
+                        absorb(g, mine, r, theirs, new=False)
+                    continue
                 found = (r, check)
                 inside.add(r)
-            else:
-                leader = look(found[0])
-                if leader is not None:
-                    absorb(found[0], leader, r, theirs, new=False)
+                frames = frames[1:]
+            leader = look(found[0])
+            for r, _, theirs in frames if leader is not None else ():
+                assert leader is not None  # narrowed for the type checker
+                absorb(found[0], leader, r, theirs, new=False)
         placed[g] = g if found is None else found[0]
         if found is None:
             reps.append(g)
