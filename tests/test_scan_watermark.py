@@ -79,9 +79,12 @@ def test_crop_search_finds_a_cropped_copy_and_can_be_turned_off(tmp_path):
     embed_file(str(original), str(marked), load_key(str(key_path)))
     leak = tmp_path / "leak"
     leak.mkdir()
-    with Image.open(marked) as image:  # 6% off the left and top, 3% off the right
+    # 8% off the left, 3% off the right: kept 89% x 100%, far from the shapes of crops of a
+    # square (a search whose scale pairs come near the true ones finds the mark, which is
+    # there: a crop kept 91% x 94% was found kept 91% x 92% once the exact test whitened locally)
+    with Image.open(marked) as image:
         w, h = image.size
-        image.crop((int(0.06 * w), int(0.06 * h), int(0.97 * w), h)).save(
+        image.crop((int(0.08 * w), 0, int(0.97 * w), h)).save(
             leak / "cropped.jpg", "JPEG", quality=85
         )
     profile, square = tmp_path / "profile.toml", tmp_path / "square.toml"
