@@ -83,18 +83,23 @@ def embed(image: Image.Image, key: WatermarkKey) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8), "RGB")
 
 
-def correlations(luma: Image.Image, scale: float, template: np.ndarray, whiten: int) -> np.ndarray:
-    """z at every offset of the picture, its long side spanning `scale` of the frame."""
+def whitened(luma: Image.Image, scale: float, whiten: int) -> tuple[np.ndarray, int, int]:
+    """The picture's spectrum in the frame, its long side spanning `scale` of it, whitened;
+    and its footprint there."""
     wx, wy = footprint(luma.size, scale)
     canvas = np.zeros((N, N), np.float32)
     window = np.asarray(luma.resize((wx, wy), Image.Resampling.BILINEAR), np.float32)
     canvas[:wy, :wx] = window - window.mean()
     spectrum = rfft2(canvas, workers=1)
-    if whiten:
-        level = np.sqrt(uniform_filter(np.abs(spectrum) ** 2, whiten, mode="wrap")) + 1e-3
-        spectrum = np.where(BAND, spectrum / level, 0)
-    else:
-        spectrum = spectrum * crop._FILTER
+    if not whiten:
+        return spectrum * crop._FILTER, wx, wy
+    level = np.sqrt(uniform_filter(np.abs(spectrum) ** 2, whiten, mode="wrap")) + 1e-3
+    return np.where(BAND, spectrum / level, 0).astype(np.complex64), wx, wy
+
+
+def correlations(luma: Image.Image, scale: float, template: np.ndarray, whiten: int) -> np.ndarray:
+    """z at every offset of the picture, its long side spanning `scale` of the frame."""
+    spectrum, wx, wy = whitened(luma, scale, whiten)
     energy = crop._parseval(spectrum, N)
     corr = irfft2(np.conj(spectrum) * template, s=(N, N), workers=1)[: N - wy + 1, : N - wx + 1]
     out: np.ndarray = corr / math.sqrt(energy) if energy > 0 else corr * 0
@@ -141,14 +146,7 @@ def cost(photos: list[tuple[str, Image.Image]], template: np.ndarray, whiten: in
     for _, image in [p for p in photos if max(p[1].size) >= 1024][:20]:
         luma = fr.to_luma(_preview(bench._jpeg(image, 85)))
         start = time.process_time()
-        wx, wy = footprint(luma.size, 0.75)
-        canvas = np.zeros((N, N), np.float32)
-        window = np.asarray(luma.resize((wx, wy), Image.Resampling.BILINEAR), np.float32)
-        canvas[:wy, :wx] = window - window.mean()
-        spectrum = rfft2(canvas, workers=1)
-        if whiten:
-            level = np.sqrt(uniform_filter(np.abs(spectrum) ** 2, whiten, mode="wrap")) + 1e-3
-            spectrum = np.where(BAND, spectrum / level, 0).astype(np.complex64)
+        spectrum, wx, wy = whitened(luma, 0.75, whiten)
         middle = time.process_time()
         for _ in range(10):
             corr = irfft2(np.conj(spectrum) * template, s=(N, N), workers=1)
@@ -156,6 +154,9 @@ def cost(photos: list[tuple[str, Image.Image]], template: np.ndarray, whiten: in
         end = time.process_time()
         fixed.append((middle - start) * 1000)
         per.append((end - middle) * 100)
+    if not per:
+        print("\ncost: no photo with a long side of 1024 px or more among those searched")
+        return
     coarse = len(range(0, len(SCALES), COARSE_EVERY))
     print(f"\ncost (CPU ms, median of {len(per)} previews): transform and whitening "
           f"{np.median(fixed):.1f}; one scale {np.median(per):.2f}, the first pass's "
