@@ -460,7 +460,7 @@ def test_the_tilt_searchs_eight_views_are_the_band_turned_and_flipped():
 
 def test_a_small_photo_cut_from_one_edge_is_found_by_the_locally_whitened_exact_test(corpus):
     """no_exif.jpg (322 x 466) cut 10-20% from the top: weighted by frequency alone, the exact
-    test scored it 4-7.5 against 7.70 (inconclusive); each coefficient over its neighbours'
+    test scored it 5.5-5.8 against 7.70 (inconclusive); each coefficient over its neighbours'
     level, it is found (crop.WHITEN), 8.1-8.6. (With this key the first pass ranks its scale
     pair above the gate; with KEY's it does not, and both tests leave it inconclusive.)"""
     key = WatermarkKey(b"test-key".ljust(32, b"\0"))
