@@ -155,3 +155,27 @@ def test_a_picture_shown_in_two_screenshots_leads_them_both(shown_twice: Report)
     assert cluster.representative.path == "original.jpg"
     assert all(m.verification is not None and m.verification.verified
                for m in cluster.members[1:])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def quarter_cut(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    """Five customers' scanned pages of one template, each also cut 25% from the left (half
+    the card kept): the crops share the template's layout, so ORB's votes for each go to the
+    other customers' crops rather than to its own page."""
+    from kyctriage.demo.variants import _one_side
+
+    folder = tmp_path_factory.mktemp("quarter-cut")
+    pages = [(p, c) for p, c in lookalikes.photographs(2, 1, 5) if p.capture == "scan"]
+    for i, (photo, customer) in enumerate(pages):
+        page = lookalikes.draw(photo, customer)
+        (folder / f"c{i}.jpg").write_bytes(jpeg(page, 92))
+        (folder / f"c{i} left.jpg").write_bytes(jpeg(_one_side(page, "left", 0.25), 85))
+    return scan(ScanOptions(roots=(str(folder),), in_process=True))
+
+
+def test_a_page_cut_a_quarter_from_one_edge_joins_its_own_page(quarter_cut: Report) -> None:
+    """Proposed by the hashes of each page cut 25% from that edge (hashes.CUT), which a scan
+    records; on main before this, 1 of the 5 crops found its page."""
+    assert sorted(map(sorted, _groups(quarter_cut))) == [
+        [f"c{i} left.jpg", f"c{i}.jpg"] for i in range(5)
+    ]

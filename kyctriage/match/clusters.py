@@ -91,6 +91,15 @@ def _edges(
             found = search.search(table.views[viewed, k], uniq, same_set=False, loose=loose)
             edges.append((viewed[found.query], first[found.base]))
             crowded += found.crowded
+    # a one-side crop of a quarter (hashes.CUT): its upright hashes against the others' cut
+    # from that edge (a scan's page cut from the left keeps half its card: ORB's votes for
+    # it went to the other customers' crops of one template, never to its original)
+    for k in range(table.has_cut.shape[1]):
+        cut = nodes[table.has_cut[nodes, k]]
+        if len(cut):
+            found = search.search(uniq, table.cut[cut, k], same_set=False, loose=loose)
+            edges.append((first[found.query], cut[found.base]))
+            crowded += found.crowded
     return _joined(edges), crowded
 
 
