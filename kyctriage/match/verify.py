@@ -608,7 +608,8 @@ def _judged(
     _picture() of each). At one scale, a pass is looked at again in fine detail
     (_fine_region)."""
     warped, valid = _warp(moving, matrix, (base.shape[1], base.shape[0]), *pictures)
-    corr, informative = _local_agreement(base, warped, valid)
+    seen = _compared(base, warped, valid)  # once, for every test under this fit
+    corr, informative = _local_agreement(*seen)
     n = int(informative.sum())
     if n < MIN_CELLS:
         coarse = _coarse_correlation(base, warped, valid)
@@ -629,11 +630,11 @@ def _judged(
         weakest_region=round(weakest, 3),
     )  # fmt: skip
     if verified and reduced:  # measured under this fit, decided after the colours (_content)
-        tones = _tone_difference(base, warped, valid)
+        tones = _tone_difference(*seen)
         return found if tones is None else replace(found, tone_difference=round(tones, 2))
     if not verified or reduced:
         return found
-    fine = _fine_region(base, warped, valid)
+    fine = _fine_region(*seen)
     if fine is None:
         return found
     if fine < MIN_FINE_REGION:
@@ -833,15 +834,14 @@ FINE_DIFFERS = "fine detail differs"
 
 
 def _fine_region(
-    base: NDArray[np.uint8], warped: NDArray[np.uint8], valid: NDArray[np.uint8]
+    base: NDArray[np.uint8], warped: NDArray[np.uint8], keep: NDArray[np.float32]
 ) -> float | None:
-    """The weakest region's agreement of the two pictures in FINE_BAND, each cell at its
-    best of the warped picture moved FINE_SHIFT px (x, y, both); None where too few cells
-    have detail. Like _local_agreement, but each product is averaged per cell and then
-    smoothed on the cells' grid: its nine shifts cost ~20 ms on an 800 x 566 overlap, about
-    what one _local_agreement costs there (15-20 ms; with _local_agreement's own full-size
-    window, the nine took ~60 ms)."""
-    base, warped, keep = _compared(base, warped, valid)
+    """Of the two pictures as _compared() gives them: the weakest region's agreement in
+    FINE_BAND, each cell at its best of the warped picture moved FINE_SHIFT px (x, y,
+    both); None where too few cells have detail. Like _local_agreement, but each product is
+    averaged per cell and then smoothed on the cells' grid: its nine shifts cost ~20 ms on an
+    800 x 566 overlap, about what one _local_agreement costs there (15-20 ms; with
+    _local_agreement's own full-size window, the nine took ~60 ms)."""
     ha, hb = _high_pass(base, FINE_BAND), _high_pass(warped, FINE_BAND)
     rows, cols = base.shape[0] // CELL, base.shape[1] // CELL
     if rows < 1 or cols < 1:
@@ -879,13 +879,13 @@ def _fine_region(
 
 
 def _local_agreement(
-    base: NDArray[np.uint8], warped: NDArray[np.uint8], valid: NDArray[np.uint8]
+    base: NDArray[np.uint8], warped: NDArray[np.uint8], keep: NDArray[np.float32]
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """Per CELL x CELL cell of the base: the correlation of the two high-passed pictures in a
+    """Of the two pictures as _compared() gives them (`keep`: each pixel's weight), per
+    CELL x CELL cell of the base: the correlation of the two high-passed pictures in a
     Gaussian window around it, and whether the cell has detail on either side to judge by.
     Light pixels that one side clipped (saturated white, the other not: brightening) decide
     nothing; detail on one side facing none on the other is a difference."""
-    base, warped, keep = _compared(base, warped, valid)
     ha, hb = _high_pass(base), _high_pass(warped)
 
     def local(x: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -946,7 +946,7 @@ def _glance(
     half = [np.asarray(cv2.resize(x, size, interpolation=cv2.INTER_AREA), np.uint8)
             for x in (base, warped)]  # fmt: skip
     inside = np.asarray(cv2.resize(valid, size, interpolation=cv2.INTER_NEAREST), np.uint8)
-    corr, informative = _local_agreement(half[0], half[1], inside)
+    corr, informative = _local_agreement(*_compared(half[0], half[1], inside))
     if int(informative.sum()) < MIN_CELLS // 4:
         return None
     return _weakest_region(corr, informative)
@@ -972,12 +972,12 @@ TONES_DIFFER = "tones differ"
 
 
 def _tone_difference(
-    base: NDArray[np.uint8], warped: NDArray[np.uint8], valid: NDArray[np.uint8]
+    base: NDArray[np.uint8], warped: NDArray[np.uint8], weight: NDArray[np.float32]
 ) -> float | None:
-    """The largest difference of any TONE_CELL cell of the two pictures' smoothed grey
-    levels, once the second's are mapped onto the first's by one quadratic curve, relative
-    to what a slight misfit leaves there; None where too little of the overlap is unclipped."""
-    base, warped, weight = _compared(base, warped, valid)
+    """Of the two pictures as _compared() gives them: the largest difference of any
+    TONE_CELL cell of their smoothed grey levels, once the second's are mapped onto the
+    first's by one quadratic curve, relative to what a slight misfit leaves there; None
+    where too little of the overlap is unclipped."""
     keep = (weight > 0) & ~_saturated(base) & ~_saturated(warped)
     if keep.sum() < MIN_CELLS:
         return None
