@@ -240,7 +240,8 @@ def find(luma: np.ndarray, rgb: np.ndarray | None = None) -> tuple[list[Region],
 # its busy area (any of INSETS: a window's title bar is a step right at its edge), frames
 # pictures (a viewer window on a desktop, a page shown in a chat), and is no photograph: the
 # pictures are looked for inside it, up to NESTING frames deep. A photograph's own flat
-# patches reach at most some of its edges (a sky, a wall).
+# patches reach at most some of its edges (a sky, a wall); one that frames nothing (a booth's
+# plain backdrop all round) is a picture itself.
 FRAMED = 0.4
 NESTING = 3
 # A picture's box (pictures()): the busy area less this (preview px); the busy area is wider
@@ -267,23 +268,50 @@ def pictures(luma: np.ndarray, depth: int = NESTING) -> list[tuple[int, int, int
             found.append(region.box(PICTURE_INSET))
             continue
         left, top, right, bottom = frame
-        if region.shorter < PAGE:
-            found.append(region.box(PICTURE_INSET))
         inside = pictures(luma[top:bottom, left:right], depth - 1)
+        if region.shorter < PAGE or not inside:
+            found.append(region.box(PICTURE_INSET))
         found += [(a + left, b + top, c + left, d + top) for a, b, c, d in inside]
     return found
 
 
 def _frame(luma: np.ndarray, region: Region) -> tuple[int, int, int, int] | None:
-    """The region's box inside its flat frame, or None when no inset finds it framed."""
+    """The region's box inside its flat frame, or None when no inset finds it framed. Each
+    side is then taken as far out as its own edge stays flat: only a window's title bar
+    needs the larger inset, and a picture set close beside the bar, or near another side,
+    would be cut by it (its cut edge then reaches the box's, and it reads as the page)."""
     for inset in INSETS:
-        left, top, right, bottom = region.box(inset)
-        inner = luma[top:bottom, left:right]
-        if min(inner.shape) <= 2 * BORDER:
+        insets = [inset] * 4
+        framed = [_flat_side(luma, region, insets, side) for side in range(4)]
+        if None in framed:
             return None
-        if all(_flat_share(strip) >= FRAMED for strip in _edges(inner)):
-            return left, top, right, bottom
-    return None
+        if all(framed):
+            break
+    else:
+        return None
+    for side in range(4):
+        for nearer in range(INSETS[0], insets[side]):
+            trial = insets[:side] + [nearer] + insets[side + 1 :]
+            if _flat_side(luma, region, trial, side):
+                insets[side] = nearer
+                break
+    left, top, right, bottom = region.busy
+    return left + insets[0], top + insets[1], right - insets[2], bottom - insets[3]
+
+
+# _edges' order of a box's sides (top, bottom, left, right) for left, top, right, bottom
+_SIDE_EDGE = (2, 0, 3, 1)
+
+
+def _flat_side(luma: np.ndarray, region: Region, insets: list[int], side: int) -> bool | None:
+    """Whether one side (0-3: left, top, right, bottom) of the region's busy area, brought in
+    by `insets` (one per side), is flat along FRAMED of its length; None when the box left
+    is too small to look at."""
+    left, top, right, bottom = region.busy
+    inner = luma[top + insets[1] : bottom - insets[3], left + insets[0] : right - insets[2]]
+    if min(inner.shape) <= 2 * BORDER:
+        return None
+    return _flat_share(list(_edges(inner))[_SIDE_EDGE[side]]) >= FRAMED
 
 
 # A picture's box found on a copy a few hundred pixels a side is off by up to a few of its

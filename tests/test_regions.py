@@ -264,6 +264,47 @@ def test_a_small_page_on_a_screen_is_a_picture_itself():
     assert abs(top - 700 * scale) <= 3 and abs(bottom - 1124 * scale) <= 3
 
 
+class _First(random.Random):
+    """Places a picture at the first position _place may choose: the top left."""
+
+    def randint(self, a: int, b: int) -> int:
+        return a
+
+
+def test_a_page_set_right_under_a_windows_title_bar_is_found_whole():
+    """A scanned page at the top left of a viewer window's content area. The window is
+    framed only past its title bar (the larger inset); taken in that far on every side, the
+    box cut the page, whose flat white then reached the box's edge and read as the window's
+    own: no picture was found (the page's document alone is too small to look at). Each side
+    is now taken in only as far as its own edge needs."""
+    customer = next(c for p, c in lookalikes.photographs(1, 1, 1) if p.capture == "scan")
+    page = lookalikes.scan(customer)
+    desktop = _screen_desktop(page, 0.3, _First(0))
+    luma = _luma(desktop)
+    scale = luma.shape[1] / desktop.width
+    # where _place put the page: (290, 74), the content area's corner, at 0.3 of its height
+    height = round(page.height * 0.3 * 926 / page.height)
+    width = round(page.width * 0.3 * 926 / page.height)
+    expected = np.array([290, 74, 290 + width, 74 + height]) * scale
+    assert any(np.abs(np.array(box) - expected).max() <= 3 for box in regions.pictures(luma))
+
+
+def test_a_framed_region_with_nothing_inside_is_a_picture_itself():
+    """A photograph whose own flat margins reach every edge (a capture in front of a plain
+    backdrop) passes the frame test; when nothing is found inside it, it is the picture."""
+    rng = np.random.default_rng(4)
+    photo = np.full((520, 700), 120.0)
+    y, x = np.ogrid[:520, :700]
+    person = ((x - 350) / 150) ** 2 + ((y - 300) / 220) ** 2 <= 1  # busy, no rectangle
+    photo[person] = 60 + rng.normal(0, 25, int(person.sum()))
+    screen = np.full((700, 1000), 244.0)
+    screen[90:610, 150:850] = photo
+    luma = _luma(Image.fromarray(np.clip(screen, 0, 255).astype(np.uint8)))
+    scale = luma.shape[1] / 1000
+    expected = np.array([150, 90, 850, 610]) * scale
+    assert any(np.abs(np.array(box) - expected).max() <= 3 for box in regions.pictures(luma))
+
+
 def test_a_photograph_shows_no_pictures(pair):
     assert regions.pictures(_luma(pair[0])) == []
 
