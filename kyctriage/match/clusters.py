@@ -91,6 +91,18 @@ def _edges(
             found = search.search(table.views[viewed, k], uniq, same_set=False, loose=loose)
             edges.append((viewed[found.query], first[found.base]))
             crowded += found.crowded
+    # the pictures an image shows (a screenshot's photograph, a page's document: view
+    # `shown`) against the others and the pictures they show, as compare searches them: a
+    # page shown small proposes its original where ORB's few keys on it vote for look-alikes
+    owners = table.shown_of
+    inner = np.flatnonzero(np.isin(owners, rows))
+    if len(inner):
+        found = search.search(table.shown[inner], uniq, same_set=False, loose=loose)
+        edges.append((owners[inner[found.query]], first[found.base]))
+        crowded += found.crowded
+        found = search.search(table.shown[inner], table.shown[inner], same_set=True, loose=loose)
+        edges.append((owners[inner[found.query]], owners[inner[found.base]]))
+        crowded += found.crowded
     # a one-side crop of a quarter (hashes.CUT): its upright hashes against the others' cut
     # from that edge (a scan's page cut from the left keeps half its card: ORB's votes for
     # it went to the other customers' crops of one template, never to its original)
