@@ -240,13 +240,17 @@ def find(luma: np.ndarray, rgb: np.ndarray | None = None) -> tuple[list[Region],
 # its busy area (any of INSETS: a window's title bar is a step right at its edge), frames
 # pictures (a viewer window on a desktop, a page shown in a chat), and is no photograph: the
 # pictures are looked for inside it, up to NESTING frames deep. A photograph's own flat
-# patches reach at most some of its edges (a sky, a wall); one that frames nothing (a booth's
-# plain backdrop all round) is a picture itself.
+# patches reach at most some of its edges (a sky, a wall); one that frames nothing worth
+# looking at (a booth's plain backdrop all round: MIN_INSIDE) is a picture itself.
 FRAMED = 0.4
 NESTING = 3
 # A picture's box (pictures()): the busy area less this (preview px); the busy area is wider
 # than the picture by the flat test's window and JPEG's ringing (INSETS says more).
 PICTURE_INSET = 2
+# A framed region in which no picture is found with a shorter side of at least MIN_INSIDE
+# px (a card on a page is 12 or more) is a picture itself: a capture whose plain backdrop
+# reaches every edge, its name plate (a line of text, ~4 px) no picture.
+MIN_INSIDE = 8
 # A framed region whose shorter side is under PAGE px is a page (a scanned document shown
 # small in a chat or a viewer) and a picture itself too, beside those found inside it: its
 # document alone may be too small to look at (~20 px of a 256 px copy).
@@ -269,32 +273,35 @@ def pictures(luma: np.ndarray, depth: int = NESTING) -> list[tuple[int, int, int
             continue
         left, top, right, bottom = frame
         inside = pictures(luma[top:bottom, left:right], depth - 1)
-        if region.shorter < PAGE or not inside:
+        if region.shorter < PAGE or not any(min(c - a, d - b) >= MIN_INSIDE
+                                            for a, b, c, d in inside):  # fmt: skip
             found.append(region.box(PICTURE_INSET))
         found += [(a + left, b + top, c + left, d + top) for a, b, c, d in inside]
     return found
 
 
 def _frame(luma: np.ndarray, region: Region) -> tuple[int, int, int, int] | None:
-    """The region's box inside its flat frame, or None when no inset finds it framed. Each
-    side is then taken as far out as its own edge stays flat: only a window's title bar
-    needs the larger inset, and a picture set close beside the bar, or near another side,
-    would be cut by it (its cut edge then reaches the box's, and it reads as the page)."""
-    for inset in INSETS:
-        insets = [inset] * 4
-        framed = [_flat_side(luma, region, insets, side) for side in range(4)]
-        if None in framed:
-            return None
-        if all(framed):
-            break
-    else:
-        return None
+    """The region's box inside its flat frame, or None when it is not framed. Each side is
+    brought in by the least of INSETS[0]..INSETS[-1] at which its own edge is flat: a
+    window's title bar needs the larger inset at the top, and a picture set close beside
+    another side would be cut by it there (its cut edge then reaches the box's, and it reads
+    as the window's own page)."""
+    far = INSETS[-1]
+    insets = []
     for side in range(4):
-        for nearer in range(INSETS[0], insets[side]):
-            trial = insets[:side] + [nearer] + insets[side + 1 :]
-            if _flat_side(luma, region, trial, side):
-                insets[side] = nearer
+        for inset in range(INSETS[0], far + 1):
+            trial = [far] * 4
+            trial[side] = inset
+            framed = _flat_side(luma, region, trial, side)
+            if framed is None:
+                return None
+            if framed:
+                insets.append(inset)
                 break
+        else:
+            return None
+    if not all(_flat_side(luma, region, insets, side) for side in range(4)):
+        return None
     left, top, right, bottom = region.busy
     return left + insets[0], top + insets[1], right - insets[2], bottom - insets[3]
 
