@@ -332,3 +332,31 @@ def test_a_flat_pictures_copy_whose_whash_moved_is_proposed_where_a_check_decide
     found = search.search(page, base, same_set=False, loose=True)
     assert len(base) - 1 in found.base.tolist()
     assert len(base) - 1 not in search.search(page, base, same_set=False).base.tolist()
+
+
+def test_a_picture_shown_inside_another_proposes_its_original_and_its_other_frames() -> None:
+    """The hashes of a picture a frame shows (view `shown`: a screenshot's photograph, a
+    page's document) are searched against the others' own hashes and the pictures they show,
+    as compare searches them: on the full held-out bench, a scanned page shown small in a
+    screenshot had ORB's few keys on it vote for look-alike pages, never its own."""
+    from kyctriage.match.entries import Arrays, entries
+    from kyctriage.probes.hashes import SHOWN
+
+    def shown(picture: Image.Image) -> model.ViewHashes:
+        got = hashes.perceptual(picture, None)
+        return model.ViewHashes(SHOWN, got.phash, got.dhash, got.whash)
+
+    page = photo(1)
+    smaller = page.resize((128, 96), Image.Resampling.BILINEAR)
+    pairs = [record("page.jpg", page), record("desktop.png", photo(2), fmt="PNG"),
+             record("phone.png", photo(3), fmt="PNG"), record("other.jpg", photo(4))]  # fmt: skip
+    views = {(r.root, r.path): v for r, v in pairs}
+    views[("/leak", "desktop.png")] += (shown(smaller),)
+    views[("/leak", "phone.png")] += (shown(smaller.resize((100, 75))),)
+    table = Arrays(entries([r for r, _ in pairs], views))
+    near, _ = cluster._edges(table, loose=True)
+    linked = {frozenset((table.entries[a].path, table.entries[b].path))
+              for a, b in zip(*near, strict=True) if a != b}  # fmt: skip
+    assert {"page.jpg", "desktop.png"} in linked and {"page.jpg", "phone.png"} in linked
+    assert {"desktop.png", "phone.png"} in linked
+    assert not any("other.jpg" in pair for pair in linked)
