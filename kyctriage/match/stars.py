@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kyctriage.match.entries import Arrays, Entry
-from kyctriage.match.verify import Features, strength, verify
+from kyctriage.match.verify import Features, placed, strength, verify
 from kyctriage.model import Verification
 
 # Where a scan's pictures are read again to be checked: None when the picture cannot be had
@@ -200,7 +200,7 @@ def stars(
             check = verify(theirs, mine)
             if not check.verified:
                 continue
-            if r not in inside and _footprint(check, mine, theirs) < EMBEDDED:
+            if r not in inside and _shows(check, mine, theirs):
                 frames.append((r, check, theirs))
                 continue
             found = (r, check)
@@ -324,7 +324,7 @@ def _gather(
             # passes against g (a brightened copy whose clipped whites fail against the
             # original, which joined a crop of it: the cluster is not broken up); else g
             # joins r, against which it passed
-            larger = _footprint(first, mine, theirs) < EMBEDDED or rank[g] < rank[r]
+            larger = _shows(first, mine, theirs) or rank[g] < rank[r]
             if larger and takeover(g, r):
                 break
             passed, failed = _checked(look, theirs, members.get(g, []))
@@ -347,6 +347,36 @@ def _checked(
         else:
             failed.append(m)
     return passed, failed
+
+
+# A picture lies in one of a frame's boxes (Features.boxes) when their intersection is at
+# least this share of their union: a box is found on a 256 px copy, a few pixels off.
+SAME_BOX = 0.5
+
+
+def _shows(check: Verification, inner: Features, outer: Features) -> bool:
+    """Whether `outer` shows `inner` as a picture inside a larger frame (a screenshot, a page
+    around it), by `check` (inner against outer, verified): inner covers less than EMBEDDED
+    of outer's frame, and lies where outer shows a picture: it was verified on a closer look
+    at one (check.closer), or its fit falls on one of outer's boxes. A centred crop of a
+    photograph covers less of it too, but nothing is shown there (a photograph fills its
+    frame; a scanned page shows its document): the original keeps its cluster."""
+    if _footprint(check, inner, outer) >= EMBEDDED:
+        return False
+    if check.closer:
+        return True
+    box = placed(outer, inner, check.mirrored)
+    return box is not None and any(_overlap(box, shown) >= SAME_BOX for shown in outer.boxes)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two boxes (left, top, right, bottom)."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    both = width * height
+    return both / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - both)
 
 
 def _footprint(check: Verification, inner: Features, outer: Features) -> float:

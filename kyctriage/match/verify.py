@@ -123,6 +123,10 @@ class Features:
     # working copy (1 for the working copy itself)
     views: tuple[Features, ...] = field(default=(), repr=False)
     frame: float = 1.0
+    # the boxes (left, top, right, bottom in working copy pixels) of the pictures it shows
+    # inside it (candidates.pictures: a screenshot's photograph, a page's document); none for
+    # a photograph that fills its frame
+    boxes: tuple[tuple[int, int, int, int], ...] = ()
 
 
 Keypoints = tuple[NDArray[np.float32], NDArray[np.uint8]]
@@ -474,6 +478,24 @@ def views(
         )
         for p in pictures
     )
+
+
+def placed(a: Features, b: Features, mirrored: bool) -> tuple[float, float, float, float] | None:
+    """Where b lies in a's working copy (left, top, right, bottom px; b mirrored or not) by
+    the keypoints' fit a check finds first: the working copies', else b's on a's reduced copy
+    (b shown small inside a). None without a fit."""
+    points, desc = (b.points, b.descriptors)
+    if mirrored:
+        points, desc = _kept(b.mirrored, lambda: _mirrored(b))
+    matrix, _ = _fit((a.points, a.descriptors), (points, desc))
+    if matrix is None and not mirrored:
+        matrix, _ = _fit(_coarse(a), (points, desc))
+    if matrix is None:
+        return None
+    h, w = b.gray.shape
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ matrix.T
+    (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
+    return float(left), float(top), float(right), float(bottom)
 
 
 def _small_inside(

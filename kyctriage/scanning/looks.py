@@ -86,6 +86,7 @@ def keep(
     source = seen.gray if larger is None else candidates.grey(larger)
     pictures = verify.shown(source, boxes, seen.gray.shape)
     shown = candidates.shown_keys(pictures)
+    seen = replace(seen, boxes=tuple(boxes))
     if larger is not None and pictures:
         # a frame showing pictures: closer looks at them for the checks
         seen = replace(seen, views=verify.views(larger, source, pictures, seen.gray.shape))
