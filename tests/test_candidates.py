@@ -265,18 +265,21 @@ def _stars_of_named(
     heights: dict[str, int] | None = None,
     strengths: dict[tuple[str, str], int] | None = None,
     made: list[tuple[str, str]] | None = None,
+    frames: tuple[str, ...] = (),
 ) -> list[list[str]]:
     """stars() over pictures known by name (ranked in the order given, 1024 px wide, 768 px
     high unless `heights` says otherwise), the hashes' candidate edges between them, and a
     check by their names: the clusters, each as its sorted names. `strengths` gives the
     candidate order's strength of (representative, picture) by names (else 0); `made`
-    collects the checks made, with the unchecked count last as ("unchecked", count)."""
+    collects the checks made, with the unchecked count last as ("unchecked", count).
+    `frames` show a picture of 4:3 inside them (a screenshot's box, Features.boxes)."""
     grays = [np.zeros(((heights or {}).get(name, 768), 1024), np.uint8) for name in names]
     name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
 
     def picture(e: SimpleNamespace) -> Features:
         none = np.empty((0, 2), np.float32)
-        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0)
+        boxes = ((100, 100, 500, 400),) if names[e.i] in frames else ()
+        return Features(grays[e.i], none, np.empty((0, 32), np.uint8), True, 1.0, boxes=boxes)
 
     def checked(a: Features, b: Features) -> Verification:
         if made is not None:
@@ -557,18 +560,39 @@ def test_a_picture_is_checked_against_at_most_max_checks_candidates_and_the_rest
 def test_a_larger_frame_is_checked_before_a_stronger_candidate_so_a_copy_can_lead_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A screenshot (S, 2.5 times the copy's pixels) showing the copy C is checked before
-    C's stronger candidate O: C passes against S with a small footprint, then joins O, and
-    S follows C's cluster; checked strongest first, C would join O and S be left alone."""
+    """A screenshot (S, 2.5 times the copy's pixels, showing a picture of C's shape) showing
+    the copy C is checked before C's stronger candidate O: C passes against S with a small
+    footprint (on the closer look at the picture S shows), then joins O, and S follows C's
+    cluster; checked strongest first, C would join O and S be left alone."""
 
     def check(one: str, other: str) -> Verification:
         scale = 0.3 if one == "S" else 1 / 0.3 if other == "S" else 1.0
-        return Verification(True, "verified", scale=scale)
+        return Verification(True, "verified", scale=scale, closer=one == "S")
 
     made: list[tuple[str, str]] = []
     found = _stars_of_named(
         monkeypatch, ("S", "O", "C"), [("C", "S"), ("C", "O")], check,
-        {"S": 1920}, strengths={("O", "C"): 300, ("S", "C"): 20}, made=made,
+        {"S": 1920}, strengths={("O", "C"): 300, ("S", "C"): 20}, made=made, frames=("S",),
     )  # fmt: skip
     assert found == [["C", "O", "S"]]
     assert made[0] == ("S", "C")
+
+
+def test_larger_pictures_that_show_no_picture_of_its_shape_are_checked_strongest_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scan's small copy (C) has every page of its template proposed, all larger than it
+    (held-out seed 2: 80-95 representatives, more than MAX_CHECKS). They were all ranked
+    first, as frames that might show it, in representative order, so its own original (O,
+    ranked last here) was not always among those checked. A page shows its document, not a
+    picture of C's shape: they are checked strongest first, and O is."""
+    pages = tuple(f"P{i}" for i in range(stars.MAX_CHECKS + 8))
+    names = (*pages, "O", "C")
+    check = _passing({("O", "C"): 1.0}, "content differs")
+    made: list[tuple[str, str]] = []
+    found = _stars_of_named(
+        monkeypatch, names, [(p, "C") for p in (*pages, "O")], check,
+        {"C": 384}, strengths={("O", "C"): 90}, made=made,
+    )  # fmt: skip
+    assert ["C", "O"] in found
+    assert made[0] == ("O", "C")

@@ -164,9 +164,12 @@ def stars(
         the MAX_CHECKS strongest pictures are held while ranking (a look-alike may have
         hundreds of candidates), so none is read again from its spill file to be checked."""
         nonlocal unchecked
-        # a frame large enough to show g inside it (a screenshot ranked first by its
-        # pixels) keeps its place in representative order: one that shows g must be found
-        # before g joins another, so that g can lead the frame's cluster (absorb)
+        # a frame that could show g inside it (a screenshot ranked first by its pixels,
+        # with a box of g's shape) keeps its place in representative order: one that shows
+        # g must be found before g joins another, so that g can lead the frame's cluster
+        # (absorb). Any other larger picture is ranked by strength: a scan's copy has every
+        # page of its template proposed, all larger than it (held-out seed 2: 80-95, of
+        # which MAX_CHECKS were checked in representative order, its original not always)
         framed = pixels(g) / EMBEDDED
         ranked = 0
 
@@ -176,7 +179,8 @@ def stars(
                 theirs = look(r)
                 if theirs is not None:
                     ranked += 1
-                    key = (0, 0) if pixels(r) > framed else (1, -strength(theirs, mine))
+                    frame = pixels(r) > framed and _could_show(theirs, mine)
+                    key = (0, 0) if frame else (1, -strength(theirs, mine))
                     yield key, rank[r], r, theirs
 
         chosen = heapq.nsmallest(MAX_CHECKS, keyed(), key=lambda item: item[:2])
@@ -367,6 +371,23 @@ def _shows(check: Verification, inner: Features, outer: Features) -> bool:
         return True
     box = placed(outer, inner, check.mirrored)
     return box is not None and any(_overlap(box, shown) >= SAME_BOX for shown in outer.boxes)
+
+
+# A frame's box could show a picture when their shapes (width over height, either way
+# round) differ by at most SAME_SHAPE: a box is found on a 256 px copy, a few pixels off.
+SAME_SHAPE = 0.15
+
+
+def _could_show(frame: Features, picture: Features) -> bool:
+    """Whether one of the frame's boxes has the picture's shape (a turned copy's too)."""
+    h, w = picture.gray.shape
+    shape = w / h
+    for left, top, right, bottom in frame.boxes:
+        if right > left and bottom > top:
+            box = (right - left) / (bottom - top)
+            if min(abs(box / shape - 1), abs(box * shape - 1)) <= SAME_SHAPE:
+                return True
+    return False
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
