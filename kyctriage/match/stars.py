@@ -373,20 +373,23 @@ def _shows(check: Verification, inner: Features, outer: Features) -> bool:
     return box is not None and any(_overlap(box, shown) >= SAME_BOX for shown in outer.boxes)
 
 
-# A frame's box could show a picture when their shapes (width over height, either way
-# round) differ by at most SAME_SHAPE: a box is found on a 256 px copy, a few pixels off.
+# A frame's box could show a picture when their shapes (width over height) differ by at
+# most SAME_SHAPE: a box is found on a 256 px copy, a few pixels off. Not either way round:
+# a scanned page's document (a card, 1.58) is then the page's shape turned (1 / 0.71).
 SAME_SHAPE = 0.15
 
 
 def _could_show(frame: Features, picture: Features) -> bool:
-    """Whether one of the frame's boxes has the picture's shape (a turned copy's too)."""
+    """Whether one of the frame's boxes has the picture's shape."""
     h, w = picture.gray.shape
     shape = w / h
     for left, top, right, bottom in frame.boxes:
-        if right > left and bottom > top:
-            box = (right - left) / (bottom - top)
-            if min(abs(box / shape - 1), abs(box * shape - 1)) <= SAME_SHAPE:
-                return True
+        if (
+            right > left
+            and bottom > top
+            and abs((right - left) / (bottom - top) / shape - 1) <= SAME_SHAPE
+        ):
+            return True
     return False
 
 
