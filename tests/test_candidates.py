@@ -266,13 +266,15 @@ def _stars_of_named(
     strengths: dict[tuple[str, str], int] | None = None,
     made: list[tuple[str, str]] | None = None,
     frames: tuple[str, ...] = (),
+    leaders: list[str] | None = None,
 ) -> list[list[str]]:
     """stars() over pictures known by name (ranked in the order given, 1024 px wide, 768 px
     high unless `heights` says otherwise), the hashes' candidate edges between them, and a
     check by their names: the clusters, each as its sorted names. `strengths` gives the
     candidate order's strength of (representative, picture) by names (else 0); `made`
     collects the checks made, with the unchecked count last as ("unchecked", count).
-    `frames` show a picture of 4:3 inside them (a screenshot's box, Features.boxes)."""
+    `frames` show a picture of 4:3 inside them (a screenshot's box, Features.boxes);
+    `leaders` collects each cluster's representative."""
     grays = [np.zeros(((heights or {}).get(name, 768), 1024), np.uint8) for name in names]
     name_of = {id(gray): name for gray, name in zip(grays, names, strict=True)}
 
@@ -307,6 +309,9 @@ def _stars_of_named(
     )
     if made is not None:
         made.append(("unchecked", str(found[1])))
+    if leaders is not None:
+        leaders.extend(sorted(names[i] for rows, checks in found[0] for i in rows
+                              if i not in checks))  # fmt: skip
     return sorted(sorted(names[i] for i in rows) for rows, _ in found[0])
 
 
@@ -596,3 +601,28 @@ def test_larger_pictures_that_show_no_picture_of_its_shape_are_checked_strongest
     )  # fmt: skip
     assert ["C", "O"] in found
     assert made[0] == ("O", "C")
+
+
+def test_an_original_leads_the_screenshot_showing_it_where_the_box_is_found_off_its_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A desktop screenshot (S, ranked first) shows a booth capture (O) at 0.3 of its size,
+    verified on the working copies (no closer look), and S's box of O's shape is a little
+    off O's fit (a plain backdrop's edge). O must lead S's cluster: taken as not shown
+    inside S, O joined S as a member, and its mirrored copy (M), verified on S's closer
+    look, then took S's cluster over with O in it (held-out seed 2: 12 clusters led by a
+    mirrored copy, 4 on main before)."""
+    scales = {("S", "O"): 0.3, ("S", "M"): 0.3, ("O", "M"): 1.0, ("M", "O"): 1.0,
+              ("O", "S"): 1 / 0.3, ("M", "S"): 1 / 0.3}  # fmt: skip
+
+    def check(one: str, other: str) -> Verification:
+        closer = (one, other) == ("S", "M")
+        return Verification(True, "verified", scale=scales[(one, other)], closer=closer)
+
+    leaders: list[str] = []
+    found = _stars_of_named(
+        monkeypatch, ("S", "O", "M"), [("O", "S"), ("M", "S"), ("M", "O")], check,
+        {"S": 1080}, frames=("S",), leaders=leaders,
+    )  # fmt: skip
+    assert found == [["M", "O", "S"]]
+    assert leaders == ["O"]

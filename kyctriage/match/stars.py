@@ -361,13 +361,16 @@ SAME_BOX = 0.5
 def _shows(check: Verification, inner: Features, outer: Features) -> bool:
     """Whether `outer` shows `inner` as a picture inside a larger frame (a screenshot, a page
     around it), by `check` (inner against outer, verified): inner covers less than EMBEDDED
-    of outer's frame, and lies where outer shows a picture: it was verified on a closer look
-    at one (check.closer), or its fit falls on one of outer's boxes. A centred crop of a
-    photograph covers less of it too, but nothing is shown there (a photograph fills its
-    frame; a scanned page shows its document): the original keeps its cluster."""
-    if _footprint(check, inner, outer) >= EMBEDDED:
+    of outer's frame, and outer shows a picture there: it was verified on a closer look at
+    one (check.closer), outer has a box of inner's shape (a booth capture's box in a
+    screenshot may be found a little off its fit), or inner's fit falls on one of its boxes.
+    A centred crop of a photograph covers less of it too, but nothing is shown there (a
+    photograph fills its frame; a scanned page shows its document, a card, not a page): the
+    original keeps its cluster."""
+    covered = _footprint(check, inner, outer)
+    if covered >= EMBEDDED:
         return False
-    if check.closer:
+    if check.closer or _could_show(outer, inner, covered * outer.gray.size):
         return True
     box = placed(outer, inner, check.mirrored)
     return box is not None and any(_overlap(box, shown) >= SAME_BOX for shown in outer.boxes)
@@ -377,18 +380,21 @@ def _shows(check: Verification, inner: Features, outer: Features) -> bool:
 # most SAME_SHAPE: a box is found on a 256 px copy, a few pixels off. Not either way round:
 # a scanned page's document (a card, 1.58) is then the page's shape turned (1 / 0.71).
 SAME_SHAPE = 0.15
+SAME_SIZE = 0.5
 
 
-def _could_show(frame: Features, picture: Features) -> bool:
-    """Whether one of the frame's boxes has the picture's shape."""
+def _could_show(frame: Features, picture: Features, area: float | None = None) -> bool:
+    """Whether one of the frame's boxes has the picture's shape, and, given the `area` (frame
+    pixels) the picture covers there, SAME_SIZE of it (a booth capture's card is a box of
+    a photograph's shape, a fifth of the frame a centred crop of it covers)."""
     h, w = picture.gray.shape
     shape = w / h
     for left, top, right, bottom in frame.boxes:
-        if (
-            right > left
-            and bottom > top
-            and abs((right - left) / (bottom - top) / shape - 1) <= SAME_SHAPE
-        ):
+        if right <= left or bottom <= top:
+            continue
+        if abs((right - left) / (bottom - top) / shape - 1) > SAME_SHAPE:
+            continue
+        if area is None or SAME_SIZE <= (right - left) * (bottom - top) / area <= 1 / SAME_SIZE:
             return True
     return False
 
