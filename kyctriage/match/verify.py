@@ -492,10 +492,17 @@ def placed(a: Features, b: Features, mirrored: bool) -> tuple[float, float, floa
         matrix, _ = _fit(_coarse(a), (points, desc))
     if matrix is None:
         return None
-    h, w = b.gray.shape
-    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ matrix.T
-    (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
+    (left, top), (right, bottom) = _mapped(b.gray.shape, matrix)
     return float(left), float(top), float(right), float(bottom)
+
+
+def _mapped(
+    shape: tuple[int, ...], matrix: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The smallest and largest (x, y) of a picture of `shape` (h, w) mapped by matrix."""
+    h, w = shape[:2]
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ matrix.T
+    return corners.min(axis=0), corners.max(axis=0)
 
 
 def _small_inside(
@@ -676,10 +683,9 @@ def _footprint(
     """The box (left, top, right, bottom) of the base that matrix maps the moving picture
     into, with FOOTPRINT_MARGIN around it; its left and top on multiples of 8 (an empty box
     where the picture lands outside the base)."""
-    h, w = moving[:2]
-    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ matrix.T
-    left, top = np.floor((corners.min(axis=0) - FOOTPRINT_MARGIN) / 8) * 8
-    right, bottom = np.ceil(corners.max(axis=0) + FOOTPRINT_MARGIN)
+    low, high = _mapped(moving, matrix)
+    left, top = np.floor((low - FOOTPRINT_MARGIN) / 8) * 8
+    right, bottom = np.ceil(high + FOOTPRINT_MARGIN)
     x0, y0 = int(np.clip(left, 0, base[1])), int(np.clip(top, 0, base[0]))
     # even sides: halving them is then exactly 2 x 2 pixels to one, as it is the base's
     x1 = int(np.clip(x0 + 2 * np.ceil((right - x0) / 2), x0, base[1]))
