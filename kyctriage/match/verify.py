@@ -915,11 +915,7 @@ def _local_agreement(
     Light pixels that one side clipped (saturated white, the other not: brightening) decide
     nothing; detail on one side facing none on the other is a difference."""
     ha, hb = _high_pass(base), _high_pass(warped)
-
-    def local(x: NDArray[np.float32]) -> NDArray[np.float32]:
-        blurred = cv2.GaussianBlur(x, (0, 0), WINDOW)
-        return np.asarray(blurred[CELL // 2 :: CELL, CELL // 2 :: CELL], np.float32)
-
+    local = _window_at_cells
     m = local(keep)
     ab, aa, bb = local(keep * ha * hb), local(keep * ha * ha), local(keep * hb * hb)
     mm = np.maximum(m, 1e-6)
@@ -927,6 +923,25 @@ def _local_agreement(
     detail = np.maximum(aa, bb) / mm
     informative = (m >= 0.6) & (detail >= TEXTURE * TEXTURE)
     return corr, informative
+
+
+# OpenCV's kernel for GaussianBlur(sigma=WINDOW) of a float picture (its size: 8 sigma + 1)
+_WINDOW_KERNEL = cv2.getGaussianKernel(round(8 * WINDOW + 1) | 1, WINDOW, cv2.CV_32F)
+_ONE = np.ones((1, 1), np.float32)
+
+
+def _window_at_cells(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    """x in a Gaussian WINDOW around each CELL x CELL cell's centre: GaussianBlur(x, WINDOW)
+    read at the centres, each pass of the separable filter made only where it is read (the
+    rows across every column, then the columns only at the centres': ~2.5 ms against ~5.5
+    of the whole blur at 1024 x 768; equal within float rounding, ~4e-8)."""
+    if min(x.shape) <= CELL // 2:  # no cell centre in it
+        return np.empty((len(range(CELL // 2, x.shape[0], CELL)),
+                         len(range(CELL // 2, x.shape[1], CELL))), np.float32)  # fmt: skip
+    across = cv2.sepFilter2D(x, -1, _WINDOW_KERNEL, _ONE)
+    centres = np.ascontiguousarray(across[:, CELL // 2 :: CELL])
+    down = cv2.sepFilter2D(centres, -1, _ONE, _WINDOW_KERNEL)
+    return np.asarray(down[CELL // 2 :: CELL], np.float32)
 
 
 def _compared(
