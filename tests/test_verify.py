@@ -738,3 +738,17 @@ def test_a_closer_look_that_fits_but_cannot_decide_is_low_information_not_no_fit
         assert (undecided.verified, undecided.reason) == (False, "low information"), undecided
         assert undecided.closer and undecided.inliers >= verify.MIN_INLIERS
         assert undecided.blocks < verify.MIN_CELLS
+
+
+@pytest.mark.parametrize("shape", [(768, 1024), (771, 1023), (33, 17), (3, 3), (2, 64)])
+def test_the_window_read_at_cell_centres_is_the_whole_blur_read_there(
+    shape: tuple[int, int],
+) -> None:
+    """The content check's window, filtered only where it is read, gives what the whole
+    picture's Gaussian blur gives at the cells' centres (within float rounding)."""
+    x = np.random.default_rng(7).standard_normal(shape).astype(np.float32)
+    whole = cv2.GaussianBlur(x, (0, 0), verify.WINDOW)[verify.CELL // 2 :: verify.CELL,
+                                                       verify.CELL // 2 :: verify.CELL]  # fmt: skip
+    found = verify._window_at_cells(x)
+    assert found.shape == whole.shape
+    np.testing.assert_allclose(found, whole, atol=1e-6)
