@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from kyctriage.demo import lookalikes, variants
 from kyctriage.demo.variants import fit, jpeg, png, telegram_copy
@@ -752,3 +752,29 @@ def test_the_window_read_at_cell_centres_is_the_whole_blur_read_there(
     found = verify._window_at_cells(x)
     assert found.shape == whole.shape
     np.testing.assert_allclose(found, whole, atol=1e-6)
+
+
+def test_keypoints_found_strong_are_nearly_all_orbs_own_and_faint_pictures_are_searched_again(
+    corpus: Path,
+) -> None:
+    """ORB's corners are first searched at STRONG: a photograph with enough of them keeps
+    nearly every keypoint the full search finds, and a picture without (faint texture) is
+    searched again at FAST_THRESHOLD, its keypoints exactly the full search's."""
+    photo = Image.open(corpus / "exif-org" / "fujifilm-dx10.jpg").convert("L")
+    faint = Image.fromarray(
+        np.clip(128 + 25 * np.random.default_rng(2).standard_normal((480, 640)), 0, 255).astype(
+            np.uint8
+        )
+    ).filter(ImageFilter.GaussianBlur(1))
+    full = verify._orb(verify.FAST_THRESHOLD)
+    kept = []
+    for picture in (photo, faint):
+        gray = np.ascontiguousarray(np.asarray(picture, np.uint8))
+        points, descriptors, _ = verify._detected(gray)
+        keypoints, expected = full.detectAndCompute(gray, None)
+        assert len(points) == len(keypoints) > 500
+        theirs = {k.pt for k in keypoints}
+        kept.append(len({tuple(p) for p in points.tolist()} & theirs) / len(theirs))
+    assert kept[0] >= 0.98
+    assert kept[1] == 1.0  # searched again: ORB's own
+    assert len(verify._orb(verify.STRONG).detect(np.asarray(faint, np.uint8))) < verify.KEYPOINTS
