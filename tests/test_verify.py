@@ -180,12 +180,16 @@ def test_two_crops_of_a_scan_verify_where_the_refinement_strays(tmp_path: Path) 
     """A centred crop and a one-side crop (the bottom quarter cut) of one scan (held-out seed
     2 of bench/kyc_lookalikes.py, permit-2-1/c004): the keypoints place them to a pixel, and
     ECC, on the light page's blurred grey levels, stretches that fit by 0.5% (a region at
-    one side then agrees 0.53); the keypoints' own fit passes (0.82) and counts."""
+    one side then agrees 0.53); the keypoints' own fit passes (0.82) and counts. The case was
+    found with the keypoints of ORB's full search (FAST_THRESHOLD), which it is given here:
+    those of the STRONG search place the two crops where ECC does not stray."""
     wanted = "permit-2-1/c004/scan"
     photo, customer = next((p, c) for p, c in lookalikes.photographs(2, 4, 5) if p.id == wanted)
     made = dict(variants.variants(lookalikes.draw(photo, customer), 24, f"2:{wanted}"))
-    centred = _as_scanned(made["centred crop"], tmp_path)
-    one_side = _as_scanned(made["one-side 25% bottom"], tmp_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verify, "STRONG", verify.FAST_THRESHOLD)
+        centred = _as_scanned(made["centred crop"], tmp_path)
+        one_side = _as_scanned(made["one-side 25% bottom"], tmp_path)
     refined = verify._refine
     strays = []
 
