@@ -24,11 +24,11 @@ PATCH = 19
 # A corner's FAST score does not depend on the threshold, and ORB keeps each pyramid level's
 # best-scored corners (twice the level's share, then the best by Harris score): where every
 # level has twice its share scoring STRONG or more, both searches keep the same keypoints,
-# and the stronger one costs about half (a 12 MP photo's 1024 px copy: 10.6 against 18.5 ms). Every
-# keypoint the same on 60 of 60 generated 12 MP photos; 593-598 of 600 on the corpus's
-# camera photos; KYC bench pages and captures 99% (45 of 64 originals all). A picture with
-# fewer than KEYPOINTS such corners (a white page, a flat scene) is searched again at
-# FAST_THRESHOLD, and its keypoints are those of that search.
+# and the stronger one costs about half (a 12 MP photo's 1024 px copy: 10.6 against 18.5
+# ms). Every keypoint the same on 60 of 60 generated 12 MP photos; 593-598 of 600 on the
+# corpus's camera photos; KYC bench pages and captures 99% (45 of 64 originals all). A
+# picture with fewer than KEYPOINTS such corners (a white page, a flat scene) is searched
+# again at FAST_THRESHOLD, and its keypoints are those of that search.
 FAST_THRESHOLD = 10
 STRONG = 20
 # A picture with fewer keypoints than this, or fewer informative blocks than MIN_BLOCKS,
@@ -931,9 +931,9 @@ def _local_agreement(
     Light pixels that one side clipped (saturated white, the other not: brightening) decide
     nothing; detail on one side facing none on the other is a difference."""
     ha, hb = _high_pass(base), _high_pass(warped)
-    local = _window_at_cells
-    m = local(keep)
-    ab, aa, bb = local(keep * ha * hb), local(keep * ha * ha), local(keep * hb * hb)
+    m = _window_at_cells(keep)
+    ab = _window_at_cells(keep * ha * hb)
+    aa, bb = _window_at_cells(keep * ha * ha), _window_at_cells(keep * hb * hb)
     mm = np.maximum(m, 1e-6)
     corr = np.asarray(ab / np.sqrt((aa + NOISE * mm) * (bb + NOISE * mm)), np.float32)
     detail = np.maximum(aa, bb) / mm
