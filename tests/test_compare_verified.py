@@ -399,6 +399,21 @@ def test_a_screenshot_is_found_in_an_index_by_the_picture_it_shows(tmp_path: Pat
         assert by_path["other.jpg"].status == UNMATCHED
 
 
+def booths_and_selfie(tmp_path: Path) -> tuple[Path, Path, list[Image.Image], Image.Image]:
+    """A reference folder of two customers' booth captures and the first one's selfie, an
+    empty leak folder, and the three customers' booth captures and the selfie as drawn."""
+    ref, leak = tmp_path / "ref", tmp_path / "leak"
+    ref.mkdir()
+    leak.mkdir()
+    captured = [(p.capture, lookalikes.draw(p, c)) for p, c in lookalikes.photographs(1, 1, 3)]
+    booths = [picture for capture, picture in captured if capture == "booth"]
+    selfie = next(picture for capture, picture in captured if capture == "selfie")
+    for n, picture in enumerate(booths[:2]):
+        picture.save(ref / f"booth{n}.jpg", quality=90)
+    selfie.save(ref / "selfie.jpg", quality=90)
+    return ref, leak, booths, selfie
+
+
 def test_a_one_side_crop_is_found_in_an_index_by_its_cut_views(tmp_path: Path) -> None:
     """Cut 12% from one edge, a picture's global hashes are far from its original's. The
     index keeps each original cut CUT from every edge; the leak image scanned now is also
@@ -410,15 +425,7 @@ def test_a_one_side_crop_is_found_in_an_index_by_its_cut_views(tmp_path: Path) -
     from kyctriage.match.compare import compare as compare_sides
     from kyctriage.match.entries import Arrays
 
-    ref, leak = tmp_path / "ref", tmp_path / "leak"
-    ref.mkdir()
-    leak.mkdir()
-    captured = [(p.capture, lookalikes.draw(p, c)) for p, c in lookalikes.photographs(1, 1, 3)]
-    drawn = [picture for capture, picture in captured if capture == "booth"]
-    selfie = next(picture for capture, picture in captured if capture == "selfie")
-    for n, picture in enumerate(drawn[:2]):
-        picture.save(ref / f"booth{n}.jpg", quality=90)
-    selfie.save(ref / "selfie.jpg", quality=90)
+    ref, leak, drawn, selfie = booths_and_selfie(tmp_path)
     width, height = drawn[0].size
     drawn[0].crop((round(width * 0.12), 0, width, height)).save(leak / "left.jpg", quality=85)
     width, height = selfie.size
@@ -445,8 +452,44 @@ def test_a_one_side_crop_is_found_in_an_index_by_its_cut_views(tmp_path: Path) -
         assert by_path["other.jpg"].status == UNMATCHED
 
 
+def test_a_turned_copy_is_found_in_an_index_by_its_turned_hashes(tmp_path: Path) -> None:
+    """A booth capture and a selfie turned a few degrees, either way (photographed again, a
+    card held askew): no global hash of theirs meets their originals', and an index has
+    nothing else. The leak image scanned now is also hashed turned back by each of
+    hashes.TURNS degrees and cut as TURN_VIEW, which meets its original's view: both are
+    found, in a SQLite and in a sharded index beside another customer's capture in the same
+    booth, verified and said to be turned; a third customer's turned capture is not. Hashed
+    as they are, without their turns, none is proposed."""
+    from kyctriage import api
+
+    ref, leak, booths, selfie = booths_and_selfie(tmp_path)
+    for name, picture, angle in (("booth turned.jpg", booths[0], -4.6),
+                                 ("selfie turned.jpg", selfie, 4.4),
+                                 ("other.jpg", booths[2], 3.3)):  # fmt: skip
+        picture.rotate(angle, Image.Resampling.BICUBIC).save(leak / name, quality=88)
+    db, built = tmp_path / "ref.db", tmp_path / "ref.idx"
+    index.add(db, entries(records(ref)), create=True)
+    shards.build(built, entries(records(ref)))
+    assert not len(Arrays(entries(records(leak))).turned)  # a leak without looks has none
+    for reference in (db, built):
+        alone = compare_sides(Side("leak", records(leak)), open_side(reference))
+        assert {im.path: im.status for im in alone.images} == dict.fromkeys(
+            ("booth turned.jpg", "other.jpg", "selfie turned.jpg"), UNMATCHED
+        ), reference
+        by_path = {im.path: im for im in api.compare(leak, reference, workers=1).images}
+        for name, original in (("booth turned.jpg", "booth0.jpg"),
+                               ("selfie turned.jpg", "selfie.jpg")):  # fmt: skip
+            found = by_path[name]
+            assert found.status == NEAR, (reference, found)
+            assert found.matches[0].path == original
+            assert found.matches[0].view == "turned a few degrees"
+            assert found.matches[0].verification.verified
+        assert by_path["other.jpg"].status == UNMATCHED
+
+
 def test_only_the_leak_side_keeps_its_further_cuts(tmp_path: Path) -> None:
-    """The hashes cut further from each edge are searched for the leak's images only: a
+    """The hashes cut further from each edge and turned back a few degrees are searched for
+    the leak's images only: a
     folder opened as the leak keeps them with its looks (scanned, or a saved scan read
     again), the reference does not make them."""
     from kyctriage import api
@@ -463,8 +506,9 @@ def test_only_the_leak_side_keeps_its_further_cuts(tmp_path: Path) -> None:
         for leak in (True, False):
             side = open_side(path, 1, str(looked), leak=leak)
             assert side.looks is not None
-            kept = [side.looks.more(e) for e in entries_of(side.records)]
-            assert kept and all((m is not None) == leak for m in kept), (path, leak)
+            for further in (side.looks.more, side.looks.turned):
+                kept = [further(e) for e in entries_of(side.records)]
+                assert kept and all((m is not None) == leak for m in kept), (path, leak)
 
 
 def test_an_index_made_before_the_cut_views_says_it_cannot_find_crops(

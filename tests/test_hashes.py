@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import imagehash
 import numpy as np
 import pytest
@@ -201,3 +202,39 @@ def test_hashing_a_picture_does_not_load_numpy_ma():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_copy_turned_a_few_degrees_meets_its_originals_view_once_turned_back():
+    """Turned 3 degrees, a booth capture's upright hashes are far from its original's; the
+    leak's hashes turned back (hashes.turned) meet the original's TURN_VIEW, at the turn
+    that undoes it, within the rule, and each turn is imagehash's hashes of that cut."""
+    from kyctriage.demo import lookalikes
+    from kyctriage.match import search
+
+    photo, customer = next((p, c) for p, c in lookalikes.photographs(1, 1, 1)
+                           if p.capture == "booth")  # fmt: skip
+    original = lookalikes.draw(photo, customer)
+    copy = original.rotate(-3, Image.Resampling.BICUBIC)
+    fit = (512, 512)
+    original.thumbnail(fit)
+    copy.thumbnail(fit)
+    view = {v.view: v for v in hashes.view_hashes(original)}[hashes.TURN_VIEW]
+    target = np.array([[int(h, 16) for h in (view.phash, view.dhash, view.whash)]], np.uint64)
+    upright = hashes.perceptual(copy, None)
+    as_is = np.array([[int(h, 16) for h in (upright.phash, upright.dhash, upright.whash)]],
+                     np.uint64)  # fmt: skip
+    assert not search.accepted(search.distances(as_is, target))[0]
+    got = hashes.turned(copy)
+    assert got.shape == (len(hashes.TURNS), 3) and got.dtype == np.uint64
+    dist = search.distances(got, np.repeat(target, len(got), axis=0))
+    assert search.accepted(dist)[hashes.TURNS.index(3)], dist.tolist()
+    # each row is imagehash's hashes of the grey preview turned so and cut as the view is
+    grey = np.asarray(copy.convert("L"))
+    h, w = grey.shape
+    for angle, row in zip(hashes.TURNS, got, strict=True):
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        image = Image.fromarray(cv2.warpAffine(grey, turn, (w, h), flags=cv2.INTER_LINEAR))
+        cut = Image.fromarray(hashes._centre_crop(image, dict(hashes.CROP_VIEWS)["crop87"]))
+        expected = [int(str(f(cut)), 16) for f in (imagehash.phash, imagehash.dhash,
+                                                   imagehash.whash)]  # fmt: skip
+        assert row.tolist() == expected

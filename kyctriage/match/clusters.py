@@ -23,7 +23,7 @@ from kyctriage.model import (
     Timestamp,
     Verification,
 )
-from kyctriage.probes.hashes import EDGES
+from kyctriage.probes.hashes import EDGES, TURN_VIEW
 
 # colorhash bits (of 42) from which a member is said to have had its brightness or colours
 # changed; re-encodes and resizes stay at or below 2 on the bench.
@@ -218,6 +218,13 @@ def relate(rep: tuple[Arrays, int], member: tuple[Arrays, int]) -> Relation:
             further = owner.more[first:end][owner.more_edge[first:end] == k]
             a = np.concatenate([member_whole, further])
             best = _closer(best, f"cut from the {edge}", a, rep[0].cut[rep[1], k][None, :])
+    # a copy turned a few degrees: the member turned back, against the representative cut
+    # as hashes.TURN_VIEW is
+    k = search.VIEWS.index(TURN_VIEW)
+    if rep[0].has_view[rep[1], k]:
+        first, end = np.searchsorted(owner.turned_of, (i, i + 1))
+        turned = owner.turned[first:end]
+        best = _closer(best, "turned a few degrees", turned, rep[0].views[rep[1], k][None, :])
     return best
 
 

@@ -14,7 +14,7 @@ from kyctriage.match.clusters import THRESHOLDS, colour_distance, relate, transf
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries, entry
 from kyctriage.match.verify import Features, verify
 from kyctriage.model import FileRecord, Thresholds, Verification
-from kyctriage.probes.hashes import CUT_VIEWS
+from kyctriage.probes.hashes import CUT_VIEWS, TURN_VIEW
 
 EXACT, SAME_PIXELS, NEAR, UNMATCHED = "exact", "same-pixels", "near", "unmatched"
 # A near candidate whose check could not look: its pictures could not be had (an index whose
@@ -135,6 +135,8 @@ class Looks(Protocol):
 
     def more(self, e: Entry) -> NDArray[np.uint64] | None: ...
 
+    def turned(self, e: Entry) -> NDArray[np.uint64] | None: ...
+
 
 Pairs = set[tuple[int, int]]
 
@@ -212,6 +214,14 @@ def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, 
             owners = np.concatenate([everyone, leak.more_of[at]])
             add(found, owners[found.query].tolist(), rows[found.base].tolist())
             crowded += found.crowded
+    # a copy turned a few degrees: the leak image turned back, against the reference's images
+    # cut as hashes.TURN_VIEW is
+    k = search.VIEWS.index(TURN_VIEW)
+    rows = np.nonzero(ref.has_view[:, k])[0]
+    if len(rows) and len(leak.turned):
+        found = search.search(leak.turned, ref.views[rows, k], same_set=False, loose=loose)
+        add(found, leak.turned_of[found.query].tolist(), rows[found.base].tolist())
+        crowded += found.crowded
     return pairs, pairs - strict, crowded
 
 
@@ -242,7 +252,8 @@ def compare(
     ref_items = entries(reference.records, views) + list(reference.entries)
     unseen = 0  # rows of a sharded index that match no leak image (never loaded)
     # a leak image looked at now is also hashed cut further from each edge (one-side crops)
-    lk = Arrays(leak_items, more=leak.looks.more if leak.looks is not None else None)
+    lk = (Arrays(leak_items, more=leak.looks.more, turned=leak.looks.turned)
+          if leak.looks is not None else Arrays(leak_items))  # fmt: skip
     beyond = np.zeros(len(lk), np.int64)  # near rows of an index found but not loaded
     if reference.index is not None:
         searched = find(reference.index, lk, max_checks + UNCHECKED_SHOWN)

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from kyctriage.match import search
 from kyctriage.model import STATUS_OK, FileRecord, ViewHashes
-from kyctriage.probes.hashes import CUT_MORE, CUT_VIEWS, SHOWN
+from kyctriage.probes.hashes import CUT_MORE, CUT_VIEWS, SHOWN, TURNS
 from kyctriage.serialise import check_hex, from_data
 from kyctriage.untrusted import BadInput, loads_json
 
@@ -108,16 +108,20 @@ def _triple(phash: str, dhash: str, whash: str) -> tuple[int, int, int]:
     return int(phash, 16), int(dhash, 16), int(whash, 16)
 
 
-# An entry's hashes cut further from each edge (hashes.cut_more), or None where not looked at
-Cuts = Callable[[Entry], NDArray[np.uint64] | None]
+# An entry's hashes cut further from each edge (hashes.cut_more) or turned back
+# (hashes.turned), or None where not looked at
+Further = Callable[[Entry], NDArray[np.uint64] | None]
 
 
 class Arrays:
     """Entries in canonical order (sha256, root, path) with their hashes as arrays; `more`
-    gives an entry's hashes cut further from each edge (hashes.cut_more) where its pixels
-    were looked at (a leak scanned now), else None."""
+    gives an entry's hashes cut further from each edge (hashes.cut_more) and `turned` its
+    hashes turned back by a few degrees (hashes.turned), where its pixels were looked at (a
+    leak scanned now), else None."""
 
-    def __init__(self, items: Sequence[Entry], more: Cuts | None = None) -> None:
+    def __init__(
+        self, items: Sequence[Entry], more: Further | None = None, turned: Further | None = None
+    ) -> None:
         self.entries = sorted(items, key=lambda e: (e.sha256, e.root, e.path))
         n = len(self.entries)
         self.full = np.zeros((n, 3), np.uint64)
@@ -158,6 +162,14 @@ class Arrays:
         steps = len(CUT_MORE)
         self.more_of = np.repeat(np.array(rows, np.intp), len(CUT_VIEWS) * steps)
         self.more_edge = np.tile(np.repeat(np.arange(len(CUT_VIEWS)), steps), len(rows))
+        # each image turned back by each of hashes.TURNS, where looked at: the hashes and the
+        # row of each
+        looked = [turned(e) for e in self.entries] if turned is not None else [None] * n
+        rows = [i for i, m in enumerate(looked) if m is not None]
+        self.turned = np.concatenate(
+            [np.zeros((0, 3), np.uint64)] + [m.reshape(-1, 3) for m in looked if m is not None]
+        )
+        self.turned_of = np.repeat(np.array(rows, np.intp), len(TURNS))
 
     def __len__(self) -> int:
         return len(self.entries)

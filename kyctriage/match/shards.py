@@ -398,20 +398,20 @@ def find(
 ) -> Found:
     """Search every shard, one after another (memory: one shard's pages and its candidates),
     for the rows that match a leak image by the rule: its sha256 or data hash, its upright
-    hashes or one of its views against a row's upright hashes, its upright hashes against a
-    row's view hashes. Compare then judges those rows as it judges any reference. With
-    `most`, of a leak image's near rows in a shard only the `most` closest are loaded (the
-    rest counted in `beyond`: an archive of millions of one template's documents can hold
-    thousands of a scan's look-alikes; compare asks for what it checks and shows); identical
-    ones always. With names, only those shards (a cluster searches each shard in its own
-    task)."""
+    hashes or one of its views against a row's upright hashes, its upright hashes (and,
+    where looked at, cut further or turned back) against a row's view hashes. Compare then
+    judges those rows as it judges any reference. With `most`, of a leak image's near rows
+    in a shard only the `most` closest are loaded (the rest counted in `beyond`: an archive
+    of millions of one template's documents can hold thousands of a scan's look-alikes;
+    compare asks for what it checks and shows); identical ones always. With names, only
+    those shards (a cluster searches each shard in its own task)."""
     shards = [s for s in read_manifest(root)[1] if names is None or s.name in names]
     n = len(leak.entries)
     rows, kinds = np.nonzero(leak.has_view)
     queries = np.concatenate([leak.full, leak.views[rows, kinds], leak.shown])
     query_of = np.concatenate([np.arange(n), rows, leak.shown_of])  # the leak row of each
-    view_queries = np.concatenate([leak.full, leak.shown, leak.more])
-    view_query_of = np.concatenate([np.arange(n), leak.shown_of, leak.more_of])
+    view_queries = np.concatenate([leak.full, leak.shown, leak.more, leak.turned])
+    view_query_of = np.concatenate([np.arange(n), leak.shown_of, leak.more_of, leak.turned_of])
     beyond = np.zeros(n, np.int64)
     sha = np.unique(np.array([key64(e.sha256) for e in leak.entries], np.uint64))
     data = np.unique(np.array([key64(e.data_sha256) for e in leak.entries], np.uint64))

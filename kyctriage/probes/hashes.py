@@ -6,6 +6,7 @@ import hashlib
 import struct
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -132,9 +133,41 @@ def cut_more(preview: Image.Image) -> np.ndarray:
     CUT_MORE, as numbers: shape (len(EDGES), len(CUT_MORE), 3), uint64."""
     grey = preview.convert("L")
     stack = np.stack([_side_cut(grey, edge, more) for edge in EDGES for more in CUT_MORE])
+    return _words(stack).reshape(len(EDGES), len(CUT_MORE), 3)
+
+
+# A picture turned by a few degrees (a page scanned askew, a screen or a card photographed
+# again) flips about a third of every global hash's bits. An image of a leak is also hashed
+# turned back by each of TURNS degrees and cut as the TURN_VIEW of every image is (the
+# turn's empty corners fall outside that centre crop): within half a degree of its
+# original's turn, it meets that view by the rule or the loose rule (search.LOOSE; 62 of
+# the 64 small rotations, 1.5-4 degrees, of bench/kyc_lookalikes.py's quick seed 2, 40 by
+# the rule). Like cut_more, a key for an index that keeps only hashes; a check decides.
+TURNS = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5)
+TURN_VIEW = "crop87"
+
+
+def turned(preview: Image.Image) -> np.ndarray:
+    """The (phash, dhash, whash) of the grey preview turned by each of TURNS degrees
+    (counter-clockwise) and cut as TURN_VIEW is, as numbers: shape (len(TURNS), 3), uint64."""
+    grey = np.asarray(preview.convert("L"))
+    h, w = grey.shape
+    keep = dict(CROP_VIEWS)[TURN_VIEW]
+    stack = [
+        _centre_crop(Image.fromarray(cv2.warpAffine(  # (Pillow's rotate is ~20x slower)
+            grey, cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), (w, h),
+            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+        )), keep)
+        for angle in TURNS
+    ]  # fmt: skip
+    return _words(np.stack(stack))
+
+
+def _words(stack: np.ndarray) -> np.ndarray:
+    """phash, dhash and whash of each grey 64 px image of the stack as numbers: (n, 3) uint64."""
     bits = (_phash_bits(stack), _dhash_bits(stack), _whash_bits(stack))
     words = [np.packbits(b.reshape(len(stack), -1), axis=1).view(">u8")[:, 0] for b in bits]
-    return np.stack(words, axis=1).astype(np.uint64).reshape(len(EDGES), len(CUT_MORE), 3)
+    return np.stack(words, axis=1).astype(np.uint64)
 
 
 def _side_cut(grey: Image.Image, edge: str, cut: float) -> np.ndarray:

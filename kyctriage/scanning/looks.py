@@ -37,8 +37,10 @@ class Look:
     keys: NDArray[np.uint8]
     shown: tuple[NDArray[np.uint8], ...] = ()
     # its global hashes cut further from each edge (hashes.cut_more): a one-side crop's
-    # original, in an index that keeps only hashes
+    # original, in an index that keeps only hashes; and turned back by a few degrees
+    # (hashes.turned): a turned copy's
     more: NDArray[np.uint64] | None = None
+    turned: NDArray[np.uint64] | None = None
 
 
 def see(
@@ -51,12 +53,14 @@ def see(
     itself, closer than the working copy (candidates.shown), and verification looks at them
     there too (verify.views): `data`, the file's bytes, when the decode was a JPEG's reduced
     DCT scale (a 1,920 px screenshot's is 960 px) is decoded again for that closer look.
-    `further`: the look keeps the preview's hashes cut further from each edge (compare)."""
+    `further`: the look keeps the preview's hashes cut further from each edge and turned
+    back by a few degrees (compare)."""
     assert decoded.working is not None
     kept = keep(features(decoded.working), folder, _closer(decoded, data))
     if kept is None or not further:
         return kept
-    return replace(kept, more=hashes.cut_more(decoded.preview))
+    preview = decoded.preview
+    return replace(kept, more=hashes.cut_more(preview), turned=hashes.turned(preview))
 
 
 def _closer(decoded: decode.Decoded, data: bytes | None) -> Callable[[], Image.Image]:
@@ -168,6 +172,10 @@ class Looks:
     def more(self, e: Entry) -> NDArray[np.uint64] | None:
         look = self.looks.get((e.root, e.path))
         return look.more if look is not None else None
+
+    def turned(self, e: Entry) -> NDArray[np.uint64] | None:
+        look = self.looks.get((e.root, e.path))
+        return look.turned if look is not None else None
 
 
 @dataclass
