@@ -310,7 +310,9 @@ def test_a_flat_pictures_copy_whose_whash_moved_is_proposed_where_a_check_decide
     """A white scanned page and its mirrored copy's mirror view: phash and dhash equal,
     whash 19 bits apart (its wavelet bits sit at the median; held-out seed 2 of
     bench/kyc_lookalikes.py, o0010 and o0010_10). The hash rule alone refuses the pair, as
-    the clusters of hashes alone must; as a candidate for a check (loose) it is proposed."""
+    the clusters of hashes alone must; as a candidate for a check (loose) it is proposed. So
+    is a page whose gradient bits moved too (a scan turned 3 degrees, then turned back by
+    compare: phash 0, dhash 7, whash 26 bits apart; a brightened scan: 4, 3, 24)."""
     page = np.array([[0x9762978D48B76323, 0x60C8CCF0B1F6FEE8, 0x3FFE6418181F0F0E]], np.uint64)
     copy = page.copy()
     copy[0, 2] ^= np.uint64((1 << 19) - 1)  # 19 of whash's bits
@@ -318,13 +320,19 @@ def test_a_flat_pictures_copy_whose_whash_moved_is_proposed_where_a_check_decide
     other[0, 0] ^= np.uint64(0b11)  # phash 2 bits, dhash 2: within LOOSE
     other[0, 1] ^= np.uint64(0b11 << 40)
     other[0, 2] ^= np.uint64(((1 << 19) - 1) << 20)
+    askew = page.copy()
+    askew[0, 1] ^= np.uint64(0b1111111 << 30)  # dhash 7 bits, whash 26
+    askew[0, 2] ^= np.uint64(((1 << 26) - 1) << 3)
     far = page.copy()
-    far[0, 0] ^= np.uint64(0b11111)  # phash and dhash 5 bits apart, whash 19
+    far[0, 0] ^= np.uint64(0b11111)  # phash 5 bits apart, whash 19
     far[0, 2] ^= np.uint64((1 << 19) - 1)
-    for base in (copy, other):
+    too_far = askew.copy()
+    too_far[0, 1] ^= np.uint64(0b1111 << 8)  # dhash 11 bits apart
+    for base in (copy, other, askew):
         assert len(search.search(page, base, same_set=False).query) == 0
         assert len(search.search(page, base, same_set=False, loose=True).query) == 1
-    assert len(search.search(page, far, same_set=False, loose=True).query) == 0
+    for base in (far, too_far):
+        assert len(search.search(page, base, same_set=False, loose=True).query) == 0
     # the index's path (more rows than it searches pair by pair) finds it too
     rng = np.random.default_rng(1)
     noise = rng.integers(0, 2**63, size=(search.MAX_BUCKET + 1, 3), dtype=np.uint64)

@@ -20,32 +20,37 @@ from kyctriage.match.entries import entries
 from tests.test_compare import EXPECTED, compare, records, sides  # noqa: F401 (the fixture)
 
 
-def linear(query: np.ndarray, base: np.ndarray) -> set[tuple[int, int]]:
-    """Today's rule over every pair: the reference the band search must equal."""
+def linear(query: np.ndarray, base: np.ndarray, loose: bool = False) -> set[tuple[int, int]]:
+    """Today's rule (or the loose rule's) over every pair: what the band search must equal."""
     out = set()
     for i, row in enumerate(query):
         dist = np.bitwise_count(base ^ row).astype(int)
         ok = (dist.sum(axis=1) <= search.MAX_SUM) & (dist.max(axis=1) <= search.MAX_ONE)
+        if loose:
+            ok |= (dist[:, 0] <= search.LOOSE) & (dist[:, 1] <= search.MAX_ONE)
         out.update((i, int(j)) for j in np.nonzero(ok)[0])
     return out
 
 
-def test_band_search_equals_the_linear_rule() -> None:
+@pytest.mark.parametrize("loose", [False, True])
+def test_band_search_equals_the_linear_rule(loose: bool) -> None:
     rng = np.random.default_rng(5)
     base = rng.integers(0, 1 << 63, (20_000, 3), dtype=np.int64).astype(np.uint64) << np.uint64(1)
     base[:500] = base[0]  # a crowded bucket: nothing is skipped
     query = rng.integers(0, 1 << 63, (300, 3), dtype=np.int64).astype(np.uint64)
-    for i in range(len(query)):  # planted at 0-14 bits per hash: some pass, some not
-        row = base[rng.integers(len(base))].copy()
-        for k in range(3):
-            for bit in rng.choice(64, int(rng.integers(0, 15)), replace=False):
+    for i in range(len(query)):  # planted at 0-14 bits per hash (every other whash at up to
+        row = base[rng.integers(len(base))].copy()  # 39: a flat page's): some pass, some not
+        for k, most in enumerate((15, 15, 40 if i % 2 else 15)):
+            for bit in rng.choice(64, int(rng.integers(0, most)), replace=False):
                 row[k] ^= np.uint64(1 << int(bit))
         query[i] = row
-    q, b, dist = bands.near(query, base, bands.band_orders(base))
+    q, b, dist = bands.near(query, base, bands.band_orders(base), loose=loose)
     found = set(zip(q.tolist(), b.tolist(), strict=True))
-    assert found == linear(query, base)
+    assert found == linear(query, base, loose)
     assert len(found) > 500
     assert (dist == np.bitwise_count(query[q] ^ base[b])).all()
+    if loose:  # pairs only the loose rule accepts were planted and found
+        assert len(found - linear(query, base)) > 5
 
 
 def same(result: object) -> object:

@@ -46,17 +46,23 @@ def band_orders(hashes: Hashes) -> NDArray[np.uint32]:
 
 
 def near(
-    query: Hashes, base: Hashes, orders: NDArray[np.uint32], threads: int = 1
+    query: Hashes,
+    base: Hashes,
+    orders: NDArray[np.uint32],
+    threads: int = 1,
+    loose: bool = False,
 ) -> tuple[Rows, Rows, NDArray[np.int64]]:
-    """Every (query row, base row) pair the rule accepts, each once, with per-kind distances;
-    `orders` is band_orders(base). Nothing is skipped: a crowded bucket costs time, in pieces.
-    The bands are searched by `threads` threads (numpy's loops release the GIL)."""
+    """Every (query row, base row) pair the rule accepts (`loose`: or search.LOOSE's), each
+    once, with per-kind distances; `orders` is band_orders(base). Nothing is skipped: a
+    crowded bucket costs time, in pieces. The bands are searched by `threads` threads
+    (numpy's loops release the GIL). A loose pair differs in at most LOOSE of phash's bits,
+    which the first three bands hold: one of them differs in at most one bit."""
     keys: list[NDArray[np.int64]] = [np.empty(0, np.int64)]
     if len(query) and len(base):
         query, base = np.asarray(query).view(np.ndarray), np.asarray(base).view(np.ndarray)
 
         def one(i: int) -> NDArray[np.int64]:
-            return _band_pairs(query, base, i, orders[i].view(np.ndarray))
+            return _band_pairs(query, base, i, orders[i].view(np.ndarray), loose)
 
         if threads > 1:
             with ThreadPoolExecutor(min(threads, len(BANDS))) as pool:
@@ -69,19 +75,23 @@ def near(
 
 
 def _band_pairs(
-    query: Hashes, base: Hashes, i: int, order: NDArray[np.uint32]
+    query: Hashes, base: Hashes, i: int, order: NDArray[np.uint32], loose: bool = False
 ) -> NDArray[np.int64]:
-    """The pairs the rule accepts among band i's candidates, as query row * len(base) + row."""
+    """The pairs the rule (`loose`: or LOOSE's) accepts among band i's candidates, as query
+    row * len(base) + row."""
     start, width = BANDS[i]
     other = (start // 64 + 1) % 3  # a hash this band does not touch
     found = [np.empty(0, np.int64)]
     for q_rows, b_rows in _candidates(query, base, start, width, order):
         # A candidate shares the band within one bit; the other hash tells almost every random
         # one apart (64 random bits within MAX_ONE: 1e-8), so the full rule runs on the few left.
+        # (A band of phash checks dhash, within MAX_ONE for a loose pair too.)
         keep = _within(query[q_rows, other] ^ base[b_rows, other], search.MAX_ONE)
         q_rows, b_rows = q_rows[keep], b_rows[keep]
         dist = np.bitwise_count(query[q_rows] ^ base[b_rows])
         ok = (dist.sum(axis=1) <= search.MAX_SUM) & (dist.max(axis=1) <= search.MAX_ONE)
+        if loose:
+            ok |= (dist[:, 0] <= search.LOOSE) & (dist[:, 1] <= search.MAX_ONE)
         found.append(q_rows[ok].astype(np.int64) * len(base) + b_rows[ok])
     return np.concatenate(found)
 

@@ -397,7 +397,8 @@ def find(
     root: str | Path, leak: Arrays, most: int | None = None, names: Collection[str] | None = None
 ) -> Found:
     """Search every shard, one after another (memory: one shard's pages and its candidates),
-    for the rows that match a leak image by the rule: its sha256 or data hash, its upright
+    for the rows that match a leak image by the rule or the loose rule (search.LOOSE: compare
+    proposes those only where it can check them): its sha256 or data hash, its upright
     hashes or one of its views against a row's upright hashes, its upright hashes (and,
     where looked at, cut further or turned back) against a row's view hashes. Compare then
     judges those rows as it judges any reference. With `most`, of a leak image's near rows
@@ -425,8 +426,10 @@ def find(
             raise KyctriageError(f"{problems[0]} (run `kyctriage index verify {root}`)")
         opened = open_shard(root, shard)
         hit = [_among(opened.keys[:, 0], sha), _among(opened.keys[:, 1], data)]
-        q, row, dist = near(queries, opened.full, opened.full_order, THREADS)
-        vq, view, view_dist = near(view_queries, opened.views, opened.views_order, THREADS)
+        q, row, dist = near(queries, opened.full, opened.full_order, THREADS, loose=True)
+        vq, view, view_dist = near(
+            view_queries, opened.views, opened.views_order, THREADS, loose=True
+        )
         kept, over = closest(
             np.concatenate([query_of[q], view_query_of[vq]]),
             np.concatenate([row, opened.view_rows[view].astype(np.intp)]),

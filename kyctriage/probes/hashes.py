@@ -140,9 +140,9 @@ def cut_more(preview: Image.Image) -> np.ndarray:
 # again) flips about a third of every global hash's bits. An image of a leak is also hashed
 # turned back by each of TURNS degrees and cut as the TURN_VIEW of every image is (the
 # turn's empty corners fall outside that centre crop): within half a degree of its
-# original's turn, it meets that view by the rule or the loose rule (search.LOOSE; 62 of
-# the 64 small rotations, 1.5-4 degrees, of bench/kyc_lookalikes.py's quick seed 2, 40 by
-# the rule). Like cut_more, a key for an index that keeps only hashes; a check decides.
+# original's turn, it meets that view by the rule or the loose rule (search.LOOSE; every
+# one of the 64 small rotations, 1.5-4 degrees, of bench/kyc_lookalikes.py's quick seed 2,
+# 40 by the rule). Like cut_more, a key for an index that keeps only hashes; a check decides.
 TURNS = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5)
 TURN_VIEW = "crop87"
 
