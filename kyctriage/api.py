@@ -78,8 +78,9 @@ def open_side(
 ) -> Side:
     """One side of a comparison: a folder or zip archive is scanned; a saved scan (.json) or
     a reference index is read. `leak`: the comparison's leak side, whose looks also keep each
-    picture's hashes cut further from each edge (hashes.cut_more: a one-side crop's original
-    in an index). `progress(done, total)`: the files scanned (a folder or a zip)."""
+    picture's hashes cut further from each edge and turned back a few degrees
+    (hashes.cut_more and hashes.turned: a one-side crop's or a turned copy's original in an
+    index). `progress(done, total)`: the files scanned (a folder or a zip)."""
     from kyctriage.match import index, shards  # loaded by compare, not by every scan
     from kyctriage.probes.hashes import CUT_VIEWS
     from kyctriage.scanning import archive

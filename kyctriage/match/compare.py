@@ -252,6 +252,7 @@ def compare(
     ref_items = entries(reference.records, views) + list(reference.entries)
     unseen = 0  # rows of a sharded index that match no leak image (never loaded)
     # a leak image looked at now is also hashed cut further from each edge (one-side crops)
+    # and turned back a few degrees (turned copies)
     lk = (Arrays(leak_items, more=leak.looks.more, turned=leak.looks.turned)
           if leak.looks is not None else Arrays(leak_items))  # fmt: skip
     beyond = np.zeros(len(lk), np.int64)  # near rows of an index found but not loaded
