@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from kyctriage.match import search
 from kyctriage.model import STATUS_OK, FileRecord, ViewHashes
-from kyctriage.probes.hashes import CUT_MORE, CUT_VIEWS, SHOWN, TURNS
+from kyctriage.probes.hashes import CUT_MORE, CUT_VIEWS, SHOWN
 from kyctriage.serialise import check_hex, from_data
 from kyctriage.untrusted import BadInput, loads_json
 
@@ -113,6 +113,18 @@ def _triple(phash: str, dhash: str, whash: str) -> tuple[int, int, int]:
 Further = Callable[[Entry], NDArray[np.uint64] | None]
 
 
+def _further(
+    items: Sequence[Entry], get: Further | None
+) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
+    """The hashes `get` gives each of the items looked at, stacked (n, 3), and the item's
+    row of each."""
+    looked = [(i, m.reshape(-1, 3)) for i, e in enumerate(items)
+              if get is not None and (m := get(e)) is not None]  # fmt: skip
+    hashes = np.concatenate([np.zeros((0, 3), np.uint64)] + [m for _, m in looked])
+    rows = np.concatenate([np.zeros(0, np.intp)] + [np.full(len(m), i, np.intp) for i, m in looked])
+    return hashes, rows
+
+
 class Arrays:
     """Entries in canonical order (sha256, root, path) with their hashes as arrays; `more`
     gives an entry's hashes cut further from each edge (hashes.cut_more) and `turned` its
@@ -152,24 +164,15 @@ class Arrays:
         # hashes, and the row of the image showing each
         self.shown = np.array(shown, np.uint64).reshape(-1, 3)
         self.shown_of = np.array(shown_of, np.intp)
-        # each image cut further from each edge (hashes.CUT_MORE), where looked at: the
-        # hashes, the row and the edge (an index into hashes.EDGES) of each
-        looked = [more(e) for e in self.entries] if more is not None else [None] * n
-        rows = [i for i, m in enumerate(looked) if m is not None]
-        self.more = np.concatenate(
-            [np.zeros((0, 3), np.uint64)] + [m.reshape(-1, 3) for m in looked if m is not None]
-        )
+        # each image cut further from each edge (hashes.CUT_MORE) and turned back by each of
+        # hashes.TURNS, where looked at: the hashes and the row of each (and each cut's edge,
+        # an index into hashes.EDGES)
+        self.more, self.more_of = _further(self.entries, more)
         steps = len(CUT_MORE)
-        self.more_of = np.repeat(np.array(rows, np.intp), len(CUT_VIEWS) * steps)
-        self.more_edge = np.tile(np.repeat(np.arange(len(CUT_VIEWS)), steps), len(rows))
-        # each image turned back by each of hashes.TURNS, where looked at: the hashes and the
-        # row of each
-        looked = [turned(e) for e in self.entries] if turned is not None else [None] * n
-        rows = [i for i, m in enumerate(looked) if m is not None]
-        self.turned = np.concatenate(
-            [np.zeros((0, 3), np.uint64)] + [m.reshape(-1, 3) for m in looked if m is not None]
+        self.more_edge = np.tile(
+            np.repeat(np.arange(len(CUT_VIEWS)), steps), len(self.more) // (len(CUT_VIEWS) * steps)
         )
-        self.turned_of = np.repeat(np.array(rows, np.intp), len(TURNS))
+        self.turned, self.turned_of = _further(self.entries, turned)
 
     def __len__(self) -> int:
         return len(self.entries)
