@@ -312,7 +312,10 @@ def test_a_flat_pictures_copy_whose_whash_moved_is_proposed_where_a_check_decide
     bench/kyc_lookalikes.py, o0010 and o0010_10). The hash rule alone refuses the pair, as
     the clusters of hashes alone must; as a candidate for a check (loose) it is proposed. So
     is a page whose gradient bits moved too (a scan turned 3 degrees, then turned back by
-    compare: phash 0, dhash 7, whash 26 bits apart; a brightened scan: 4, 3, 24)."""
+    compare: phash 0, dhash 7, whash 26 bits apart; a brightened scan: 4, 3, 24), and one
+    whose gradient bits kept their signs while phash moved further (a centred crop against
+    its original's 82% view: phash 6, dhash 0, whash 16; a clipped brightened scan: 6, 4,
+    32)."""
     page = np.array([[0x9762978D48B76323, 0x60C8CCF0B1F6FEE8, 0x3FFE6418181F0F0E]], np.uint64)
     copy = page.copy()
     copy[0, 2] ^= np.uint64((1 << 19) - 1)  # 19 of whash's bits
@@ -323,15 +326,20 @@ def test_a_flat_pictures_copy_whose_whash_moved_is_proposed_where_a_check_decide
     askew = page.copy()
     askew[0, 1] ^= np.uint64(0b1111111 << 30)  # dhash 7 bits, whash 26
     askew[0, 2] ^= np.uint64(((1 << 26) - 1) << 3)
-    far = page.copy()
-    far[0, 0] ^= np.uint64(0b11111)  # phash 5 bits apart, whash 19
-    far[0, 2] ^= np.uint64((1 << 19) - 1)
+    cut = page.copy()
+    cut[0, 0] ^= np.uint64(0b111111)  # phash 6 bits apart, dhash 4, whash 19
+    cut[0, 1] ^= np.uint64(0b1111 << 20)
+    cut[0, 2] ^= np.uint64((1 << 19) - 1)
+    far = cut.copy()
+    far[0, 0] ^= np.uint64(1 << 40)  # phash 7 bits apart
+    moved = cut.copy()
+    moved[0, 1] ^= np.uint64(1 << 50)  # phash 6, dhash 5
     too_far = askew.copy()
     too_far[0, 1] ^= np.uint64(0b1111 << 8)  # dhash 11 bits apart
-    for base in (copy, other, askew):
+    for base in (copy, other, askew, cut):
         assert len(search.search(page, base, same_set=False).query) == 0
         assert len(search.search(page, base, same_set=False, loose=True).query) == 1
-    for base in (far, too_far):
+    for base in (far, moved, too_far):
         assert len(search.search(page, base, same_set=False, loose=True).query) == 0
     # the index's path (more rows than it searches pair by pair) finds it too
     rng = np.random.default_rng(1)

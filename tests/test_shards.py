@@ -28,8 +28,27 @@ def linear(query: np.ndarray, base: np.ndarray, loose: bool = False) -> set[tupl
         ok = (dist.sum(axis=1) <= search.MAX_SUM) & (dist.max(axis=1) <= search.MAX_ONE)
         if loose:
             ok |= (dist[:, 0] <= search.LOOSE) & (dist[:, 1] <= search.MAX_ONE)
+            ok |= (dist[:, 0] <= search.LOOSE_PHASH) & (dist[:, 1] <= search.CLOSE_DHASH)
         out.update((i, int(j)) for j in np.nonzero(ok)[0])
     return out
+
+
+def _gradients_close(row: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """row with phash 6 bits off (two in each of bands.BANDS' first three), dhash 2-4 (two
+    in the fourth band, which phash's last bits share) and whash 20-39: within
+    search.LOOSE_PHASH and CLOSE_DHASH, every band of phash two bits off, so only a band of
+    dhash (whose prefilter hash, whash, is far) can find it."""
+    row = row.copy()
+    flips = [int(rng.integers(lo, hi)) for lo, hi in ((0, 10), (10, 20), (20, 30), (30, 40),
+                                                       (40, 49), (49, 59))]  # fmt: skip
+    for bit in flips:
+        row[0] ^= np.uint64(1 << bit)
+    dhash = [0, 1, *rng.choice(np.arange(14, 64), int(rng.integers(0, 3)), replace=False)]
+    for bit in dhash:
+        row[1] ^= np.uint64(1 << int(bit))
+    for bit in rng.choice(64, int(rng.integers(20, 40)), replace=False):
+        row[2] ^= np.uint64(1 << int(bit))
+    return row
 
 
 @pytest.mark.parametrize("loose", [False, True])
@@ -39,7 +58,10 @@ def test_band_search_equals_the_linear_rule(loose: bool) -> None:
     base[:500] = base[0]  # a crowded bucket: nothing is skipped
     query = rng.integers(0, 1 << 63, (300, 3), dtype=np.int64).astype(np.uint64)
     for i in range(len(query)):  # planted at 0-14 bits per hash (every other whash at up to
-        row = base[rng.integers(len(base))].copy()  # 39: a flat page's): some pass, some not
+        row = base[0 if i % 10 == 1 else rng.integers(len(base))].copy()  # 39: a flat page's)
+        if i % 5 == 0:  # the loose rule's second part, found through a band of dhash only
+            query[i] = _gradients_close(row, rng)
+            continue
         for k, most in enumerate((15, 15, 40 if i % 2 else 15)):
             for bit in rng.choice(64, int(rng.integers(0, most)), replace=False):
                 row[k] ^= np.uint64(1 << int(bit))
@@ -49,8 +71,11 @@ def test_band_search_equals_the_linear_rule(loose: bool) -> None:
     assert found == linear(query, base, loose)
     assert len(found) > 500
     assert (dist == np.bitwise_count(query[q] ^ base[b])).all()
-    if loose:  # pairs only the loose rule accepts were planted and found
-        assert len(found - linear(query, base)) > 5
+    if loose:  # pairs only the loose rule accepts were planted and found, of either part
+        only = np.array(sorted(found - linear(query, base)))
+        apart = np.bitwise_count(query[only[:, 0]] ^ base[only[:, 1]])
+        assert (apart[:, 0] <= search.LOOSE).sum() > 5
+        assert ((apart[:, 0] > search.LOOSE) & (apart[:, 1] <= search.CLOSE_DHASH)).sum() > 5
 
 
 def same(result: object) -> object:

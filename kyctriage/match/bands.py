@@ -55,8 +55,10 @@ def near(
     """Every (query row, base row) pair the rule accepts (`loose`: or search.LOOSE's), each
     once, with per-kind distances; `orders` is band_orders(base). Nothing is skipped: a
     crowded bucket costs time, in pieces. The bands are searched by `threads` threads
-    (numpy's loops release the GIL). A loose pair differs in at most LOOSE of phash's bits,
-    which the first three bands hold: one of them differs in at most one bit."""
+    (numpy's loops release the GIL). A loose pair differs in at most search.LOOSE of
+    phash's bits, which the first three bands hold, or in at most LOOSE_PHASH + CLOSE_DHASH
+    (10) of phash's and dhash's, which the first six hold: either way one of them differs in
+    at most one bit."""
     keys: list[NDArray[np.int64]] = [np.empty(0, np.int64)]
     if len(query) and len(base):
         query, base = np.asarray(query).view(np.ndarray), np.asarray(base).view(np.ndarray)
@@ -85,13 +87,16 @@ def _band_pairs(
     for q_rows, b_rows in _candidates(query, base, start, width, order):
         # A candidate shares the band within one bit; the other hash tells almost every random
         # one apart (64 random bits within MAX_ONE: 1e-8), so the full rule runs on the few left.
-        # (A band of phash checks dhash, within MAX_ONE for a loose pair too.)
+        # (A band of phash checks dhash, within MAX_ONE for a loose pair too; a band of dhash
+        # checks whash, which a loose pair may not share: phash then.)
         keep = _within(query[q_rows, other] ^ base[b_rows, other], search.MAX_ONE)
+        if loose and other == 2:
+            keep |= _within(query[q_rows, 0] ^ base[b_rows, 0], search.LOOSE_PHASH)
         q_rows, b_rows = q_rows[keep], b_rows[keep]
         dist = np.bitwise_count(query[q_rows] ^ base[b_rows])
         ok = (dist.sum(axis=1) <= search.MAX_SUM) & (dist.max(axis=1) <= search.MAX_ONE)
         if loose:
-            ok |= (dist[:, 0] <= search.LOOSE) & (dist[:, 1] <= search.MAX_ONE)
+            ok |= search.loose_pair(dist[:, 0], dist[:, 1])
         found.append(q_rows[ok].astype(np.int64) * len(base) + b_rows[ok])
     return np.concatenate(found)
 
