@@ -97,9 +97,9 @@ class MetadataValue:
 
 @dataclass(frozen=True, slots=True)
 class ViewHashes:
-    """Perceptual hashes of one view of the scan's preview (mirror, rot90, crop92, crop87, cut
-    left/top/right/bottom: a quarter cut from that edge), or of a picture it shows inside it
-    (shown: a screenshot's photograph, a page's document; probes/shown.py)."""
+    """Perceptual hashes of one view of the scan's preview (mirror, rot90, crop92, crop87,
+    crop82, cut left/top/right/bottom: a quarter cut from that edge), or of a picture it
+    shows inside it (shown: a screenshot's photograph, a page's document; probes/shown.py)."""
 
     view: str
     phash: str

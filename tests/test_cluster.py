@@ -33,7 +33,7 @@ def views(preview: Image.Image) -> tuple[model.ViewHashes, ...]:
         "mirror": preview.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
         "rot90": preview.transpose(Image.Transpose.ROTATE_90),
     }
-    for name, keep in (("crop92", 0.92), ("crop87", 0.87)):
+    for name, keep in (("crop92", 0.92), ("crop87", 0.87), ("crop82", 0.82)):
         dx, dy = w * (1 - keep) / 2, h * (1 - keep) / 2
         shown[name] = preview.crop((round(dx), round(dy), round(w - dx), round(h - dy)))
     out = []

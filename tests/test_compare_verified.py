@@ -18,7 +18,7 @@ from PIL import Image
 from kyctriage.api import open_side
 from kyctriage.cli.main import main
 from kyctriage.demo import lookalikes
-from kyctriage.match import index, shards
+from kyctriage.match import index, search, shards
 from kyctriage.match.compare import MAX_CHECKS, NEAR, UNMATCHED, UNVERIFIED, LeakImage, Side
 from kyctriage.match.compare import compare as compare_sides
 from kyctriage.match.entries import Arrays, entries
@@ -486,6 +486,50 @@ def test_a_turned_copy_is_found_in_an_index_by_its_turned_hashes(tmp_path: Path)
             assert found.status == NEAR, (reference, found)
             assert found.matches[0].path == original
             assert found.matches[0].view == "turned a few degrees"
+            assert found.matches[0].verification.verified
+        assert by_path["other.jpg"].status == UNMATCHED
+
+
+def test_a_centred_crop_is_found_in_an_index_by_its_originals_tightest_view(
+    tmp_path: Path,
+) -> None:
+    """A scanned page cut 10% from every side and a booth capture cut 11% keep 80% and 78%
+    of their originals, beyond the 92% and 87% centre crops: their hashes meet only their
+    originals' `crop82` view (the page's by the loose rule: its white's wavelet bits move).
+    Both are found in a SQLite and a sharded index beside another customer's scan of the
+    same document, verified and said to be cropped; a third customer's cut scan is not."""
+    from kyctriage import api
+
+    ref, leak = tmp_path / "ref", tmp_path / "leak"
+    ref.mkdir()
+    leak.mkdir()
+    captured = [(p.capture, lookalikes.draw(p, c)) for p, c in lookalikes.photographs(1, 1, 3)]
+    scans = [picture for capture, picture in captured if capture == "scan"]
+    booth = next(picture for capture, picture in captured if capture == "booth")
+    for name, picture in (("scan0.jpg", scans[0]), ("booth0.jpg", booth), ("scan1.jpg", scans[1])):
+        picture.save(ref / name, quality=90)
+    for name, picture, cut in (("scan cut.jpg", scans[0], 0.11), ("booth cut.jpg", booth, 0.11),
+                               ("other.jpg", scans[2], 0.1)):  # fmt: skip
+        w, h = picture.size
+        box = (round(w * cut), round(h * cut), round(w * (1 - cut)), round(h * (1 - cut)))
+        picture.crop(box).save(leak / name, quality=85)
+    theirs, mine = Arrays(entries(records(ref))), Arrays(entries(records(leak)))
+    row_of = {e.path: row for arrays in (theirs, mine) for row, e in enumerate(arrays.entries)}
+    for name, original in (("scan cut.jpg", "scan0.jpg"), ("booth cut.jpg", "booth0.jpg")):
+        views = theirs.views[row_of[original]]  # (view, kind): mirror, rot90, crop92, ...
+        apart = np.bitwise_count(mine.full[row_of[name]] ^ views).astype(int)
+        met = search.strict(list(apart.T)) | search.loose_pair(apart[:, 0], apart[:, 1])
+        assert [search.VIEWS[k] for k in np.flatnonzero(met)] == ["crop82"], (name, apart)
+    db, built = tmp_path / "ref.db", tmp_path / "ref.idx"
+    index.add(db, entries(records(ref)), create=True)
+    shards.build(built, entries(records(ref)))
+    for reference in (db, built):
+        by_path = {im.path: im for im in api.compare(leak, reference, workers=1).images}
+        for name, original in (("scan cut.jpg", "scan0.jpg"), ("booth cut.jpg", "booth0.jpg")):
+            found = by_path[name]
+            assert found.status == NEAR, (reference, found)
+            assert found.matches[0].path == original
+            assert found.matches[0].view == "cropped"
             assert found.matches[0].verification.verified
         assert by_path["other.jpg"].status == UNMATCHED
 

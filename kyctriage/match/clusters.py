@@ -173,8 +173,10 @@ _RELATIONS = (
     ("rotated 90 clockwise", "member", "rot90", 1.0),
     ("cropped", "rep", "crop92", 0.92),
     ("cropped", "rep", "crop87", 0.87),
+    ("cropped", "rep", "crop82", 0.82),
     ("wider than the representative", "member", "crop92", 1 / 0.92),
     ("wider than the representative", "member", "crop87", 1 / 0.87),
+    ("wider than the representative", "member", "crop82", 1 / 0.82),
 )
 
 

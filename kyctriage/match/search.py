@@ -12,7 +12,7 @@ KINDS = ("phash", "dhash", "whash")
 # Views of an image whose hashes the scan stores beside the upright ones: a second image that
 # is that view of the first matches its upright hashes. 90 is counter-clockwise (PIL ROTATE_90);
 # 270 is found from the other side (the first is the 90 view of the second).
-VIEWS = ("mirror", "rot90", "crop92", "crop87")
+VIEWS = ("mirror", "rot90", "crop92", "crop87", "crop82")
 
 # A pair is the same photograph when the three 64-bit hashes differ in at most MAX_SUM bits
 # together and none in more than MAX_ONE. Measured on bench/near_duplicates.py: re-encodes,

@@ -84,7 +84,7 @@ def perceptual(preview: Image.Image, image_data_sha256: str | None, views: bool 
 
 # Views matched besides the upright picture: a mirrored copy, a copy turned by 90 degrees, and
 # two centre crops (a 270-degree turn is found from the other side of the pair).
-CROP_VIEWS = (("crop92", 0.92), ("crop87", 0.87))
+CROP_VIEWS = (("crop92", 0.92), ("crop87", 0.87), ("crop82", 0.82))
 # One-side crops (a picture cut 10-25% from one edge; its global hashes bear ~2.5% of a
 # side): every image keeps its views cut CUT from each edge (CUT_VIEWS), and an image of a
 # leak, cut further from each edge by each of CUT_MORE (looked at in compare: cut_more),
