@@ -86,7 +86,7 @@ def make_leak(
     template = real[0]
     records = []
     full = np.zeros((LEAK, 3), np.uint64)
-    views = np.zeros((LEAK, 4, 3), np.uint64)
+    views = np.zeros((LEAK, len(search.VIEWS), 3), np.uint64)
     shown: dict[int, np.ndarray] = {}
     for i in range(LEAK):
         if i < len(real):
@@ -104,7 +104,7 @@ def make_leak(
             records.append(dataclasses.replace(r, root="leak", path=f"real-{i:05d}-{r.path}"))
             continue
         full[i] = rand(3)
-        views[i] = rand(4, 3)
+        views[i] = rand(len(search.VIEWS), 3)
         h = Hashes(
             *hexes(full[i]),
             colorhash=f"{rng.integers(1 << 40):011x}",
