@@ -4,7 +4,7 @@
     python bench/archive_scale.py --rows 1000000      # one size
     python bench/archive_scale.py --keep /tmp/arch    # keep (and reuse) the indexes there
 
-Hash rows only, no pixels: random 64-bit hashes (upright and the eight views a scan records:
+Hash rows only, no pixels: random 64-bit hashes (upright and the nine views a scan records:
 search.VIEWS and hashes.CUT_VIEWS), plus planted
 near-duplicates of the leak's hashes at known distances (0-10 bits in each hash, chosen at
 random): a row near a leak image upright, a row near one of the leak image's views, and a row
