@@ -402,19 +402,48 @@ def test_a_screenshot_is_found_in_an_index_by_the_picture_it_shows(tmp_path: Pat
         assert by_path["other.jpg"].status == UNMATCHED
 
 
-def booths_and_selfie(tmp_path: Path) -> tuple[Path, Path, list[Image.Image], Image.Image]:
-    """A reference folder of two customers' booth captures and the first one's selfie, an
-    empty leak folder, and the three customers' booth captures and the selfie as drawn."""
+def ref_and_leak(tmp_path: Path) -> tuple[Path, Path]:
+    """An empty reference folder and an empty leak folder."""
     ref, leak = tmp_path / "ref", tmp_path / "leak"
     ref.mkdir()
     leak.mkdir()
-    captured = [(p.capture, lookalikes.draw(p, c)) for p, c in lookalikes.photographs(1, 1, 3)]
-    booths = [picture for capture, picture in captured if capture == "booth"]
-    selfie = next(picture for capture, picture in captured if capture == "selfie")
+    return ref, leak
+
+
+def drawn_captures() -> dict[str, list[Image.Image]]:
+    """Three customers' captures of one document (scans, booth captures, the first one's
+    selfie) as drawn, by capture."""
+    captured: dict[str, list[Image.Image]] = {}
+    for p, c in lookalikes.photographs(1, 1, 3):
+        captured.setdefault(p.capture, []).append(lookalikes.draw(p, c))
+    return captured
+
+
+def booths_and_selfie(tmp_path: Path) -> tuple[Path, Path, list[Image.Image], Image.Image]:
+    """A reference folder of two customers' booth captures and the first one's selfie, an
+    empty leak folder, and the three customers' booth captures and the selfie as drawn."""
+    ref, leak = ref_and_leak(tmp_path)
+    captured = drawn_captures()
+    booths, selfie = captured["booth"], captured["selfie"][0]
     for n, picture in enumerate(booths[:2]):
         picture.save(ref / f"booth{n}.jpg", quality=90)
     selfie.save(ref / "selfie.jpg", quality=90)
     return ref, leak, booths, selfie
+
+
+def found_verified(leak: Path, reference: Path, view: str, originals: dict[str, str]) -> None:
+    """compare of the leak folder with the reference: each named leak image near its
+    original first, verified, lined up as `view`; other.jpg unmatched."""
+    from kyctriage import api
+
+    by_path = {im.path: im for im in api.compare(leak, reference, workers=1).images}
+    for name, original in originals.items():
+        found = by_path[name]
+        assert found.status == NEAR, (reference, found)
+        assert found.matches[0].path == original
+        assert found.matches[0].view == view
+        assert found.matches[0].verification.verified
+    assert by_path["other.jpg"].status == UNMATCHED
 
 
 def test_a_one_side_crop_is_found_in_an_index_by_its_cut_views(tmp_path: Path) -> None:
@@ -463,7 +492,6 @@ def test_a_turned_copy_is_found_in_an_index_by_its_turned_hashes(tmp_path: Path)
     found, in a SQLite and in a sharded index beside another customer's capture in the same
     booth, verified and said to be turned; a third customer's turned capture is not. Hashed
     as they are, without their turns, none is proposed."""
-    from kyctriage import api
 
     ref, leak, booths, selfie = booths_and_selfie(tmp_path)
     for name, picture, angle in (("booth turned.jpg", booths[0], -4.6),
@@ -479,33 +507,22 @@ def test_a_turned_copy_is_found_in_an_index_by_its_turned_hashes(tmp_path: Path)
         assert {im.path: im.status for im in alone.images} == dict.fromkeys(
             ("booth turned.jpg", "other.jpg", "selfie turned.jpg"), UNMATCHED
         ), reference
-        by_path = {im.path: im for im in api.compare(leak, reference, workers=1).images}
-        for name, original in (("booth turned.jpg", "booth0.jpg"),
-                               ("selfie turned.jpg", "selfie.jpg")):  # fmt: skip
-            found = by_path[name]
-            assert found.status == NEAR, (reference, found)
-            assert found.matches[0].path == original
-            assert found.matches[0].view == "turned a few degrees"
-            assert found.matches[0].verification.verified
-        assert by_path["other.jpg"].status == UNMATCHED
+        turned = {"booth turned.jpg": "booth0.jpg", "selfie turned.jpg": "selfie.jpg"}
+        found_verified(leak, reference, "turned a few degrees", turned)
 
 
 def test_a_centred_crop_is_found_in_an_index_by_its_originals_tightest_view(
     tmp_path: Path,
 ) -> None:
-    """A scanned page cut 10% from every side and a booth capture cut 11% keep 80% and 78%
-    of their originals, beyond the 92% and 87% centre crops: their hashes meet only their
-    originals' `crop82` view (the page's by the loose rule: its white's wavelet bits move).
-    Both are found in a SQLite and a sharded index beside another customer's scan of the
-    same document, verified and said to be cropped; a third customer's cut scan is not."""
-    from kyctriage import api
+    """A scanned page and a booth capture cut 11% from every side keep 78% of their
+    originals, beyond the 92% and 87% centre crops: their hashes meet only their originals'
+    `crop82` view (the page's by the loose rule: its white's wavelet bits move). Both are
+    found in a SQLite and a sharded index beside another customer's scan of the same
+    document, verified and said to be cropped; a third customer's cut scan is not."""
 
-    ref, leak = tmp_path / "ref", tmp_path / "leak"
-    ref.mkdir()
-    leak.mkdir()
-    captured = [(p.capture, lookalikes.draw(p, c)) for p, c in lookalikes.photographs(1, 1, 3)]
-    scans = [picture for capture, picture in captured if capture == "scan"]
-    booth = next(picture for capture, picture in captured if capture == "booth")
+    ref, leak = ref_and_leak(tmp_path)
+    captured = drawn_captures()
+    scans, booth = captured["scan"], captured["booth"][0]
     for name, picture in (("scan0.jpg", scans[0]), ("booth0.jpg", booth), ("scan1.jpg", scans[1])):
         picture.save(ref / name, quality=90)
     for name, picture, cut in (("scan cut.jpg", scans[0], 0.11), ("booth cut.jpg", booth, 0.11),
@@ -524,14 +541,8 @@ def test_a_centred_crop_is_found_in_an_index_by_its_originals_tightest_view(
     index.add(db, entries(records(ref)), create=True)
     shards.build(built, entries(records(ref)))
     for reference in (db, built):
-        by_path = {im.path: im for im in api.compare(leak, reference, workers=1).images}
-        for name, original in (("scan cut.jpg", "scan0.jpg"), ("booth cut.jpg", "booth0.jpg")):
-            found = by_path[name]
-            assert found.status == NEAR, (reference, found)
-            assert found.matches[0].path == original
-            assert found.matches[0].view == "cropped"
-            assert found.matches[0].verification.verified
-        assert by_path["other.jpg"].status == UNMATCHED
+        cut = {"scan cut.jpg": "scan0.jpg", "booth cut.jpg": "booth0.jpg"}
+        found_verified(leak, reference, "cropped", cut)
 
 
 def test_only_the_leak_side_keeps_its_further_cuts(tmp_path: Path) -> None:
