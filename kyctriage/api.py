@@ -164,8 +164,10 @@ def compare(
     the result keeps both sides (`comparison.leak`, `comparison.reference`). With scheduler
     (a Dask scheduler's address), a sharded reference index is searched on that cluster.
     max_checks: candidates checked per leak image, closest first (match.compare.MAX_CHECKS).
-    progress(stage, done, total): each side's files scanned ("scanning the leak", "scanning
-    the reference") and the leak images whose candidates are checked ("checking candidates")."""
+    workers: processes scanning a folder side and threads checking the candidates (0: one
+    per core). progress(stage, done, total): each side's files scanned ("scanning the
+    leak", "scanning the reference") and the leak images whose candidates are checked
+    ("checking candidates")."""
     if scheduler is None:
         return _compare(leak, reference, workers, None, max_checks, progress)
     from kyctriage.distributed.cluster import connected
@@ -220,12 +222,14 @@ def _compare(
 
         # The rest of the candidates' pictures are read again (SHA-256 checked) in the
         # supervised workers from where each side names them: only the candidates'.
-        seen = recheck.pictures(ScanOptions(roots=(), workers=workers))
+        options = ScanOptions(roots=(), workers=workers)
+        seen = recheck.pictures(options)
         from kyctriage.match import shards
 
+        # the checks run on as many threads as the scan had workers
         result = compare_sides(leak_side, reference_side, pictures=(seen, seen),
                                find=find or shards.find, max_checks=max_checks,
-                               progress=stage(CHECKING))  # fmt: skip
+                               progress=stage(CHECKING), threads=options.worker_count)  # fmt: skip
     # the sides as opened, without the looks whose folder is gone
     return replace(result, leak=replace(leak_side, looks=None),
                    reference=replace(reference_side, looks=None))  # fmt: skip

@@ -545,6 +545,42 @@ def test_a_centred_crop_is_found_in_an_index_by_its_originals_tightest_view(
         found_verified(leak, reference, "cropped", cut)
 
 
+def test_the_checks_on_several_threads_give_the_answers_of_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compare checks a chunk's candidates on as many threads as it has workers: the checks
+    do run on two threads, and every status, match and verification is the one thread's."""
+    import threading
+
+    from kyctriage import api
+    from kyctriage.match import compare as compare_module
+
+    ref, leak, booths, selfie = booths_and_selfie(tmp_path)
+    width, height = booths[0].size
+    booths[0].crop((round(width * 0.12), 0, width, height)).save(leak / "left.jpg", quality=85)
+    booths[0].resize((width // 2, height // 2)).save(leak / "small.jpg", quality=70)
+    selfie.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(leak / "mirror.jpg", quality=85)
+    booths[2].save(leak / "other.jpg", quality=90)
+    seen: set[int] = set()
+    check = compare_module.verify
+
+    def counted(a: object, b: object) -> object:
+        seen.add(threading.get_ident())
+        return check(a, b)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compare_module, "verify", counted)
+    answers = []
+    for workers in (1, 2):
+        seen.clear()
+        result = api.compare(leak, ref, workers=workers)
+        answers.append([(im.path, im.status, im.matches) for im in result.images])
+        assert len(seen) == workers
+    assert answers[0] == answers[1]
+    assert {path: status for path, status, _ in answers[0]} == {
+        "left.jpg": NEAR, "mirror.jpg": NEAR, "other.jpg": UNMATCHED, "small.jpg": NEAR,
+    }  # fmt: skip
+
+
 def test_only_the_leak_side_keeps_its_further_cuts(tmp_path: Path) -> None:
     """The hashes cut further from each edge and turned back a few degrees are searched for
     the leak's images only: a

@@ -63,7 +63,8 @@ Exit codes:
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Worker processes for scanning a folder side; 0 means one per core.",
+    help="Worker processes scanning a folder side, and threads checking the candidates on "
+    "the pictures; 0 means one per core.",
 )
 @click.option(
     "--html",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -231,14 +232,16 @@ def compare(
     find: Callable[[str, Arrays, int | None], shards.Found] = shards.find,
     max_checks: int = MAX_CHECKS,
     progress: Callable[[int, int], None] | None = None,
+    threads: int = 1,
 ) -> Comparison:  # fmt: skip
     """Match every leak image against the reference; `views` adds view hashes by (root, path)
     for records that do not carry them (either side). The global hashes only propose near
     candidates: each is checked on the pictures (`pictures`: the leak side's, the reference
     side's) and reported near only when verified; one that cannot be checked is UNVERIFIED.
     At most `max_checks` of an image's candidates are checked, its closest (MAX_CHECKS).
-    `progress(done, total)`: the leak images whose candidates have been checked.
-    `find` searches a sharded reference index (on a cluster: kyctriage.distributed.search)."""
+    `progress(done, total)`: the leak images whose candidates have been checked, by
+    `threads` threads. `find` searches a sharded reference index (on a cluster:
+    kyctriage.distributed.search)."""
     leak_items: list[Entry] = []
     unreadable: list[FileRecord] = []
     for record in leak.records:
@@ -295,7 +298,7 @@ def compare(
     if pictures is not None:  # what the sides' scans saw first, the rest read again
         pictures = (_looked(leak.looks, pictures[0]), _looked(reference.looks, pictures[1]))
     wanted, unchecked = _closest(lk, rf, proposed, local, max_checks)
-    checks = _checks(lk, rf, wanted, pictures, progress)
+    checks = _checks(lk, rf, wanted, pictures, progress, threads)
     images = []
     hits: dict[int, list[tuple[str, str]]] = {}
     for i, (e, found) in enumerate(zip(lk.entries, proposed, strict=True)):
@@ -457,31 +460,39 @@ def _checks(
     wanted: dict[int, list[int]],
     pictures: tuple[Pictures, Pictures] | None,
     progress: Callable[[int, int], None] | None = None,
+    threads: int = 1,
 ) -> dict[tuple[int, int], Verification]:
     """Each (leak row, reference row) near candidate checked on the two pictures: the
     reference picture first (verify's a), the leak picture second (its crop, its embedding).
     Leak images are taken CHUNK at a time, so only their pictures and their candidates' are
-    held; a picture is read once per chunk."""
+    held; a picture is read once per chunk. A chunk's checks run on `threads` threads:
+    OpenCV's, faiss's and numpy's work on whole pictures releases the GIL, and a check is a
+    function of its two pictures alone (a picture's keypoints found when first needed may
+    be found twice, the same), so the answers do not depend on the threads."""
     out: dict[tuple[int, int], Verification] = {}
     rows = [i for i in sorted(wanted) if wanted[i]]
-    for start in range(0, len(rows), CHUNK):
-        part = rows[start : start + CHUNK]
-        refs = sorted({j for i in part for j in wanted[i]})
-        if pictures is None:
-            nothing = Verification(False, f"the {_NOT_HAD}none was given to compare")
-            out.update({(i, j): nothing for i in part for j in wanted[i]})
-            continue
-        seen_leak = dict(zip(part, pictures[0]([lk.entries[i] for i in part]), strict=True))
-        seen_ref = dict(zip(refs, pictures[1]([rf.entries[j] for j in refs]), strict=True))
-        for i in part:
-            for j in wanted[i]:
-                ref, shown = seen_ref[j], seen_leak[i]
-                if isinstance(ref, str):
-                    out[(i, j)] = Verification(False, f"reference {_NOT_HAD}{ref}")
-                elif isinstance(shown, str):
-                    out[(i, j)] = Verification(False, f"leak {_NOT_HAD}{shown}")
-                else:
-                    out[(i, j)] = verify(ref, shown)
-        if progress is not None:
-            progress(start + len(part), len(rows))
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for start in range(0, len(rows), CHUNK):
+            part = rows[start : start + CHUNK]
+            refs = sorted({j for i in part for j in wanted[i]})
+            if pictures is None:
+                nothing = Verification(False, f"the {_NOT_HAD}none was given to compare")
+                out.update({(i, j): nothing for i in part for j in wanted[i]})
+                continue
+            seen_leak = dict(zip(part, pictures[0]([lk.entries[i] for i in part]), strict=True))
+            seen_ref = dict(zip(refs, pictures[1]([rf.entries[j] for j in refs]), strict=True))
+            pairs = [(i, j) for i in part for j in wanted[i]]
+            refs_of, leaks_of = [seen_ref[j] for _, j in pairs], [seen_leak[i] for i, _ in pairs]
+            out.update(zip(pairs, pool.map(_check, refs_of, leaks_of), strict=True))
+            if progress is not None:
+                progress(start + len(part), len(rows))
     return out
+
+
+def _check(ref: Features | str, shown: Features | str) -> Verification:
+    """One candidate's check: the reference picture against the leak's, or why it cannot be."""
+    if isinstance(ref, str):
+        return Verification(False, f"reference {_NOT_HAD}{ref}")
+    if isinstance(shown, str):
+        return Verification(False, f"leak {_NOT_HAD}{shown}")
+    return verify(ref, shown)
