@@ -431,9 +431,11 @@ def booths_and_selfie(tmp_path: Path) -> tuple[Path, Path, list[Image.Image], Im
     return ref, leak, booths, selfie
 
 
-def found_verified(leak: Path, reference: Path, view: str, originals: dict[str, str]) -> None:
+def found_verified(
+    leak: Path, reference: Path, view: str, originals: dict[str, str], other: str = "other.jpg"
+) -> None:
     """compare of the leak folder with the reference: each named leak image near its
-    original first, verified, lined up as `view`; other.jpg unmatched."""
+    original first, verified, lined up as `view`; `other` unmatched."""
     from kyctriage import api
 
     by_path = {im.path: im for im in api.compare(leak, reference, workers=1).images}
@@ -443,7 +445,7 @@ def found_verified(leak: Path, reference: Path, view: str, originals: dict[str, 
         assert found.matches[0].path == original
         assert found.matches[0].view == view
         assert found.matches[0].verification.verified
-    assert by_path["other.jpg"].status == UNMATCHED
+    assert by_path[other].status == UNMATCHED
 
 
 def test_a_one_side_crop_is_found_in_an_index_by_its_cut_views(tmp_path: Path) -> None:
@@ -543,6 +545,42 @@ def test_a_centred_crop_is_found_in_an_index_by_its_originals_tightest_view(
     for reference in (db, built):
         cut = {"scan cut.jpg": "scan0.jpg", "booth cut.jpg": "booth0.jpg"}
         found_verified(leak, reference, "cropped", cut)
+
+
+def test_a_screenshot_of_a_cropped_page_is_found_in_an_index_by_its_originals_views(
+    tmp_path: Path,
+) -> None:
+    """A back office shows a scanned page filled into its frame (cut 6% from every side) on
+    a flat page: the box round the shown page is hashed, and those hashes meet its
+    original's centre crop views, not its upright hashes. Searched against the reference's
+    views too, it is found in a SQLite and a sharded index beside another customer's scan of
+    the same document, verified and said to be shown inside a larger picture; a third
+    customer's scan shown so is not."""
+    ref, leak = ref_and_leak(tmp_path)
+    scans = drawn_captures()["scan"]
+    for n, picture in enumerate(scans[:2]):
+        picture.save(ref / f"scan{n}.jpg", quality=90)
+    for name, picture in (("shown.png", scans[0]), ("other.png", scans[2])):
+        w, h = picture.size
+        shown = picture.crop((round(w * 0.06), round(h * 0.06), round(w * 0.94), round(h * 0.94)))
+        shown.thumbnail((700, 700))
+        screen = Image.new("RGB", (1920, 1080), (236, 238, 242))
+        screen.paste(shown, (600, 150))
+        screen.save(leak / name)
+    theirs, mine = Arrays(entries(records(ref))), Arrays(entries(records(leak)))
+    original = [e.path for e in theirs.entries].index("scan0.jpg")
+    frame = [e.path for e in mine.entries].index("shown.png")
+    box = mine.shown[mine.shown_of == frame][:1]  # the largest shown picture
+    for against, met in ((theirs.full[original][None, :], False), (theirs.views[original], True)):
+        apart = np.bitwise_count(box ^ against).astype(int)
+        accepted = search.strict(list(apart.T)) | search.loose_pair(apart[:, 0], apart[:, 1])
+        assert accepted.any() == met, apart
+    db, built = tmp_path / "ref.db", tmp_path / "ref.idx"
+    index.add(db, entries(records(ref)), create=True)
+    shards.build(built, entries(records(ref)))
+    for reference in (db, built):
+        found_verified(leak, reference, "shown inside a larger picture",
+                       {"shown.png": "scan0.jpg"}, other="other.png")  # fmt: skip
 
 
 def test_the_checks_on_several_threads_give_the_answers_of_one(

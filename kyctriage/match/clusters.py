@@ -206,10 +206,13 @@ def relate(rep: tuple[Arrays, int], member: tuple[Arrays, int]) -> Relation:
     # a picture shown inside one of them, or cut from one side: the share of the frame is
     # not known from the hashes (0)
     rep_whole, member_whole = rep[0].full[rep[1]][None, :], member[0].full[member[1]][None, :]
+    rep_views = rep[0].views[rep[1]][rep[0].has_view[rep[1]]]
     for label, a, b in (
         ("shown inside a larger picture", _shown(*member), rep_whole),
         ("cut from inside the representative", _shown(*rep), member_whole),
         ("shown inside, as the representative shows it", _shown(*member), _shown(*rep)),
+        # (a box drawn a little inside the shown picture: a view of the representative)
+        ("shown inside a larger picture", _shown(*member), rep_views),
     ):
         best = _closer(best, label, a, b)
     # a one-side crop: the member, or it cut further, against the representative cut there
