@@ -619,6 +619,34 @@ def test_the_checks_on_several_threads_give_the_answers_of_one(
     }  # fmt: skip
 
 
+def test_compare_and_index_build_scan_their_sides_without_clustering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A side's own near-duplicate clusters are not compare's question, nor an index's: the
+    sides are scanned without them (the leak's verified clustering of the full held-out set
+    took longer than the comparison's checks). A scan still clusters."""
+    from kyctriage import api
+    from kyctriage.scanning import pipeline
+
+    ref, leak, booths, _ = booths_and_selfie(tmp_path)
+    booths[0].resize((400, 300)).save(leak / "small.jpg", quality=80)
+    clustered: list[int] = []
+    real = pipeline.cluster
+
+    def counted(*args: object, **kwargs: object) -> object:
+        clustered.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "cluster", counted)
+    found = api.compare(leak, ref, workers=1)
+    assert {im.path: im.status for im in found.images} == {"small.jpg": NEAR}
+    built = CliRunner().invoke(main, ["index", "build", str(ref), "-o", str(tmp_path / "i.db")])
+    assert built.exit_code == 0, built.output
+    assert clustered == []
+    assert api.scan(ref, workers=1).clusters is not None
+    assert clustered == [1]
+
+
 def test_only_the_leak_side_keeps_its_further_cuts(tmp_path: Path) -> None:
     """The hashes cut further from each edge and turned back a few degrees are searched for
     the leak's images only: a

@@ -193,7 +193,9 @@ def _fill(
                                       progress=progress)  # fmt: skip
         else:
             with ProgressBar(quiet) as progress:
-                records = scan(directory, workers=workers, progress=progress).records
+                records = scan(
+                    directory, workers=workers, progress=progress, clusters=False
+                ).records  # an index keeps rows, not clusters
             files = len(records)
             if sharded and create:
                 written = shards.build(output, entries(records), key=key)

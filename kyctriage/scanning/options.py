@@ -39,6 +39,8 @@ class ScanOptions:
     # edge and turned back a few degrees (hashes.cut_more and hashes.turned, ~2 and ~5 ms a
     # picture), which only a comparison searches
     further_cuts: bool = False
+    # a scan's own near-duplicate clusters; compare's sides keep only the records and looks
+    clusters: bool = True
 
     @property
     def worker_count(self) -> int:

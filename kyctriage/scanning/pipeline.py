@@ -618,7 +618,11 @@ def scan(
         records.sort(key=lambda r: record_order(r, options.roots))
         analysed = attribute_all(tuple(records), options.profile)
         found = looks.Looks(seen)
-        clusters = cluster(analysed, pictures=found.features, keys=found.keys, shown=found.shown)
+        clusters = (
+            cluster(analysed, pictures=found.features, keys=found.keys, shown=found.shown)
+            if options.clusters
+            else None
+        )
     profile = options.profile
     meta = ScanMeta(
         tool_version=__version__,
