@@ -190,6 +190,12 @@ def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, 
             found = search.search(ref.views[rows, k], leak.full, same_set=False, loose=loose)
             add(found, found.base.tolist(), rows[found.query].tolist())
             crowded += found.crowded
+        # a picture a leak image shows against the reference's views (a screenshot's box
+        # drawn a little inside the picture: its crop), as a sharded index searches them
+        if len(rows) and len(leak.shown):
+            found = search.search(leak.shown, ref.views[rows, k], same_set=False, loose=loose)
+            add(found, leak.shown_of[found.query].tolist(), rows[found.base].tolist())
+            crowded += found.crowded
     # the pictures a leak image shows (a screenshot's photograph, a page's document) against
     # the reference's images and the pictures those show; a leak image against the latter
     # (a document cut from its page)
@@ -202,14 +208,6 @@ def _near_pairs(leak: Arrays, ref: Arrays, loose: bool = False) -> tuple[Pairs, 
             found = search.search(queries, base, same_set=False, loose=loose)
             add(found, (found.query if owners is None else owners[found.query]).tolist(),
                 (found.base if rows_of is None else rows_of[found.base]).tolist())  # fmt: skip
-            crowded += found.crowded
-    # a picture a leak image shows against the reference's views (a screenshot's box drawn
-    # round a little less than the picture: its crop), as a sharded index searches them
-    for k in range(len(search.VIEWS)):
-        rows = np.nonzero(ref.has_view[:, k])[0]
-        if len(rows) and len(leak.shown):
-            found = search.search(leak.shown, ref.views[rows, k], same_set=False, loose=loose)
-            add(found, leak.shown_of[found.query].tolist(), rows[found.base].tolist())
             crowded += found.crowded
     # a one-side crop: the leak image, or it cut further from an edge, against the
     # reference's images cut from that edge (hashes.CUT_MORE says why)
