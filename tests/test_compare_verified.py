@@ -583,6 +583,50 @@ def test_a_screenshot_of_a_cropped_page_is_found_in_an_index_by_its_originals_vi
                        {"shown.png": "scan0.jpg"}, other="other.png")  # fmt: skip
 
 
+def test_a_picture_a_back_office_cut_to_fill_its_frame_is_verified_on_the_shown_box(
+    tmp_path: Path,
+) -> None:
+    """A back office fills its frame with a selfie and a booth capture cut 8% from every side
+    (CSS object-fit: cover), shown at 700 px on a 1920 x 1080 page. Brought into the
+    screenshot, the original covers the flat page around the box too, whose detail counts
+    as a difference: refused so, the check is made again on the box alone. Found and
+    verified in a compare (another customer's booth capture shown so is unmatched) and
+    joined in a scan; a picture shown whole is compared whole, as before."""
+    from kyctriage import api
+
+    ref, leak, booths, selfie = booths_and_selfie(tmp_path)
+
+    def screenshot(picture: Image.Image, cut: float) -> Image.Image:
+        w, h = picture.size
+        shown = picture.crop((round(w * cut), round(h * cut), round(w * (1 - cut)),
+                              round(h * (1 - cut))))  # fmt: skip
+        shown.thumbnail((700, 700))
+        screen = Image.new("RGB", (1920, 1080), (236, 238, 242))
+        screen.paste(shown, (600, 150))
+        return screen
+
+    for name, picture, cut in (
+        ("booth.png", booths[0], 0.08),
+        ("selfie.png", selfie, 0.08),
+        ("whole.png", booths[1], 0.0),
+        ("other.png", booths[2], 0.08),
+    ):
+        screenshot(picture, cut).save(leak / name)
+    originals = {"booth.png": "booth0.jpg", "selfie.png": "selfie.jpg", "whole.png": "booth1.jpg"}
+    found_verified(leak, ref, "shown inside a larger picture", originals, other="other.png")
+    by_path = {im.path: im for im in api.compare(leak, ref, workers=1).images}
+    overlap = {name: by_path[name].matches[0].verification.overlap for name in originals}
+    assert overlap["whole.png"] > 0.99
+    assert overlap["booth.png"] < 0.75 and overlap["selfie.png"] < 0.75, overlap
+    (leak / "other.png").unlink()
+    for name in ("booth0.jpg", "selfie.jpg"):
+        shutil.copy(ref / name, leak / name)
+    clusters = api.scan([str(leak)], workers=1).clusters
+    assert clusters is not None
+    joined = {frozenset(m.path for m in c.members) for c in clusters.clusters}
+    assert {"booth0.jpg", "booth.png"} in joined and {"selfie.jpg", "selfie.png"} in joined
+
+
 def test_the_checks_on_several_threads_give_the_answers_of_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

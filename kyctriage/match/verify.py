@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from kyctriage.model import Verification
+from kyctriage.probes import shown as shown_hashes
 
 # The working copy's longest side: the scan's preview (256-511 px for a JPEG drafted by DCT
 # scaling, at most 512 otherwise) is used as it is; larger pictures are reduced to this.
@@ -436,12 +437,14 @@ VIEW_MARGIN = 0.1
 @dataclass(frozen=True, eq=False)
 class Shown:
     """A picture a frame shows, as a check looks at it: the crop of the frame's grey around
-    its box (VIEW_MARGIN), where the crop's corner is, and the crop's keypoints."""
+    its box (VIEW_MARGIN), where the crop's corner is, the crop's keypoints, and the box
+    itself (left, top, right, bottom in the frame's grey)."""
 
     corner: tuple[int, int]
     crop: NDArray[np.uint8]
     points: NDArray[np.float32]
     descriptors: NDArray[np.uint8]
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 def shown(
@@ -465,7 +468,8 @@ def shown(
             continue
         points, descriptors = _detect(crop)
         if informative(crop, len(points)):
-            found.append(Shown((x0, y0), crop, points, descriptors))
+            box = (round(left * f), round(top * f), round(right * f), round(bottom * f))
+            found.append(Shown((x0, y0), crop, points, descriptors, box))
     return tuple(found)
 
 
@@ -491,6 +495,7 @@ def views(
             1.0,
             chroma=chroma,
             frame=f,
+            boxes=(p.box,),
         )
         for p in pictures
     )
@@ -567,6 +572,30 @@ def _agreement(v: Verification) -> float:
 def _content(
     a: Features, b: Features, matrix: NDArray[np.float64], inliers: int, mirrored: bool
 ) -> Verification:
+    """The content check of b on a under the keypoints' fit (matrix takes b, mirrored or
+    not, onto a). Refused where one is a frame that shows the other cut to a box of it
+    (_shown_cut), it is checked again on that box alone, and that check is the answer if it
+    passes."""
+    found = _content_on(a, b, matrix, inliers, mirrored, on_box=False)
+    assert found is not None
+    # the refusals the page around a box could have caused
+    refused = ("content differs", FINE_DIFFERS, GLANCED, "colours differ", TONES_DIFFER)
+    if found.verified or found.reason not in refused or not (a.boxes or b.boxes):
+        return found
+    boxed = _content_on(a, b, matrix, inliers, mirrored, on_box=True)
+    return boxed if boxed is not None and boxed.verified else found
+
+
+def _content_on(
+    a: Features,
+    b: Features,
+    matrix: NDArray[np.float64],
+    inliers: int,
+    mirrored: bool,
+    on_box: bool,
+) -> Verification | None:
+    """_content's check, `on_box`: only on the box of a frame showing the other picture cut
+    to it (None where neither is such a frame)."""
     gray = np.ascontiguousarray(b.gray[:, ::-1] if mirrored else b.gray)
     chroma = b.chroma
     if mirrored and chroma is not None:
@@ -576,10 +605,15 @@ def _content(
     base: NDArray[np.uint8] = a.gray
     moving: NDArray[np.uint8] = gray
     colours = (a.chroma, chroma)
+    boxes = (a.boxes, _boxes(b, mirrored))
     if scale > 1:  # b is the smaller picture: a is brought down to b's frame, never b blown up
         base, moving = gray, a.gray
         colours = (chroma, a.chroma)
+        boxes = boxes[::-1]
         matrix = np.asarray(cv2.invertAffineTransform(matrix), np.float64)
+    cut = _shown_cut(boxes, moving.shape, matrix, base.shape) if on_box else None
+    if on_box and cut is None:
+        return None
     h, w = base.shape
     shrink = float(np.hypot(matrix[0, 0], matrix[1, 0]))
     smaller = min(h * w, moving.shape[0] * moving.shape[1] * shrink * shrink)
@@ -595,6 +629,8 @@ def _content(
     shift = np.array([[0.0, 0.0, x0], [0.0, 0.0, y0]])
     base = np.ascontiguousarray(base[y0:y1, x0:x1])
     own = _picture(whole)  # fill reaches the whole picture's border, not the cut's
+    if cut is not None:
+        own = cut if own is None else own & cut
     if own is not None:
         own = np.ascontiguousarray(own[y0:y1, x0:x1])
     matrix = matrix - shift
@@ -631,7 +667,7 @@ def _content(
     difference = None
     if colours[0] is not None and colours[1] is not None:
         difference = _colour_difference(colours[0], colours[1], whole, moving, matrix + shift,
-                                        shrink, window)  # fmt: skip
+                                        shrink, window, cut)  # fmt: skip
     if difference is not None:
         found = replace(found, colour_difference=round(difference, 1))
         if difference > MAX_COLOUR_DIFFERENCE:
@@ -639,6 +675,78 @@ def _content(
     if found.tone_difference is not None and found.tone_difference > MAX_TONE_DIFFERENCE:
         return replace(found, verified=False, reason=TONES_DIFFER)
     return found
+
+
+# A frame (a back office's page, a viewer, a chat's square thumbnail) may show a picture cut
+# to fill its box (CSS object-fit: cover): the other picture, brought into the frame, then
+# covers the page around the box, and its detail there facing flat page is no difference.
+# Where a check refuses and a frame's box lies within the other picture's footprint on it
+# and, widened by BOX_SLACK, covers at least SHOWN_CUT of that footprint and at most
+# 1 - CUT_SEEN of it, the check is made again on the box alone (_content). A box is found
+# on a REGIONS px copy, PICTURE_INSET (regions.py: 2) of its pixels inside the picture, so
+# a picture shown whole is not taken for a cut one. A scanned page's document and a booth
+# capture's card cover less of their picture: never checked on their box alone.
+SHOWN_CUT = 0.5
+CUT_SEEN = 0.04
+BOX_SLACK = 2
+REGIONS = shown_hashes.REGIONS
+
+
+def _boxes(f: Features, mirrored: bool) -> tuple[tuple[int, int, int, int], ...]:
+    """f's boxes in its grey as a check compares it (mirrored or not)."""
+    if not mirrored:
+        return f.boxes
+    width = f.gray.shape[1]
+    return tuple((width - right, top, width - left, bottom) for left, top, right, bottom in f.boxes)
+
+
+def _shown_cut(
+    boxes: tuple[tuple[tuple[int, int, int, int], ...], tuple[tuple[int, int, int, int], ...]],
+    moving: tuple[int, ...],
+    matrix: NDArray[np.float64],
+    base: tuple[int, ...],
+) -> NDArray[np.uint8] | None:
+    """255 inside the box of a frame that shows the other picture cut to it, in the base's
+    pixels; None where neither picture is such a frame. `boxes`: the base's and the moving
+    picture's; matrix takes the moving picture onto the base."""
+    inverse = np.asarray(cv2.invertAffineTransform(matrix), np.float64)
+    for frame, other, to_frame in ((0, moving, matrix), (1, base, inverse)):
+        low, high = _mapped(other, to_frame)
+        footprint = (*low.tolist(), *high.tolist())
+        shape = base if frame == 0 else moving
+        slack = BOX_SLACK * max(shape[:2]) / REGIONS
+        for box in boxes[frame]:
+            if not _cut_to(box, slack, footprint):
+                continue
+            left, top, right, bottom = box
+            mask = np.zeros(shape[:2], np.uint8)
+            mask[top:bottom, left:right] = 255
+            if frame == 0:
+                return mask
+            return np.asarray(cv2.warpAffine(mask, matrix, (base[1], base[0]),
+                                             flags=cv2.INTER_NEAREST), np.uint8)  # fmt: skip
+    return None
+
+
+def _cut_to(box: tuple[int, ...], slack: float, footprint: tuple[float, ...]) -> bool:
+    """Whether a frame's box shows a picture of this footprint (in the frame's pixels) cut
+    to it: the box within the footprint, and, widened by `slack`, covering SHOWN_CUT of it
+    but not all (CUT_SEEN)."""
+    inside = _intersection(box, footprint)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    if inside < (1 - CUT_SEEN) * area:
+        return False
+    widened = (box[0] - slack, box[1] - slack, box[2] + slack, box[3] + slack)
+    covered = _intersection(widened, footprint)
+    whole = (footprint[2] - footprint[0]) * (footprint[3] - footprint[1])
+    return SHOWN_CUT * whole <= covered <= (1 - CUT_SEEN) * whole
+
+
+def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """The area two boxes (left, top, right, bottom) have in common."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(0.0, float(width)) * max(0.0, float(height))
 
 
 def _judged(
@@ -717,12 +825,13 @@ def _colour_difference(
     matrix: NDArray[np.float64],
     shrink: float,
     window: tuple[int, int, int, int],
+    cut: NDArray[np.uint8] | None = None,
 ) -> float | None:
     """The largest colour difference of any COLOUR_CELL cell of the overlap, in chroma
     levels, once the moving picture's colours are matched to the base's by one affine map;
     None when either side has too little colour to compare or the overlap too few cells.
     matrix takes the moving picture's working copy onto the base's; only the base's window
-    (_footprint) is looked at."""
+    (_footprint) is looked at, and of it only what `cut` (_shown_cut) keeps, if given."""
     to_base, from_moving = _half(base.shape, base_chroma), _half(moving.shape, moving_chroma)
     half = (to_base @ np.vstack([matrix, (0.0, 0.0, 1.0)]) @ np.linalg.inv(from_moving))[:2]
     full = base_chroma.shape[1::-1]
@@ -744,6 +853,8 @@ def _colour_difference(
     inside = cv2.erode((valid == 255).astype(np.uint8), np.ones((5, 5), np.uint8),
                        borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0  # fmt: skip
     base_luma = cv2.resize(base, full, interpolation=cv2.INTER_AREA)[y0:y1, x0:x1]
+    if cut is not None:
+        inside &= cv2.resize(cut, full, interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1] > 0
     keep = inside & ~_saturated(np.asarray(base_luma, np.uint8))
     keep &= ~_saturated(np.asarray(luma, np.uint8))
     if keep.sum() < MIN_CELLS // 4:
