@@ -213,3 +213,44 @@ def test_an_original_leads_its_centred_crop_which_shows_no_picture_inside(centre
         stem = rep.removesuffix(".jpg")
         assert members[f"{stem} centred.jpg"] == "cropped"
         assert f"{stem} telegram.jpg" in members
+
+
+def test_the_checks_on_several_threads_give_the_clusters_of_one(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan with two workers checks a picture's candidates on two threads, ahead of the
+    one it asks for: every cluster, member and verification is the one thread's."""
+    import threading
+
+    from kyctriage.match import stars
+
+    folder = tmp_path_factory.mktemp("threads")
+    booths = [(p, c) for p, c in lookalikes.photographs(1, 1, 3) if p.capture == "booth"]
+    for (_, customer), name in zip(booths, "abc", strict=True):
+        picture = lookalikes.booth(customer)
+        (folder / f"{name}.jpg").write_bytes(jpeg(picture, 92))
+        (folder / f"{name}_telegram.jpg").write_bytes(telegram_copy(picture))
+        w, h = picture.size
+        (folder / f"{name}_cut.jpg").write_bytes(jpeg(picture.crop((0, 0, w, h * 85 // 100)), 85))
+    seen: set[int] = set()
+    check = stars.verify
+
+    def counted(a: object, b: object) -> object:
+        seen.add(threading.get_ident())
+        return check(a, b)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stars, "verify", counted)
+    found = []
+    for workers in (1, 2):
+        seen.clear()
+        options = ScanOptions(roots=(str(folder),), in_process=True, workers=workers)
+        clusters = scan(options).clusters
+        assert clusters is not None
+        found.append(clusters.clusters)
+        # one worker: every check on this thread; two: a group's on the pool's two threads
+        main = {threading.get_ident()}
+        assert (seen == main) if workers == 1 else len(seen - main) == 2, seen
+    assert found[0] == found[1]
+    assert {frozenset(m.path for m in c.members) for c in found[0]} == {
+        frozenset({f"{n}.jpg", f"{n}_telegram.jpg", f"{n}_cut.jpg"}) for n in "abc"
+    }

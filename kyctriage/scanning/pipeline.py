@@ -619,7 +619,13 @@ def scan(
         analysed = attribute_all(tuple(records), options.profile)
         found = looks.Looks(seen)
         clusters = (
-            cluster(analysed, pictures=found.features, keys=found.keys, shown=found.shown)
+            cluster(
+                analysed,
+                pictures=found.features,
+                keys=found.keys,
+                shown=found.shown,
+                threads=options.worker_count,
+            )
             if options.clusters
             else None
         )
