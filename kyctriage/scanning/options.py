@@ -36,7 +36,7 @@ class ScanOptions:
     worker_memory_limit: int | None = DEFAULT_WORKER_MEMORY
     in_process: bool = False  # probe in this process, unprotected: for tests and profiling
     # compare's leak side: each look also keeps the picture's hashes cut further from each
-    # edge and turned back a few degrees (hashes.cut_more and hashes.turned, ~2 and ~5 ms a
+    # edge and turned back a few degrees (hashes.cut_more and hashes.turned, ~4 and ~5 ms a
     # picture), which only a comparison searches
     further_cuts: bool = False
     # a scan's own near-duplicate clusters; compare's sides keep only the records and looks
