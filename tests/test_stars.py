@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
@@ -25,15 +27,26 @@ def _plain(number: int) -> bytes:
     return out.getvalue()
 
 
+def _booths(folder: Path, names: str, copies: dict[str, Callable[[Image.Image], bytes]]) -> None:
+    """One template's booth captures of as many customers as `names`, each saved as
+    NAME.jpg and in each of its `copies` as NAME_COPY.jpg."""
+    booths = [(p, c) for p, c in lookalikes.photographs(1, 1, len(names)) if p.capture == "booth"]
+    for (_, customer), name in zip(booths, names, strict=True):
+        picture = lookalikes.booth(customer)
+        (folder / f"{name}.jpg").write_bytes(jpeg(picture, 92))
+        for copy, made in copies.items():
+            (folder / f"{name}_{copy}.jpg").write_bytes(made(picture))
+
+
+def _cut(picture: Image.Image) -> bytes:
+    """The picture less 15% at the bottom."""
+    return jpeg(picture.crop((0, 0, picture.width, picture.height * 85 // 100)), 85)
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     folder = tmp_path_factory.mktemp("leak")
-    booths = [(p, c) for p, c in lookalikes.photographs(1, 1, 2) if p.capture == "booth"]
-    for (_, customer), name in zip(booths, "ab", strict=True):
-        picture = lookalikes.booth(customer)
-        (folder / f"{name}.jpg").write_bytes(jpeg(picture, 92))
-        (folder / f"{name}_telegram.jpg").write_bytes(telegram_copy(picture))
-        (folder / f"{name}_800.jpg").write_bytes(jpeg(fit(picture, 800), 70))
+    _booths(folder, "ab", {"telegram": telegram_copy, "800": lambda p: jpeg(fit(p, 800), 70)})
     for number in range(6):
         (folder / f"plain{number}.png").write_bytes(_plain(number))
     shutil.copy(folder / "plain0.png", folder / "plain0 copy.png")
@@ -223,23 +236,11 @@ def test_the_checks_on_several_threads_give_the_clusters_of_one(
     import threading
 
     from kyctriage.match import stars
+    from tests.threads import checks_seen
 
     folder = tmp_path_factory.mktemp("threads")
-    booths = [(p, c) for p, c in lookalikes.photographs(1, 1, 3) if p.capture == "booth"]
-    for (_, customer), name in zip(booths, "abc", strict=True):
-        picture = lookalikes.booth(customer)
-        (folder / f"{name}.jpg").write_bytes(jpeg(picture, 92))
-        (folder / f"{name}_telegram.jpg").write_bytes(telegram_copy(picture))
-        w, h = picture.size
-        (folder / f"{name}_cut.jpg").write_bytes(jpeg(picture.crop((0, 0, w, h * 85 // 100)), 85))
-    seen: set[int] = set()
-    check = stars.verify
-
-    def counted(a: object, b: object) -> object:
-        seen.add(threading.get_ident())
-        return check(a, b)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(stars, "verify", counted)
+    _booths(folder, "abc", {"telegram": telegram_copy, "cut": _cut})
+    seen = checks_seen(monkeypatch, stars)
     found = []
     for workers in (1, 2):
         seen.clear()
