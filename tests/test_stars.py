@@ -38,11 +38,6 @@ def _booths(folder: Path, names: str, copies: dict[str, Callable[[Image.Image], 
             (folder / f"{name}_{copy}.jpg").write_bytes(made(picture))
 
 
-def _cut(picture: Image.Image) -> bytes:
-    """The picture less 15% at the bottom."""
-    return jpeg(picture.crop((0, 0, picture.width, picture.height * 85 // 100)), 85)
-
-
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     folder = tmp_path_factory.mktemp("leak")
@@ -226,32 +221,3 @@ def test_an_original_leads_its_centred_crop_which_shows_no_picture_inside(centre
         stem = rep.removesuffix(".jpg")
         assert members[f"{stem} centred.jpg"] == "cropped"
         assert f"{stem} telegram.jpg" in members
-
-
-def test_the_checks_on_several_threads_give_the_clusters_of_one(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A scan with two workers checks a picture's candidates on two threads, ahead of the
-    one it asks for: every cluster, member and verification is the one thread's."""
-    import threading
-
-    from kyctriage.match import stars
-    from tests.threads import checks_seen
-
-    folder = tmp_path_factory.mktemp("threads")
-    _booths(folder, "abc", {"telegram": telegram_copy, "cut": _cut})
-    seen = checks_seen(monkeypatch, stars)
-    found = []
-    for workers in (1, 2):
-        seen.clear()
-        options = ScanOptions(roots=(str(folder),), in_process=True, workers=workers)
-        clusters = scan(options).clusters
-        assert clusters is not None
-        found.append(clusters.clusters)
-        # one worker: every check on this thread; two: a group's on the pool's two threads
-        main = {threading.get_ident()}
-        assert (seen == main) if workers == 1 else len(seen - main) == 2, seen
-    assert found[0] == found[1]
-    assert {frozenset(m.path for m in c.members) for c in found[0]} == {
-        frozenset({f"{n}.jpg", f"{n}_telegram.jpg", f"{n}_cut.jpg"}) for n in "abc"
-    }

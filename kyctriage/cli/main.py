@@ -100,8 +100,7 @@ def main() -> None:
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Worker processes reading the files, and threads checking the near-duplicate "
-    "candidates; 0 means one per core.",
+    help="Worker processes; 0 means one per core.",
 )
 @click.option(
     "--max-pixels",

@@ -376,7 +376,6 @@ def cluster(
     pictures: Pictures | None = None,
     keys: Keys | None = None,
     shown: Shown | None = None,
-    threads: int = 1,
 ) -> Clustering:
     """Group the records that show the same photograph; singletons are not clusters.
 
@@ -387,8 +386,7 @@ def cluster(
     without it, candidates are joined as components of the hash rule (records alone).
     `keys` (a picture's descriptors for the candidate search) adds local-feature candidates
     to the hashes' (crops, screenshots, re-posts whose hashes moved); `shown` those of the
-    pictures a picture shows inside it (candidates.shown). The checks run on `threads`
-    threads; the clusters are the one thread's."""
+    pictures a picture shows inside it (candidates.shown)."""
     records = list(records)
     table = Arrays(entries(records, views))
     if not len(table):
@@ -401,7 +399,7 @@ def cluster(
             near = _joined([near, _local(table, same, keys, shown)])
         else:
             near, crowded = _edges(table, loose=True)
-        found, unchecked = stars(table, same, near, _rep_key, pictures, threads)
+        found, unchecked = stars(table, same, near, _rep_key, pictures)
         clusters = [_cluster(table, rows, times, checks) for rows, checks in found]
     else:
         unchecked = 0

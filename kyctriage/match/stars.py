@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import heapq
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -52,12 +51,9 @@ def stars(
     near: Edges,
     rep_key: Callable[[Entry], tuple[int, bool, int, str, str, str]],
     pictures: Pictures,
-    threads: int = 1,
 ) -> tuple[list[tuple[list[int], dict[int, Verification]]], int]:
     """Clusters as (rows, verification of each near row against the representative), and
-    the candidate pairs left unchecked (MAX_CHECKS). A group's checks against its proposed
-    representatives run on `threads` threads, taken in their order (in_order): the
-    clusters do not depend on the threads.
+    the candidate pairs left unchecked (MAX_CHECKS).
 
     `identity` labels rows that are one file or one set of pixels (SHA-256, image data hash);
     `near` are candidate edges (global hashes, local features). Groups are taken in
@@ -191,59 +187,53 @@ def stars(
         unchecked += max(0, ranked - MAX_CHECKS)
         return [(r, theirs) for _, _, r, theirs in chosen]
 
-    # a group's checks run ahead on the pool's threads (in_order); one thread: none
-    pool = ThreadPoolExecutor(threads) if threads > 1 else None
-    try:
-        for g in order:
-            # the hashes propose through any member already placed; the check is against that
-            # member's representative itself
-            proposed = {placed[h] for h in neighbours.get(g, ()) if h in placed}
-            tried[g] = proposed
-            # placed[] holds representatives only: no scan of every representative (100,000
-            # plain pictures are 100,000 representatives)
-            found = None
-            # representatives whose larger frames show g (screenshots ranked first by their
-            # pixels): g's own cluster is looked for first
-            frames: list[tuple[int, Verification, Features]] = []
-            mine = look(g) if proposed else None
-            chosen = strongest(g, mine, proposed) if mine is not None else []
-            for (r, theirs), check in in_order(chosen, mine, pool, threads):
-                assert mine is not None  # narrowed for the type checker
-                if not check.verified:
-                    continue
-                if r not in inside and _shows(check, mine, theirs):
-                    frames.append((r, check, theirs))
+    for g in order:
+        # the hashes propose through any member already placed; the check is against that
+        # member's representative itself
+        proposed = {placed[h] for h in neighbours.get(g, ()) if h in placed}
+        tried[g] = proposed
+        # placed[] holds representatives only: no scan of every representative (100,000
+        # plain pictures are 100,000 representatives)
+        found = None
+        # representatives whose larger frames show g (screenshots ranked first by their
+        # pixels): g's own cluster is looked for first
+        frames: list[tuple[int, Verification, Features]] = []
+        mine = look(g) if proposed else None
+        for r, theirs in strongest(g, mine, proposed) if mine is not None else ():
+            assert mine is not None  # narrowed for the type checker
+            check = verify(theirs, mine)
+            if not check.verified:
+                continue
+            if r not in inside and _shows(check, mine, theirs):
+                frames.append((r, check, theirs))
+                continue
+            found = (r, check)
+            break
+        if frames and mine is not None:
+            if found is None:
+                r, check, theirs = frames[0]
+                if absorb(g, mine, r, theirs, new=True):
+                    # g leads the cluster of the frame that shows it, and the other frames
+                    # that show it (a desktop and a phone screenshot of one picture) follow:
+                    # else g would be a member of the second, and the next copy of it to
+                    # pass against that screenshot (a mirror) would lead g's cluster
+                    for r, _, theirs in frames[1:]:
+                        absorb(g, mine, r, theirs, new=False)
                     continue
                 found = (r, check)
-                break
-            if frames and mine is not None:
-                if found is None:
-                    r, check, theirs = frames[0]
-                    if absorb(g, mine, r, theirs, new=True):
-                        # g leads the cluster of the frame that shows it, and the other frames
-                        # that show it (a desktop and a phone screenshot of one picture) follow:
-                        # else g would be a member of the second, and the next copy of it to
-                        # pass against that screenshot (a mirror) would lead g's cluster
-                        for r, _, theirs in frames[1:]:
-                            absorb(g, mine, r, theirs, new=False)
-                        continue
-                    found = (r, check)
-                    inside.add(r)
-                    frames = frames[1:]
-                leader = look(found[0])
-                for r, _, theirs in frames if leader is not None else ():
-                    assert leader is not None  # narrowed for the type checker
-                    absorb(found[0], leader, r, theirs, new=False)
-            placed[g] = g if found is None else found[0]
-            if found is None:
-                reps.append(g)
-            else:
-                joined[g] = found
-                members.setdefault(found[0], []).append(g)
-                features.pop(g, None)  # only representatives are looked at again
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+                inside.add(r)
+                frames = frames[1:]
+            leader = look(found[0])
+            for r, _, theirs in frames if leader is not None else ():
+                assert leader is not None  # narrowed for the type checker
+                absorb(found[0], leader, r, theirs, new=False)
+        placed[g] = g if found is None else found[0]
+        if found is None:
+            reps.append(g)
+        else:
+            joined[g] = found
+            members.setdefault(found[0], []).append(g)
+            features.pop(g, None)  # only representatives are looked at again
     reps = [g for g in (_successor(r, succeeded) for r in reps) if g is not None]
     reps = _gather(reps, joined, placed, neighbours, rank, tried, look)
     out: dict[int, tuple[list[int], dict[int, Verification]]] = {
@@ -254,40 +244,6 @@ def stars(
         rows.extend(groups[g])
         checks.update(dict.fromkeys(groups[g], check))
     return [(rows, checks) for rows, checks in out.values() if len(rows) > 1], unchecked
-
-
-def in_order(
-    chosen: Sequence[tuple[int, Features]],
-    mine: Features | None,
-    pool: ThreadPoolExecutor | None,
-    threads: int,
-) -> Iterator[tuple[tuple[int, Features], Verification]]:
-    """Each chosen representative with its check against `mine`, in their order. On a pool,
-    up to `threads` checks run ahead of the one asked for: OpenCV's, faiss's and numpy's
-    whole-picture work releases the GIL, and a check is a function of its two pictures
-    alone (keypoints found when first needed may be found twice, the same). Checks run
-    ahead and not asked for (the caller stopped at a match) are wasted, never seen."""
-    if mine is None:
-        return
-    if pool is None:
-        for r, theirs in chosen:
-            yield (r, theirs), verify(theirs, mine)
-        return
-    ahead: deque[tuple[tuple[int, Features], Future[Verification]]] = deque()
-    waiting = iter(chosen)
-    try:
-        for item in waiting:
-            ahead.append((item, pool.submit(verify, item[1], mine)))
-            if len(ahead) < threads:
-                continue
-            item, check = ahead.popleft()
-            yield item, check.result()
-        while ahead:
-            item, check = ahead.popleft()
-            yield item, check.result()
-    finally:
-        for _, check in ahead:
-            check.cancel()
 
 
 def _successor(r: int, succeeded: dict[int, int | None]) -> int | None:

@@ -619,13 +619,7 @@ def scan(
         analysed = attribute_all(tuple(records), options.profile)
         found = looks.Looks(seen)
         clusters = (
-            cluster(
-                analysed,
-                pictures=found.features,
-                keys=found.keys,
-                shown=found.shown,
-                threads=options.worker_count,
-            )
+            cluster(analysed, pictures=found.features, keys=found.keys, shown=found.shown)
             if options.clusters
             else None
         )
