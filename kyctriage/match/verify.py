@@ -444,7 +444,7 @@ class Shown:
     crop: NDArray[np.uint8]
     points: NDArray[np.float32]
     descriptors: NDArray[np.uint8]
-    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    box: tuple[int, int, int, int]
 
 
 def shown(
@@ -573,8 +573,8 @@ def _content(
     a: Features, b: Features, matrix: NDArray[np.float64], inliers: int, mirrored: bool
 ) -> Verification:
     """The content check of b on a under the keypoints' fit (matrix takes b, mirrored or
-    not, onto a). Refused where one is a frame that shows the other cut to a box of it
-    (_shown_cut), it is checked again on that box alone, and that check is the answer if it
+    not, onto a). Where it refuses and one picture is a frame showing the other cut to a box
+    of it (_shown_cut), the check is made again on that box alone, and is the answer if it
     passes."""
     found = _content_on(a, b, matrix, inliers, mirrored, on_box=False)
     assert found is not None
