@@ -669,9 +669,10 @@ def test_the_checks_on_several_threads_give_the_answers_of_one(
 ) -> None:
     """compare checks a chunk's candidates on as many threads as it has workers: the checks
     do run on two threads, and every status, match and verification is the one thread's."""
+    import threading
+
     from kyctriage import api
     from kyctriage.match import compare as compare_module
-    from tests.threads import checks_seen
 
     ref, leak, booths, selfie = booths_and_selfie(tmp_path)
     width, height = booths[0].size
@@ -679,7 +680,14 @@ def test_the_checks_on_several_threads_give_the_answers_of_one(
     booths[0].resize((width // 2, height // 2)).save(leak / "small.jpg", quality=70)
     selfie.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(leak / "mirror.jpg", quality=85)
     booths[2].save(leak / "other.jpg", quality=90)
-    seen = checks_seen(monkeypatch, compare_module)
+    seen: set[int] = set()
+    check = compare_module.verify
+
+    def counted(a: object, b: object) -> object:
+        seen.add(threading.get_ident())
+        return check(a, b)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compare_module, "verify", counted)
     answers = []
     for workers in (1, 2):
         seen.clear()

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kyctriage.match.entries import Arrays, Entry
-from kyctriage.match.verify import Features, placed, strength, verify
+from kyctriage.match.verify import Features, intersection, placed, strength, verify
 from kyctriage.model import Verification
 
 # Where a scan's pictures are read again to be checked: None when the picture cannot be had
@@ -401,11 +401,9 @@ def _could_show(frame: Features, picture: Features, area: float | None = None) -
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """Intersection over union of two boxes (left, top, right, bottom)."""
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
+    both = intersection(a, b)
+    if not both:
         return 0.0
-    both = width * height
     return both / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - both)
 
 

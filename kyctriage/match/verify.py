@@ -732,17 +732,17 @@ def _cut_to(box: tuple[int, ...], slack: float, footprint: tuple[float, ...]) ->
     """Whether a frame's box shows a picture of this footprint (in the frame's pixels) cut
     to it: the box within the footprint, and, widened by `slack`, covering SHOWN_CUT of it
     but not all (CUT_SEEN)."""
-    inside = _intersection(box, footprint)
+    inside = intersection(box, footprint)
     area = (box[2] - box[0]) * (box[3] - box[1])
     if inside < (1 - CUT_SEEN) * area:
         return False
     widened = (box[0] - slack, box[1] - slack, box[2] + slack, box[3] + slack)
-    covered = _intersection(widened, footprint)
+    covered = intersection(widened, footprint)
     whole = (footprint[2] - footprint[0]) * (footprint[3] - footprint[1])
     return SHOWN_CUT * whole <= covered <= (1 - CUT_SEEN) * whole
 
 
-def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+def intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """The area two boxes (left, top, right, bottom) have in common."""
     width = min(a[2], b[2]) - max(a[0], b[0])
     height = min(a[3], b[3]) - max(a[1], b[1])
