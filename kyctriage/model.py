@@ -267,6 +267,9 @@ class Verification:
     # largest difference of any small cell of the smoothed grey levels, relative to what a
     # slight misfit leaves there (above MAX_TONE_DIFFERENCE refuses); None where not compared
     tone_difference: float | None = None
+    # share of the overlap left out as detail one side adds in one place that the other
+    # lacks (a caption, a stamp), the rest judged without it; 0 where nothing was left out
+    added: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

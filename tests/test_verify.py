@@ -291,6 +291,41 @@ def test_a_brightened_scan_is_not_another_customers(
     assert verify.verify(own, copy).verified
 
 
+def _captioned(picture: Image.Image) -> bytes:
+    """As a leak channel re-posts a picture: its name written over the lower left."""
+    from kyctriage.demo.scenes import font
+
+    stamped = picture.copy()
+    size = picture.height // 18
+    where = (picture.width // 20, picture.height - 2 * size)
+    ImageDraw.Draw(stamped).text(where, "t.me/kyc_leaks_2026", font=font(size), fill="white")
+    return jpeg(stamped, 85)
+
+
+def test_a_copy_with_a_caption_written_over_it_verifies_without_the_caption(
+    booths: list[Image.Image], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caption is detail the copy adds in one place where the original is plain: left
+    out (and said so), the rest agrees. Another customer's capture with the same caption
+    still differs where both have detail (the person, the portrait, the text)."""
+    original, other = (_features(jpeg(b, 92)) for b in booths)
+    copy = _features(_captioned(booths[0]))
+    found = verify.verify(original, copy)
+    assert (found.verified, found.reason) == (True, "verified"), found
+    assert 0 < found.added <= verify.ADDED_SHARE
+    assert found.fine_region is not None and found.fine_region >= verify.MIN_FINE_REGION
+    assert "left out as added on one side" in checked(found)
+    assert verify.verify(copy, original).verified  # either side may carry it
+    assert verify.verify(original, _features(jpeg(booths[0], 85))).added == 0.0
+    lookalike = _features(_captioned(booths[1]))
+    for first, second in ((original, lookalike), (lookalike, original), (other, copy)):
+        refused = verify.verify(first, second)
+        assert not refused.verified, refused
+        assert refused.added == 0.0
+    monkeypatch.setattr(verify, "ADDED_SHARE", 0.0)  # nothing left out: refused at a glance
+    assert verify.verify(original, copy).reason == verify.GLANCED
+
+
 def test_the_mirrored_keypoints_are_the_pictures_own_mirrored(booths: list[Image.Image]) -> None:
     """A mirror's keypoints are not detected again (detection is ~4/5 of ORB's time): the
     picture's own, mirrored across their pyramid level, have the descriptors a detection on

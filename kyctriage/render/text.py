@@ -70,5 +70,10 @@ def checked(v: Verification | None) -> str:
         + ("" if v.fine_region is None else f"in fine detail {v.fine_region:.2f}, ")
         + ("" if v.colour_difference is None else f"colours within {v.colour_difference:g}, ")
         + ("" if v.tone_difference is None else f"tones within {v.tone_difference:g}, ")
+        + (
+            ""
+            if not v.added
+            else f"{v.added:.0%} left out as added on one side (a caption, a stamp), "
+        )
         + f"overlap {v.overlap:.0%}, scale {v.scale:g}, turned {v.angle:g} degrees"
     )
