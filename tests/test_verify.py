@@ -326,6 +326,21 @@ def test_a_copy_with_a_caption_written_over_it_verifies_without_the_caption(
     assert verify.verify(original, copy).reason == verify.GLANCED
 
 
+def test_a_caption_over_a_camera_photos_texture_is_left_out_where_it_dominates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over a photograph the caption's strokes face texture, not a plain backdrop: where one
+    side's detail is DOMINANT times the other's, the cell counts as that side's alone."""
+    flower = Path(__file__).parent / "data" / "exif" / "pillow" / "flower.jpg"
+    original = _as_verified(flower.read_bytes())
+    copy = _as_verified(_captioned(Image.open(flower).convert("RGB")))
+    found = verify.verify(original, copy)
+    assert (found.verified, found.reason) == (True, "verified"), found
+    assert 0 < found.added <= verify.ADDED_SHARE
+    monkeypatch.setattr(verify, "DOMINANT", float("inf"))  # only detail facing none
+    assert not verify.verify(original, copy).verified
+
+
 def test_the_mirrored_keypoints_are_the_pictures_own_mirrored(booths: list[Image.Image]) -> None:
     """A mirror's keypoints are not detected again (detection is ~4/5 of ORB's time): the
     picture's own, mirrored across their pyramid level, have the descriptors a detection on
