@@ -820,14 +820,18 @@ def _decided(
 # ADDED_ONE_SIDE of them have it on the same side, lie in one place (one patch once the
 # cells within ADDED_JOIN of each other are joined: a caption's letters and words), and
 # that patch with ADDED_REACH cells round it (which the comparison's window sees) covers at
-# most ADDED_SHARE of the cells compared, the patch is left out and the rest judged as
-# before. Another customer's document or face mostly differs where both sides have detail
+# most ADDED_SHARE of the cells compared and ADDED_DETAIL of those with detail, the patch is
+# left out and the rest judged as before. (The rest must carry the match: another customer's
+# scan on a white page, the fit laying the pages one on the other and one card on the other's
+# blank paper, is all one-sided detail in one place, 80% of the cells with detail; captions
+# held 3-14%.) Another customer's document or face mostly differs where both sides have detail
 # (a portrait, a name, numbers: never left out), or where one side's detail faces none on
 # both sides (one name longer here, the other's hair wider there).
 ADDED_ONE_SIDE = 0.9
 ADDED_JOIN = 3
 ADDED_REACH = 2
 ADDED_SHARE = 0.1
+ADDED_DETAIL = 0.3
 # But not always: another customer's scan, the fit laying part of one card over the other's
 # white page, can leave one-sided detail in one place (12-13% of the cells) and a rest that
 # passes at 0.62-0.77 with too little fine detail to look at (29 of 1,700 such pairs of a
@@ -860,6 +864,8 @@ def _added(
         return None
     reach = cv2.dilate(mine, np.ones((2 * ADDED_REACH + 1,) * 2, np.uint8)) > 0
     if int(reach.sum()) > ADDED_SHARE * reach.size:
+        return None
+    if int((reach & informative).sum()) > ADDED_DETAIL * int(informative.sum()):
         return None
     return np.asarray(reach, np.bool_)
 
