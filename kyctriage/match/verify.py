@@ -1069,7 +1069,7 @@ def _refine(
 # number differs. A photograph's weak fine texture (foliage, grain) is what a JPEG at quality
 # 35-60 or a blur rewrites: judged there too, 4 of 8 of the corpus's 640 x 480 camera photos
 # re-encoded at quality 50 were refused (fine 0.46-0.61), and blurred by a pixel 0.44-0.60;
-# judged on strong detail alone they verify (0.75-0.91), and the namesakes above fall from
+# judged on strong detail alone they verify (0.75-0.89), and the namesakes above fall from
 # 0.48 to 0.37-0.38. Where fewer than MIN_CELLS cells are that strong, every cell with detail
 # counts, as before.
 FINE_BAND = (0.6, 1.6)
