@@ -18,11 +18,11 @@ from numpy.typing import NDArray
 
 from kyctriage.match.candidates import (
     CHUNK,
+    MAX_BUCKET,
     MIN_VOTES,
     RADIUS,
     TABLES,
     Pairs,
-    _bucket_pairs,
     _distinct,
     _top,
     once,
@@ -59,9 +59,7 @@ def votes(
     owner = np.repeat(np.arange(len(sizes)), sizes)
     found_a, found_b = [], []
     for t in range(TABLES):
-        a, b = _bucket_pairs(desc[:, 2 * t].astype(np.intp) << 8 | desc[:, 2 * t + 1], owner)
-        wanted = (owner[a] >= n) | (owner[b] >= n)  # leak against leak decides nothing here
-        a, b = a[wanted], b[wanted]
+        a, b = _across(desc[:, 2 * t].astype(np.intp) << 8 | desc[:, 2 * t + 1], owner >= n)
         for start in range(0, len(a), CHUNK):
             ca, cb = a[start : start + CHUNK], b[start : start + CHUNK]
             close = np.bitwise_count(desc[ca] ^ desc[cb]).sum(axis=1, dtype=np.intp) <= RADIUS
@@ -71,6 +69,42 @@ def votes(
         return empty, empty, np.empty(0)
     da, db = np.concatenate(found_a), np.concatenate(found_b)
     return _count(da, db, owner, n, len(sizes))
+
+
+# A bucket is crowded by the reference pictures' descriptors it holds (a template's layout,
+# a booth's wall), as within a scan by all of its own: at most MAX_BUCKET of them. Its leak
+# descriptors are not compared with one another, and a leak may repeat one picture many
+# times (a dump with every re-post of it: 23 copies of each original in
+# bench/stress_variants.py's set put each of its points in a bucket of 24 or more, and two
+# brightened copies lost the only candidate that found them); up to LEAK_BUCKET of them are
+# paired, each with every reference descriptor there.
+LEAK_BUCKET = 8 * MAX_BUCKET
+
+
+def _across(key: NDArray[np.intp], in_reference: NDArray[np.bool_]) -> Pairs:
+    """(leak descriptor, reference descriptor) pairs sharing a key, from the buckets holding
+    1..MAX_BUCKET reference descriptors and 1..LEAK_BUCKET leak ones."""
+    order = np.lexsort((in_reference, key))  # by key; in a bucket its leak descriptors first
+    sorted_keys = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    references = np.add.reduceat(in_reference[order].astype(np.intp), starts)
+    leaks = np.diff(np.r_[starts, len(key)]) - references
+    kept = (references >= 1) & (references <= MAX_BUCKET) & (leaks >= 1) & (leaks <= LEAK_BUCKET)
+    if not kept.any():
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    first, nl_all, nr_all = starts[kept], leaks[kept], references[kept]
+    shape = nl_all * (MAX_BUCKET + 1) + nr_all  # buckets of one shape are paired at once
+    by_shape = np.argsort(shape, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(shape[by_shape]) != 0, True])
+    out_a, out_b = [], []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        group = by_shape[lo:hi]
+        nl, nr = int(nl_all[group[0]]), int(nr_all[group[0]])
+        pair = np.arange(nl * nr)
+        i, j = pair // nr, nl + pair % nr  # every leak descriptor with every reference one
+        out_a.append(order[(first[group][:, None] + i).reshape(-1)])
+        out_b.append(order[(first[group][:, None] + j).reshape(-1)])
+    return np.concatenate(out_a), np.concatenate(out_b)
 
 
 def _count(
