@@ -23,6 +23,7 @@ from kyctriage.match.candidates import (
     RADIUS,
     TABLES,
     Pairs,
+    _bucket_pairs,
     _distinct,
     _top,
     once,
@@ -58,8 +59,14 @@ def votes(
     desc = np.concatenate([k for k in per_picture if k is not None and len(k)])
     owner = np.repeat(np.arange(len(sizes)), sizes)
     found_a, found_b = [], []
+    in_reference = np.flatnonzero(owner >= n)
     for t in range(TABLES):
-        a, b = _across(desc[:, 2 * t].astype(np.intp) << 8 | desc[:, 2 * t + 1], owner >= n)
+        key = desc[:, 2 * t].astype(np.intp) << 8 | desc[:, 2 * t + 1]
+        a, b = _across(key, owner >= n)
+        # and the reference's pairs among themselves: a descriptor's spread over it (_count)
+        ra, rb = _bucket_pairs(key[in_reference], owner[in_reference])
+        a = np.concatenate([a, in_reference[ra]])
+        b = np.concatenate([b, in_reference[rb]])
         for start in range(0, len(a), CHUNK):
             ca, cb = a[start : start + CHUNK], b[start : start + CHUNK]
             close = np.bitwise_count(desc[ca] ^ desc[cb]).sum(axis=1, dtype=np.intp) <= RADIUS
@@ -72,7 +79,8 @@ def votes(
 
 
 # A bucket is crowded by the reference pictures' descriptors it holds (a template's layout,
-# a booth's wall), as within a scan by all of its own: at most MAX_BUCKET of them. Its leak
+# a booth's wall), as within a scan by all of its own: at most MAX_BUCKET of them, whose
+# pairs among themselves (_bucket_pairs) give each its spread over the reference. Its leak
 # descriptors are not compared with one another, and a leak may repeat one picture many
 # times (a dump with every re-post of it: 23 copies of each original in
 # bench/stress_variants.py's set put each of its points in a bucket of 24 or more, and two
