@@ -222,6 +222,35 @@ def test_keypoints_found_in_a_check_outlive_the_pictures_kept_in_memory(
     assert len(found) == 3 + 4
 
 
+def _textured(seed: int) -> Image.Image:
+    """A photograph-like picture of its own: smooth colour noise crossed by sharp strokes."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (45, 60, 3), dtype=np.uint8)
+    picture = Image.fromarray(small).resize((800, 600), Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(picture)
+    for _ in range(30):
+        x, y = (int(v) for v in rng.integers(0, 600, 2))
+        end = (x + int(rng.integers(-300, 300)), int(rng.integers(0, 600)))
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        draw.line((x, y, *end), fill=colour, width=int(rng.integers(2, 9)))
+    return picture
+
+
+def test_pictures_with_no_copy_propose_no_partner_by_chance() -> None:
+    """Thirty unrelated pictures, a re-encoded copy of one and a one-side crop of another:
+    every picture shares a few generic descriptors with every other, and each one's best
+    of those were proposed (133 pairs, each a check finding no fit). Only pairs standing
+    out from each picture's chance level are: the copy's and the crop's."""
+    pictures = [_textured(seed) for seed in range(30)]
+    copy = Image.open(io.BytesIO(jpeg(pictures[0].resize((640, 480)), 70)))
+    crop = pictures[1].crop((0, 0, 640, 600))
+    keys = [candidates.keys(looks.features(p)) for p in (*pictures, copy, crop)]
+    a, b, _ = candidates.votes(keys)
+    assert np.bincount(np.concatenate([a, b])).min() >= candidates.MIN_PARTNERS
+    found = set(zip(*(side.tolist() for side in candidates.pairs(keys)), strict=True))
+    assert found == {(0, 30), (1, 31)}
+
+
 def test_a_pictures_coarse_keys_meet_a_small_copys_own_keys(corpus: Path) -> None:
     """The keys of a copy reduced to COARSE px are there for a picture shown that small (in
     a screenshot), whose keys are computed at its own size: both must be ORB descriptors of
