@@ -881,3 +881,42 @@ def test_the_closest_rows_of_each_leak_image_are_kept() -> None:
     assert sorted(kept.tolist()) == [1, 3, 5, 9] and beyond.tolist() == [2, 0, 0, 0]
     kept, beyond = shards.closest(owner, row, dist, 4, 3)
     assert sorted(kept.tolist()) == [1, 3, 5, 5, 9] and beyond.tolist() == [1, 0, 0, 0]
+
+
+def test_a_page_shown_too_small_to_check_is_an_unverified_candidate(tmp_path: Path) -> None:
+    """A desktop screenshot shows a customer's scanned page at a quarter of the viewer: its
+    card is ~70 px wide, too small to take keypoints or be told from a look-alike, so the
+    check finds no fit with the page. It could not look, which is no refutation: the page is
+    an unverified candidate (`shown too small to check`), never `unmatched`. A booth capture,
+    of another shape than the picture the screenshot shows, is refuted as before."""
+    import random
+
+    from kyctriage import api
+    from kyctriage.demo import variants
+    from kyctriage.match.verify import UNSEEN, verify
+    from kyctriage.scanning import looks
+    from kyctriage.scanning.options import ScanOptions
+
+    ref, leak = tmp_path / "ref", tmp_path / "leak"
+    ref.mkdir()
+    leak.mkdir()
+    photos = lookalikes.photographs(3, 1, 1)
+    page = next(lookalikes.draw(p, c) for p, c in photos if p.capture == "scan")
+    booth = next(lookalikes.draw(p, c) for p, c in photos if p.capture == "booth")
+    page.save(ref / "page.jpg", quality=90)
+    variants._screen_desktop(page, 0.25, random.Random(0)).save(leak / "desktop.png")
+    image = api.compare(leak, ref, workers=1).images[0]
+    assert image.status == UNVERIFIED, image
+    assert image.matches[0].path == "page.jpg"
+    assert image.matches[0].verification is not None
+    assert image.matches[0].verification.reason == UNSEEN
+
+    def seen(path: Path):  # type: ignore[no-untyped-def]
+        look = looks.look_of(path.read_bytes(), ScanOptions(roots=()), str(tmp_path))
+        assert look is not None
+        return looks.load(look)
+
+    booth.save(tmp_path / "booth.jpg", quality=90)
+    shot = seen(leak / "desktop.png")
+    assert shot.unseen and not shot.views
+    assert verify(seen(tmp_path / "booth.jpg"), shot).reason == "no geometric fit"

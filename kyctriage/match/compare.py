@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from kyctriage.match import cross, search, shards
 from kyctriage.match.clusters import THRESHOLDS, colour_distance, relate, transformations
 from kyctriage.match.entries import Arrays, Entry, ViewMap, entries, entry
-from kyctriage.match.verify import Features, verify
+from kyctriage.match.verify import UNSEEN, Features, verify
 from kyctriage.model import FileRecord, Thresholds, Verification
 from kyctriage.probes.hashes import CUT_VIEWS, TURN_VIEW
 
@@ -454,9 +454,9 @@ _NOT_CHECKED = "not checked: "
 
 
 def _could_not_look(check: Verification) -> bool:
-    """Undecided, not refuted: a picture could not be had, is too plain to tell apart, or
-    was left unchecked (MAX_CHECKS)."""
-    return (_NOT_HAD in check.reason or check.reason == "low information"
+    """Undecided, not refuted: a picture could not be had, is too plain to tell apart, is
+    shown too small to check, or was left unchecked (MAX_CHECKS)."""
+    return (_NOT_HAD in check.reason or check.reason in ("low information", UNSEEN)
             or check.reason.startswith(_NOT_CHECKED))  # fmt: skip
 
 

@@ -139,6 +139,9 @@ class Features:
     # inside it (candidates.pictures: a screenshot's photograph, a page's document); none for
     # a photograph that fills its frame
     boxes: tuple[tuple[int, int, int, int], ...] = ()
+    # those of them too small or too plain to check (shown() leaves them out: no view, no
+    # keys), which a check that finds no fit could not look at
+    unseen: tuple[tuple[int, int, int, int], ...] = ()
 
 
 Keypoints = tuple[NDArray[np.float32], NDArray[np.uint8]]
@@ -378,7 +381,52 @@ def verify(a: Features, b: Features) -> Verification:
     # decide: the check could not look, it did not refute (compare: an unverified candidate)
     if undecided is not None and found.reason == "no geometric fit":
         return undecided
+    if found.reason == "no geometric fit" and (_unseen(b, a) or _unseen(a, b)):
+        return replace(found, reason=UNSEEN)
     return found
+
+
+# A frame showing a picture of the other's shape too small or too plain to check
+# (Features.unseen: a scanned page shown at a quarter of a desktop, its card ~70 px wide)
+# finds no fit with it, and that is no refutation: the check could not look (compare: an
+# unverified candidate, never `unmatched`). The shapes (width over height) agree within
+# UNSEEN_SHAPE, as a box found on a 256 px copy does with its picture (stars.SAME_SHAPE).
+# Only a box the candidate search could have proposed through counts: one the shown
+# pictures' hashes take (shown_hashes.MIN_SIDE px of the closer decode) and at least
+# UNSEEN_SIDE of the frame's longer side. The stress set's pages at a quarter of a desktop
+# and booth captures at 0.3 of a phone chat are 0.12-0.13 of it; regions found in a
+# booth capture's face and hands, 0.03-0.045, propose nothing and show no picture.
+UNSEEN = "shown too small to check"
+UNSEEN_SHAPE = 0.15
+UNSEEN_SIDE = 1 / 12
+
+
+def unseen(
+    boxes: Sequence[tuple[int, int, int, int]],
+    pictures: Sequence[Shown],
+    working: tuple[int, ...],
+    closer: float,
+) -> tuple[tuple[int, int, int, int], ...]:
+    """The boxes (working copy px; `working`: its grey's shape) of the pictures a frame
+    shows that shown() left out as too small or plain, where the candidate search could have
+    proposed through them (`closer`: the closer decode's pixels per working copy pixel)."""
+    looked = {p.of for p in pictures}
+    return tuple(
+        box for box in boxes
+        if box not in looked
+        and min(box[2] - box[0], box[3] - box[1]) * closer >= shown_hashes.MIN_SIDE
+        and max(box[2] - box[0], box[3] - box[1]) >= UNSEEN_SIDE * max(working)
+    )  # fmt: skip
+
+
+def _unseen(frame: Features, picture: Features) -> bool:
+    """Whether the frame shows a picture of the other one's shape it could not look at."""
+    h, w = picture.gray.shape
+    return any(
+        abs((right - left) / (bottom - top) / (w / h) - 1) <= UNSEEN_SHAPE
+        for left, top, right, bottom in frame.unseen
+        if right > left and bottom > top
+    )
 
 
 def _seen_closer(
@@ -445,6 +493,7 @@ class Shown:
     points: NDArray[np.float32]
     descriptors: NDArray[np.uint8]
     box: tuple[int, int, int, int]
+    of: tuple[int, int, int, int]  # the box as given, in the working copy's pixels
 
 
 def shown(
@@ -458,7 +507,8 @@ def shown(
     its check can look."""
     f = gray.shape[1] / working[1]
     found = []
-    for left, top, right, bottom in boxes:
+    for given in boxes:
+        left, top, right, bottom = given
         mx, my = (right - left) * VIEW_MARGIN, (bottom - top) * VIEW_MARGIN
         x0, y0 = max(0, round((left - mx) * f)), max(0, round((top - my) * f))
         x1 = min(gray.shape[1], round((right + mx) * f))
@@ -469,7 +519,7 @@ def shown(
         points, descriptors = _detect(crop)
         if informative(crop, len(points)):
             box = (round(left * f), round(top * f), round(right * f), round(bottom * f))
-            found.append(Shown((x0, y0), crop, points, descriptors, box))
+            found.append(Shown((x0, y0), crop, points, descriptors, box, given))
     return tuple(found)
 
 

@@ -90,7 +90,9 @@ def keep(
     source = seen.gray if larger is None else candidates.grey(larger)
     pictures = verify.shown(source, boxes, seen.gray.shape)
     shown = candidates.shown_keys(pictures)
-    seen = replace(seen, boxes=tuple(boxes))
+    closer_scale = source.shape[1] / seen.gray.shape[1]
+    unseen = verify.unseen(boxes, pictures, seen.gray.shape, closer_scale)
+    seen = replace(seen, boxes=tuple(boxes), unseen=unseen)
     if larger is not None and pictures:
         # a frame showing pictures: closer looks at them for the checks
         seen = replace(seen, views=verify.views(larger, source, pictures, seen.gray.shape))
