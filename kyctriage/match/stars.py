@@ -274,8 +274,8 @@ def _gather(
     against it, or moves there with those of its members that pass against that
     representative, if they are most of them. A pair a check refused (the later one
     checked against the earlier at its turn) is not checked again the other way round. No
-    chaining: a member is always checked
-    directly against its representative. Returns the representatives."""
+    chaining: a member is always checked directly against its representative. Returns the
+    representatives."""
     members: dict[int, list[int]] = {}
     for m, (r, _) in joined.items():
         members.setdefault(r, []).append(m)
