@@ -35,7 +35,8 @@ Exit codes:
      not match its shards, unwritable output); `index verify`: the index is damaged
   2  usage error
   3  the comparison finished, but some leak images have only unverified candidates (their
-     pictures could not be had, e.g. an index whose source files moved, or were beyond
+     pictures could not be had, e.g. an index whose source files moved; too plain to tell
+     from a look-alike; shown inside a screenshot too small to check; or beyond
      --max-checks): the summary says how many and why; they are not confirmed matches
 """
 
