@@ -596,16 +596,25 @@ def test_a_picture_is_checked_against_at_most_max_checks_candidates_and_the_rest
 def test_a_pair_refused_one_way_round_is_not_checked_again_the_other_way(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Three unrelated pictures proposing one another: each pair is checked once, the later
-    against the earlier at its turn. The second pass, in which each representative tries
-    those ranked after it, does not ask again (it did: six checks for three pairs)."""
+    """Three unrelated pictures proposing one another, no fit found: each pair is checked
+    once, the later against the earlier at its turn. The second pass, in which each
+    representative tries those ranked after it, does not ask again (it did: six checks for
+    three pairs). A content refusal is asked again the other way round: near a threshold,
+    which picture is brought onto the other can decide."""
+    edges = [("A", "B"), ("A", "C"), ("B", "C")]
     made: list[tuple[str, str]] = []
     found = _stars_of_named(
-        monkeypatch, ("A", "B", "C"), [("A", "B"), ("A", "C"), ("B", "C")],
-        _passing({}, "no geometric fit"), made=made,
-    )  # fmt: skip
+        monkeypatch, ("A", "B", "C"), edges, _passing({}, "no geometric fit"), made=made
+    )
     assert found == []
     assert made == [("A", "B"), ("A", "C"), ("B", "C"), ("unchecked", "0")]
+    made.clear()
+    found = _stars_of_named(
+        monkeypatch, ("A", "B", "C"), edges, _passing({("B", "A"): 1.0}, "content differs"),
+        made=made,
+    )  # fmt: skip
+    assert found == [["A", "B"]]
+    assert made[:4] == [("A", "B"), ("A", "C"), ("B", "C"), ("B", "A")]
 
 
 def test_a_larger_frame_is_checked_before_a_stronger_candidate_so_a_copy_can_lead_it(
